@@ -1,0 +1,1 @@
+"""Activities: every side effect of the lifecycle (emails, documents, records, eligibility)."""

@@ -1,0 +1,16 @@
+"""The eligibility check: the same pure function as `ami check`, run where the register is loaded."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import activity
+
+from ami.eligibility import assess
+from models.messages import CheckEligibilityInput, Verdict
+
+
+@activity.defn
+async def check_eligibility(input: CheckEligibilityInput) -> Verdict:
+    # The first call loads the register from disk: keep it off the event loop.
+    return await asyncio.to_thread(assess, input.form, input.received_at, input.rules)

@@ -1,0 +1,98 @@
+"""Send one notification, exactly once as far as SMTP allows.
+
+The outbox row (with the rendered bytes) is written before the SMTP conversation and marked after:
+a retried activity resends the stored bytes, never a re-rendered message, and a crash between the
+server's acceptance and the mark can at most resend the identical message (same Message-ID).
+Connection errors and 4xx replies raise, so Temporal retries with backoff; a 5xx refusal of the
+recipients is a bounce, returned to the workflow, which records it and goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import aiosmtplib
+from temporalio import activity
+
+from ami.mail import calendar as ics
+from ami.mail.message import build, message_id
+from ami.mail.render import render
+from ami.settings import Settings, SmtpTls, get_settings
+from ami.store import Store, store_for
+from models.messages import EmailOutcome, SendEmailInput
+from models.tables import EmailRow
+
+
+class EmailActivities:
+    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.store = store or store_for(self.settings.resolved_database_url())
+
+    @activity.defn
+    async def send_email(self, input: SendEmailInput) -> EmailOutcome:
+        msg_id = message_id(input.workflow_id, input.purpose, input.occurrence, self.settings.message_id_domain)
+        row = await asyncio.to_thread(self.store.outbox_get, msg_id)
+        if row is not None and row.status in ("sent", "bounced"):
+            return EmailOutcome(message_id=msg_id, status=row.status, detail=row.detail)
+        if row is None:
+            row = await asyncio.to_thread(self.store.outbox_put, self._render(input, msg_id))
+        message = message_from_bytes(row.raw, policy=policy.SMTP)
+        try:
+            await self._send(message)  # type: ignore[arg-type]
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            return await self._bounce(msg_id, "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in error.recipients))
+        except aiosmtplib.SMTPResponseException as error:
+            if 500 <= error.code < 600:
+                return await self._bounce(msg_id, f"{error.code} {error.message}")
+            raise  # 4xx: temporary, Temporal retries
+        await asyncio.to_thread(self.store.outbox_mark, msg_id, "sent")
+        activity.logger.info("email sent", extra={"purpose": input.purpose, "message_id": msg_id})
+        return EmailOutcome(message_id=msg_id, status="sent")
+
+    def _render(self, input: SendEmailInput, msg_id: str) -> EmailRow:
+        rendered = render(input.purpose, input.context, self.settings.templates_dir)
+        invite = input.context.get("calendar")
+        sender = self.settings.mail_from
+        now = datetime.now(UTC)
+        message = build(
+            rendered,
+            sender=sender,
+            to=input.to,
+            msg_id=msg_id,
+            created=now,
+            attachments=input.attachments,
+            calendar=ics.session_ics(invite, sender.split("<")[-1].rstrip(">")) if invite else None,
+        )
+        return EmailRow(
+            message_id=msg_id,
+            workflow_id=input.workflow_id,
+            purpose=input.purpose,
+            occurrence=input.occurrence,
+            subject=rendered.subject,
+            raw=message.as_bytes(policy=policy.SMTP),
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+
+    async def _send(self, message: EmailMessage) -> None:
+        s = self.settings
+        await aiosmtplib.send(
+            message,
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password,
+            use_tls=s.smtp_tls is SmtpTls.IMPLICIT,
+            start_tls=True if s.smtp_tls is SmtpTls.STARTTLS else False,
+            validate_certs=s.smtp_validate_certs,
+            timeout=s.smtp_timeout,
+        )
+
+    async def _bounce(self, msg_id: str, detail: str) -> EmailOutcome:
+        await asyncio.to_thread(self.store.outbox_mark, msg_id, "bounced", detail)
+        activity.logger.warning("email bounced", extra={"message_id": msg_id})
+        return EmailOutcome(message_id=msg_id, status="bounced", detail=detail)

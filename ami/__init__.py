@@ -1,0 +1,1 @@
+"""AMI selection engine."""

@@ -1,0 +1,42 @@
+"""Regenerate the Latin subsets of the bundled DejaVu fonts (developer tool, not used at run time).
+
+Why: fpdf2 parses the whole TTF for every document; DejaVu Sans has ~6 000 glyphs, and a subset
+covering Latin scripts, punctuation and common symbols renders each PDF about twice as fast. The
+full fonts stay bundled and are used whenever a document holds a character the subset lacks.
+The DejaVu (Bitstream Vera) licence allows modified copies whose names contain neither "Bitstream"
+nor "Vera"; the copyright notices are kept in the font's name table and in LICENSE.txt.
+
+    .venv/bin/python -m ami.documents._make_font_subsets
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fontTools import subset  # type: ignore[import-untyped,unused-ignore]  # stubs vary by version
+
+FONTS = Path(__file__).with_name("fonts")
+UNICODES = (
+    "U+0020-007E,U+00A0-024F,U+02B0-02FF,U+0300-036F,U+1E00-1EFF,U+2000-206F,U+20A0-20CF,"
+    "U+2100-218F,U+2190-21FF,U+2200-22FF,U+25A0-25FF,U+2600-26FF,U+2700-27BF,U+FB00-FB06,U+FFFD"
+)
+
+
+def main() -> None:
+    for name in ("DejaVuSans", "DejaVuSans-Bold"):
+        subset.main(
+            [
+                str(FONTS / f"{name}.ttf"),
+                f"--unicodes={UNICODES}",
+                "--layout-features=*",
+                "--glyph-names",
+                "--notdef-outline",
+                "--name-IDs=*",
+                "--name-languages=*",
+                f"--output-file={FONTS / f'{name}-Latin.ttf'}",
+            ]
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Emails: rendering (Jinja2, French), the calendar invitation, sending over SMTP."""

@@ -1,0 +1,50 @@
+"""A local SMTP sink (aiosmtpd) that writes every accepted message as an `.eml` file.
+
+Used by `ami demo`, `ami mail-sink` and the tests. Addresses listed in `refuse` get a 550, so the
+bounce path can be exercised against a real SMTP conversation.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class EmlWriter:
+    def __init__(self, out_dir: Path, refuse: set[str] | None = None) -> None:
+        self.out_dir = out_dir
+        self.refuse = {a.lower() for a in (refuse or set())}
+        self.count = 0
+        self._lock = threading.Lock()
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
+        if address.lower() in self.refuse:
+            return "550 5.1.1 Destinataire inconnu"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        match = re.search(rb"^Message-ID:\s*<([^>]+)>", content, re.MULTILINE | re.IGNORECASE)
+        with self._lock:
+            self.count += 1
+            number = self.count
+        stem = _SAFE.sub("_", match.group(1).decode("ascii", "replace")) if match else f"message-{number}"
+        (self.out_dir / f"{stem}.eml").write_bytes(content)
+        return "250 Message accepted for delivery"
+
+
+def start_sink(out_dir: Path, host: str = "127.0.0.1", port: int = 8025, refuse: set[str] | None = None, **kwargs: Any) -> tuple[Controller, EmlWriter]:
+    """Start the sink in its own thread; `controller.stop()` ends it."""
+    handler = EmlWriter(out_dir, refuse)
+    controller = Controller(handler, hostname=host, port=port, **kwargs)
+    controller.start()
+    return controller, handler

@@ -1,0 +1,135 @@
+"""Coordinator operations on a running server: the one code path behind the CLI, the demo and the
+tests. Each is a workflow update (validated by the workflow) or a query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from models import search_attributes as sa
+from models.campaign import CampaignPlan
+from models.candidature import CandidatureFile, Person
+from models.messages import (
+    CampaignInput,
+    CampaignStatus,
+    CandidatureStatus,
+    ConfirmBinomeInput,
+    ConflictInput,
+    DeliberateInput,
+    DeliberationResult,
+    Override,
+    RecordAttendanceInput,
+    RecordExperimentInput,
+    RecordFeedbackInput,
+    ScheduledSession,
+    ScoreInput,
+    SetSessionInput,
+    SubmitInput,
+    SubmitResult,
+    WithdrawInput,
+)
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
+
+
+class Refused(Exception):
+    """The workflow refused the action; `str()` is the workflow's French message."""
+
+
+def _cause(error: WorkflowUpdateFailedError) -> str:
+    cause = error.cause
+    return getattr(cause, "message", None) or str(cause)
+
+
+async def start_campaign(
+    client: Client, plan: CampaignPlan, task_queue: str, search_attributes: bool = True
+) -> WorkflowHandle[CampaignWorkflow, CampaignStatus]:
+    return await client.start_workflow(
+        CampaignWorkflow.run,
+        CampaignInput(plan=plan, search_attributes=search_attributes),
+        id=campaign_workflow_id(plan.id),
+        task_queue=task_queue,
+        search_attributes=(
+            TypedSearchAttributes([SearchAttributePair(sa.CAMPAIGN, plan.id), SearchAttributePair(sa.STATE, "before_opening")])
+            if search_attributes
+            else None
+        ),
+        static_summary=f"Campagne {plan.name}",
+        static_details=f"Région {plan.region}, {len(plan.sessions)} séances, capacité {plan.capacity}.",
+    )
+
+
+class Coordination:
+    """Everything a coordinator does on one campaign."""
+
+    def __init__(self, client: Client, campaign_id: str) -> None:
+        self.client = client
+        self.campaign_id = campaign_id
+        self.campaign = client.get_workflow_handle_for(CampaignWorkflow.run, campaign_workflow_id(campaign_id))
+
+    def candidature(self, identifier: str) -> WorkflowHandle[CandidatureWorkflow, CandidatureStatus]:
+        return self.client.get_workflow_handle_for(CandidatureWorkflow.run, candidature_workflow_id(self.campaign_id, identifier))
+
+    async def _campaign_update(self, update: object, arg: object) -> object:
+        try:
+            return await self.campaign.execute_update(update, arg)  # type: ignore[call-overload]
+        except WorkflowUpdateFailedError as error:
+            raise Refused(_cause(error)) from None
+
+    async def _candidature_update(self, identifier: str, update: object, arg: object) -> CandidatureStatus:
+        try:
+            return await self.candidature(identifier).execute_update(update, arg)  # type: ignore[call-overload,no-any-return]
+        except WorkflowUpdateFailedError as error:
+            raise Refused(_cause(error)) from None
+
+    async def submit(self, form: CandidatureFile, received_at: datetime | None = None) -> SubmitResult:
+        result = await self._campaign_update(CampaignWorkflow.submit, SubmitInput(form=form, received_at=received_at))
+        assert isinstance(result, SubmitResult)
+        return result
+
+    async def score(self, member_id: str, receipt: str, scores: dict[str, int], comment: str | None = None) -> None:
+        await self._campaign_update(CampaignWorkflow.score, ScoreInput(member_id=member_id, receipt_number=receipt, scores=scores, comment=comment))
+
+    async def declare_conflict(self, member_id: str, receipt: str, reason: str | None = None) -> None:
+        await self._campaign_update(CampaignWorkflow.declare_conflict, ConflictInput(member_id=member_id, receipt_number=receipt, reason=reason))
+
+    async def deliberate(self, actor: str = "coordination", overrides: list[Override] | None = None) -> DeliberationResult:
+        result = await self._campaign_update(CampaignWorkflow.deliberate, DeliberateInput(actor=actor, overrides=overrides or []))
+        assert isinstance(result, DeliberationResult)
+        return result
+
+    async def set_session(self, number: int, starts_at: datetime, place: str, theme: str | None = None) -> ScheduledSession:
+        result = await self._campaign_update(CampaignWorkflow.set_session, SetSessionInput(number=number, starts_at=starts_at, place=place, theme=theme))
+        assert isinstance(result, ScheduledSession)
+        return result
+
+    async def status(self) -> CampaignStatus:
+        return await self.campaign.query(CampaignWorkflow.status)
+
+    async def candidature_status(self, identifier: str) -> CandidatureStatus:
+        return await self.candidature(identifier).query(CandidatureWorkflow.status)
+
+    async def confirm_binome(self, identifier: str, political: Person, technical: Person) -> CandidatureStatus:
+        return await self._candidature_update(
+            identifier, CandidatureWorkflow.confirm_binome, ConfirmBinomeInput(political_referent=political, technical_referent=technical)
+        )
+
+    async def withdraw(self, identifier: str, reason: str) -> CandidatureStatus:
+        return await self._candidature_update(identifier, CandidatureWorkflow.withdraw, WithdrawInput(reason=reason))
+
+    async def record_attendance(self, identifier: str, session: int, elected: bool, technician: bool, others: int = 0) -> CandidatureStatus:
+        return await self._candidature_update(
+            identifier,
+            CandidatureWorkflow.record_attendance,
+            RecordAttendanceInput(session_number=session, elected_present=elected, technician_present=technician, others=others),
+        )
+
+    async def record_feedback(self, identifier: str, session: int, satisfaction: int, comment: str | None = None) -> CandidatureStatus:
+        return await self._candidature_update(
+            identifier, CandidatureWorkflow.record_feedback, RecordFeedbackInput(session_number=session, satisfaction=satisfaction, comment=comment)
+        )
+
+    async def record_experiment(self, identifier: str, experiment: str) -> CandidatureStatus:
+        return await self._candidature_update(identifier, CandidatureWorkflow.record_experiment, RecordExperimentInput(experiment=experiment))

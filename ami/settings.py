@@ -1,0 +1,49 @@
+"""Settings from the environment (prefix `AMI_`), with defaults that run everything locally."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SmtpTls(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"  # STARTTLS required: a server without it is refused
+    IMPLICIT = "implicit"  # TLS from the first byte (port 465)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AMI_", extra="ignore")
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "ami"
+
+    data_dir: Path = ROOT / "var"
+    database_url: str = ""  # empty: an SQLite file under data_dir
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_tls: SmtpTls = SmtpTls.NONE
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_validate_certs: bool = True
+    mail_from: str = "Apes Hauts-de-France <ami@example.org>"
+    message_id_domain: str = "ami.apes-hdf.example.org"
+
+    templates_dir: Path | None = None  # coordinators' overrides, looked up before the bundled templates
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ami.db'}"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

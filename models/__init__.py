@@ -1,0 +1,1 @@
+"""Data models of the AMI engine: candidature files, campaigns, the lifecycle machine, messages."""

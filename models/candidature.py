@@ -1,0 +1,175 @@
+"""The candidature file (SPEC §4): what a collectivité sends, as JSON, YAML or a filled-in form.
+
+Malformed input (bad SIREN, bad email, line break in a one-line field, unknown key, wrong type) is
+refused by pydantic with the faulty field named. Missing referents or letter answers are *not*
+malformed: they make the candidature ineligible (SPEC §5), so those fields are optional here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+_PHONE = re.compile(r"^\+?[0-9 ().-]{6,25}$")
+
+MAX_LINE = 300
+MAX_TEXT = 20_000
+
+
+def luhn_valid(digits: str) -> bool:
+    """The SIREN checksum (Luhn). La Poste's historical SIREN (356000000) is the documented exception."""
+    if digits == "356000000":
+        return True
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _single_line(value: str) -> str:
+    if "\n" in value or "\r" in value or "\u2028" in value:
+        raise ValueError("saut de ligne interdit dans un champ d'une seule ligne")
+    if len(value) > MAX_LINE:
+        raise ValueError(f"trop long ({len(value)} caractères, {MAX_LINE} au plus)")
+    return value.strip()
+
+
+def _email(value: str) -> str:
+    value = _single_line(value)
+    if not _EMAIL.match(value):
+        raise ValueError(f"adresse électronique invalide : {value!r}")
+    return value
+
+
+def _siren(value: str) -> str:
+    compact = value.replace(" ", "")
+    if not (len(compact) == 9 and compact.isdigit()):
+        raise ValueError("un SIREN compte exactement 9 chiffres")
+    if not luhn_valid(compact):
+        raise ValueError(f"SIREN {compact} invalide (clé de contrôle de Luhn)")
+    return compact
+
+
+def _insee(value: str) -> str:
+    compact = value.strip().upper()
+    if not _INSEE.match(compact):
+        raise ValueError("un code INSEE compte 5 caractères (chiffres, ou 2A/2B pour la Corse)")
+    return compact
+
+
+def _phone(value: str) -> str:
+    value = _single_line(value)
+    if not _PHONE.match(value):
+        raise ValueError(f"numéro de téléphone invalide : {value!r}")
+    return value
+
+
+def _text(value: str) -> str:
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"trop long ({len(value)} caractères, {MAX_TEXT} au plus)")
+    return value.strip()
+
+
+Line = Annotated[str, AfterValidator(_single_line)]
+Email = Annotated[str, AfterValidator(_email)]
+Siren = Annotated[str, AfterValidator(_siren)]
+Insee = Annotated[str, AfterValidator(_insee)]
+Phone = Annotated[str, AfterValidator(_phone)]
+Text = Annotated[str, AfterValidator(_text)]
+
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Collectivite(BaseModel):
+    model_config = _STRICT
+
+    name: Line
+    siren: Siren | None = None
+    insee: Insee | None = None
+    address: Line | None = None
+    email: Email
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> Collectivite:
+        if not self.siren and not self.insee:
+            raise ValueError("indiquez le SIREN de la collectivité, ou son code INSEE pour une commune sans SIREN propre")
+        return self
+
+    @property
+    def identifier(self) -> str:
+        """The register key: the SIREN when there is one, else the INSEE code."""
+        return self.siren or self.insee or ""
+
+
+class Person(BaseModel):
+    """A referent. Name, role and email may be missing: that is an ineligibility, not a malformation."""
+
+    model_config = _STRICT
+
+    name: Line | None = None
+    role: Line | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.name and self.role and self.email)
+
+
+class Letter(BaseModel):
+    model_config = _STRICT
+
+    platforms_place: Text | None = None
+    objective: Text | None = None
+    contribution: Text | None = None
+
+
+class Partner(BaseModel):
+    model_config = _STRICT
+
+    name: Line
+    siren: Siren | None = None
+    insee: Insee | None = None
+
+
+class Attachment(BaseModel):
+    model_config = _STRICT
+
+    path: Line
+
+
+class CandidatureFile(BaseModel):
+    """Exactly the keys of SPEC §4; anything else is a typo and is refused."""
+
+    model_config = _STRICT
+
+    collectivite: Collectivite
+    political_referent: Person | None = None
+    technical_referent: Person | None = None
+    contact_point: Person | None = None
+    motivations: Text | None = None
+    actions: Text | None = None
+    work_tracks: Text | None = None
+    needs: Text | None = None
+    letter: Letter | None = None
+    partners: list[Partner] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
+
+    def recipients(self) -> list[str]:
+        """Who receives the collectivité's emails: its address and its referents', without repeats."""
+        found: list[str] = []
+        people = [self.political_referent, self.technical_referent, self.contact_point]
+        for address in [self.collectivite.email, *(p.email for p in people if p)]:
+            if address and address.lower() not in (a.lower() for a in found):
+                found.append(address)
+        return found

@@ -1,0 +1,146 @@
+"""Inputs of the generated documents (SPEC §8): one model per document, JSON-serialisable.
+
+Each holds exactly what its document shows and nothing more, so an activity can pass it through
+Temporal's history without carrying personal data the document does not need. Not strict (unlike
+the candidature file): these come from our own code, possibly back from JSON, where dates are strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from models.candidature import CandidatureFile
+
+_MODEL = ConfigDict(extra="forbid", frozen=True)
+
+# Satisfaction is a 1–5 rating in the feedback questionnaire; the reports print it « sur 5 ».
+SATISFACTION_MAX = 5
+
+Decision = Literal["selected", "waitlisted", "not_selected"]
+
+# The campaign report's key figures, in the order it prints them (other keys follow, as given).
+COUNT_KEYS = ("received", "eligible", "selected", "waitlisted", "not_selected", "enrolled", "capitalised", "closed")
+
+
+class SummaryDocInput(BaseModel):
+    """The candidature summary sent with the acknowledgement of receipt."""
+
+    model_config = _MODEL
+
+    receipt_number: str
+    campaign_name: str
+    received_at: AwareDatetime
+    form: CandidatureFile
+    official_name: str | None = None  # the register's name, shown beside the applicant's
+    kind_label: str | None = None  # « Commune », « Communauté d'agglomération »…
+    departement: str | None = None
+    timezone: str = "Europe/Paris"  # the campaign's, to write the time of receipt
+
+
+class DecisionLetterInput(BaseModel):
+    model_config = _MODEL
+
+    receipt_number: str
+    campaign_name: str
+    collectivite_name: str
+    decision: Decision
+    response_date: dt.date
+    waitlist_position: int | None = Field(default=None, ge=1)
+    confirmation_deadline: dt.date | None = None  # for a selected one: confirm the binôme by then
+
+    @model_validator(mode="after")
+    def _position_for_waitlist(self) -> DecisionLetterInput:
+        if self.decision == "waitlisted" and self.waitlist_position is None:
+            raise ValueError("une candidature sur liste d'attente a un rang (waitlist_position)")
+        return self
+
+
+class SessionAttended(BaseModel):
+    model_config = _MODEL
+
+    number: int = Field(ge=1)
+    date: dt.date
+    theme: str
+    present: bool
+
+
+class CertificateInput(BaseModel):
+    model_config = _MODEL
+
+    receipt_number: str
+    campaign_name: str
+    collectivite_name: str
+    sessions: list[SessionAttended]
+
+
+class SessionReportLine(BaseModel):
+    model_config = _MODEL
+
+    number: int = Field(ge=1)
+    date: dt.date
+    theme: str
+    elected_present: bool
+    technician_present: bool
+    others: int = Field(default=0, ge=0)
+    satisfaction: int | None = Field(default=None, ge=1, le=SATISFACTION_MAX)
+    feedback: str | None = None
+
+    @property
+    def binome_complete(self) -> bool:
+        """The AMI's condition: an elected official *and* a technician at the session."""
+        return self.elected_present and self.technician_present
+
+
+class CollectiviteReportInput(BaseModel):
+    model_config = _MODEL
+
+    receipt_number: str
+    campaign_name: str
+    collectivite_name: str
+    sessions: list[SessionReportLine]
+    experiment: str | None = None  # what the collectivité commits to experiment on its territory
+
+
+class SessionAggregate(BaseModel):
+    model_config = _MODEL
+
+    number: int = Field(ge=1)
+    date: dt.date
+    theme: str
+    invited: int = Field(ge=0)
+    present: int = Field(ge=0)
+    binome_complete: int = Field(ge=0)
+    mean_satisfaction: float | None = Field(default=None, ge=0, le=SATISFACTION_MAX)
+
+
+class CampaignReportInput(BaseModel):
+    model_config = _MODEL
+
+    campaign_name: str
+    region_name: str
+    counts: dict[str, int]
+    sessions: list[SessionAggregate]
+    quotes: list[str] = Field(default_factory=list)  # already anonymised by the caller
+
+
+class JuryGridRow(BaseModel):
+    """One candidature in the jury's grid: who it is and every answer of the form."""
+
+    model_config = _MODEL
+
+    receipt_number: str
+    collectivite_name: str
+    siren_or_insee: str
+    departement: str | None = None
+    kind_label: str | None = None
+    received_at: AwareDatetime
+    motivations: str | None = None
+    actions: str | None = None
+    work_tracks: str | None = None
+    needs: str | None = None
+    platforms_place: str | None = None
+    objective: str | None = None
+    contribution: str | None = None

@@ -1,0 +1,54 @@
+"""The worker: registers every workflow and activity of the engine on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.documents import DocumentActivities
+from activities.eligibility import check_eligibility
+from activities.email import EmailActivities
+from activities.records import RecordActivities
+from ami.settings import Settings, get_settings
+from ami.store import store_for
+from workflows.campaign import CampaignWorkflow
+from workflows.candidature import CandidatureWorkflow
+
+WORKFLOWS: Sequence[type] = (CampaignWorkflow, CandidatureWorkflow)
+
+
+def activities_for(settings: Settings) -> list[Any]:
+    store = store_for(settings.resolved_database_url())
+    return [
+        check_eligibility,
+        EmailActivities(settings, store).send_email,
+        RecordActivities(store).record_transition,
+        DocumentActivities(settings, store).make_document,
+    ]
+
+
+def build_worker(client: Client, settings: Settings | None = None, task_queue: str | None = None) -> Worker:
+    settings = settings or get_settings()
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities_for(settings),
+    )
+
+
+async def main() -> None:
+    from ami.client import connect
+
+    settings = get_settings()
+    client = await connect(settings)
+    async with build_worker(client, settings):
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

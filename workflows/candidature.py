@@ -1,0 +1,682 @@
+"""One candidature, from the form received to the certificate (SPEC §2).
+
+The story in `run` reads top-down: intake and eligibility, the held decision, the outcome of the
+decision, the confirmation of the binôme, the cycle of sessions, the capitalisation. Coordinator
+actions arrive as updates (validated by the state machine, so an illegal one is refused and never
+fails the workflow); the campaign talks to its candidatures by signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.documents import DocumentActivities
+    from activities.eligibility import check_eligibility
+    from activities.email import EmailActivities
+    from activities.records import RecordActivities
+    from models import search_attributes as sa
+    from models.candidature import CandidatureFile
+    from models.lifecycle import FINAL_STATES, STATE_LABELS, IllegalTransition, Lifecycle, State, Trigger
+    from models.messages import (
+        DECISION_LABELS,
+        Attendance,
+        CandidatureInput,
+        CandidatureReport,
+        CandidatureStatus,
+        CheckEligibilityInput,
+        ConfirmBinomeInput,
+        CorrectionInput,
+        CycleSummary,
+        Decision,
+        DecisionInput,
+        DocumentRef,
+        EligibilityRules,
+        Feedback,
+        MakeDocumentInput,
+        RecordAttendanceInput,
+        RecordExperimentInput,
+        RecordFeedbackInput,
+        RecordTransitionInput,
+        ScheduledSession,
+        ScheduleInput,
+        SendEmailInput,
+        TransitionRecord,
+        Verdict,
+        WithdrawInput,
+    )
+    from workflows.timeouts import (
+        DEFAULT_RETRY,
+        DOCUMENT_TIMEOUT,
+        ELIGIBILITY_TIMEOUT,
+        EMAIL_RETRY,
+        EMAIL_TIMEOUT,
+        RECORD_TIMEOUT,
+    )
+
+SYSTEM = "système"
+REPORT_SIGNAL = "report"
+
+
+class _Ended(Exception):
+    """Raised inside `run` when a handler (a withdrawal) has already closed the candidature."""
+
+
+def candidature_workflow_id(campaign_id: str, identifier: str) -> str:
+    """Derived from public identifiers only: the campaign and the SIREN or INSEE code."""
+    return f"candidature-{campaign_id}-{identifier}"
+
+
+@workflow.defn
+class CandidatureWorkflow:
+    @workflow.init
+    def __init__(self, input: CandidatureInput) -> None:
+        self._plan = input.plan
+        self._form: CandidatureFile = input.form
+        self._received_at = input.received_at
+        self._receipt = input.receipt_number
+        self._lifecycle = Lifecycle()
+        self._verdict: Verdict | None = None
+        self._correction: CorrectionInput | None = None
+        self._corrections = 0
+        self._decision: DecisionInput | None = None
+        self._promoted = False
+        self._waitlist_closed = False
+        self._confirmation: ConfirmBinomeInput | None = None
+        self._sessions: dict[int, ScheduledSession] = {}
+        self._schedule_seen: dict[tuple[int, int], datetime] = {}
+        self._schedule_version = 0
+        self._cycle_done: set[str] = set()
+        self._enrolled_at: datetime | None = None
+        self._attendance: dict[int, Attendance] = {}
+        self._feedback: dict[int, Feedback] = {}
+        self._experiment: str | None = None
+        self._capitalise = False
+        self._transitions: list[TransitionRecord] = []
+        self._bounces: list[str] = []
+        self._documents: list[DocumentRef] = []
+        self._next_deadline: tuple[datetime, str] | None = None
+        self._official_name: str | None = None
+        self._publish = input.search_attributes
+
+    @workflow.run
+    async def run(self, input: CandidatureInput) -> CandidatureStatus:
+        try:
+            await self._record(None, State.SUBMITTED, "submit", input_actor(input))
+            await self._intake()
+            await self._await_decision()
+            if await self._outcome():
+                await self._cycle()
+                await self._capitalise_cycle()
+        except _Ended:
+            pass
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    # --- the story --------------------------------------------------------------------------
+
+    async def _intake(self) -> None:
+        """Receipt, eligibility; an ineligible form may be corrected until the deadline."""
+        summary = await self._document("summary", self._summary_data())
+        await self._email("receipt", self._recipients(), attachments=[summary], occurrence=str(self._corrections + 1))
+        await self._email("coord_new_candidature", self._plan.coordinators, occurrence=str(self._corrections + 1))
+        while True:
+            self._verdict = await workflow.execute_activity(
+                check_eligibility,
+                CheckEligibilityInput(form=self._form, received_at=self._received_at, rules=self._rules()),
+                start_to_close_timeout=ELIGIBILITY_TIMEOUT,
+                retry_policy=DEFAULT_RETRY,
+                summary="Vérification d'éligibilité",
+            )
+            self._push_register_attributes()
+            if self._verdict.eligible:
+                await self._advance(Trigger.DECLARE_ELIGIBLE)
+                return
+            await self._advance(Trigger.DECLARE_INELIGIBLE)
+            await self._email("ineligible", self._recipients(), occurrence=str(self._corrections + 1))
+            self._set_deadline(self._plan.deadline_at, "date limite pour corriger")
+            corrected = await self._wait_until(self._plan.deadline_at, "Date limite de dépôt", lambda: self._correction is not None)
+            if not corrected:
+                await self._advance(Trigger.EXPIRE)
+                await self._email("closed_ineligible", self._recipients())
+                return
+            assert self._correction is not None
+            self._form, self._received_at = self._correction.form, self._correction.received_at
+            self._correction = None
+            self._corrections += 1
+            await self._advance(Trigger.CORRECT, actor="collectivité")
+            summary = await self._document("summary", self._summary_data())
+            await self._email("receipt", self._recipients(), attachments=[summary], occurrence=str(self._corrections + 1))
+
+    async def _await_decision(self) -> None:
+        """The jury deliberates in the campaign; the decision is held until the response date."""
+        if self._lifecycle.final:
+            return
+        self._set_deadline(self._plan.response_at, "date de réponse")
+        await self._wait(lambda: self._decision is not None)
+        await self._advance(Trigger.DELIBERATE)
+        await self._wait_until(self._plan.response_at, "Date de réponse aux candidats")
+        await self._advance(Trigger.NOTIFY)
+        letter = await self._document("decision_letter", self._letter_data())
+        assert self._decision is not None
+        await self._email(f"decision_{self._decision.decision.value}", self._recipients(), attachments=[letter])
+
+    async def _outcome(self) -> bool:
+        """Waitlist, confirmation of the binôme. True when the collectivité is enrolled."""
+        if self._lifecycle.final:
+            return False
+        assert self._decision is not None
+        if self._decision.decision is Decision.NOT_SELECTED:
+            await self._advance(Trigger.CLOSE)
+            return False
+        if self._decision.decision is Decision.WAITLISTED:
+            self._set_deadline(None, None)
+            await self._wait(lambda: self._promoted or self._waitlist_closed)
+            if not self._promoted:
+                await self._advance(Trigger.CLOSE)
+                await self._email("waitlist_closed", self._recipients())
+                return False
+            await self._advance(Trigger.PROMOTE)
+            await self._email("promoted", self._recipients())
+        return await self._await_confirmation()
+
+    async def _await_confirmation(self) -> bool:
+        start = max(workflow.now(), self._plan.response_at)
+        deadline = start + self._plan.confirmation_window
+        self._set_deadline(deadline, "confirmation du binôme")
+        confirmed = lambda: self._lifecycle.current is State.ENROLLED  # noqa: E731
+        if not await self._wait_until(deadline - self._plan.confirmation_window / 2, "Relance de confirmation du binôme", confirmed):
+            await self._email("binome_reminder", self._recipients())
+            await self._wait_until(deadline, "Date limite de confirmation du binôme", confirmed)
+        if self._lifecycle.current is State.NOTIFIED:
+            await self._advance(Trigger.WITHDRAW, justification="binôme non confirmé dans le délai")
+            await self._email("withdrawn_unconfirmed", self._recipients())
+            return False
+        return self._lifecycle.current is State.ENROLLED
+
+    async def _cycle(self) -> None:
+        """Invitations, reminders and feedback requests follow the session dates as they move."""
+        self._set_deadline(None, None)
+        while not self._capitalise:
+            due = self._next_cycle_event()
+            version = self._schedule_version
+            changed = lambda: self._schedule_version != version or self._capitalise  # noqa: E731
+            if due is None:
+                await self._wait(changed)
+                continue
+            at, key, action = due
+            if await self._wait_until(at, key, changed):
+                continue  # the schedule moved: recompute, a stale reminder never fires
+            self._cycle_done.add(key)
+            await action()
+
+    async def _capitalise_cycle(self) -> None:
+        await self._advance(Trigger.CAPITALISE)
+        certificate = await self._document("certificate", self._certificate_data())
+        report = await self._document("collectivite_report", self._report_data())
+        await self._email("certificate", self._recipients(), attachments=[certificate, report])
+        await self._report(summary=CycleSummary(attendance=list(self._attendance.values()), feedback=list(self._feedback.values()), experiment=self._experiment))
+
+    # --- signals from the campaign ----------------------------------------------------------
+
+    @workflow.signal
+    def correct(self, correction: CorrectionInput) -> None:
+        if self._lifecycle.current is State.INELIGIBLE:
+            self._correction = correction
+
+    @workflow.signal
+    def decide(self, decision: DecisionInput) -> None:
+        if self._decision is None:
+            self._decision = decision
+
+    @workflow.signal
+    def promote(self) -> None:
+        self._promoted = True
+
+    @workflow.signal
+    def close_waitlist(self) -> None:
+        self._waitlist_closed = True
+
+    @workflow.signal
+    def schedule(self, schedule: ScheduleInput) -> None:
+        now = workflow.now()
+        for session in schedule.sessions:
+            self._schedule_seen.setdefault((session.number, session.sequence), now)
+            self._sessions[session.number] = session
+        self._schedule_version += 1
+
+    @workflow.signal
+    def capitalise(self) -> None:
+        self._capitalise = True
+
+    # --- coordinator updates ----------------------------------------------------------------
+
+    @workflow.update
+    async def confirm_binome(self, input: ConfirmBinomeInput) -> CandidatureStatus:
+        self._form = self._form.model_copy(update={"political_referent": input.political_referent, "technical_referent": input.technical_referent})
+        self._enrolled_at = workflow.now()
+        await self._advance(Trigger.CONFIRM_BINOME, actor=input.actor)
+        await self._email("binome_confirmed", self._recipients())
+        return self.status()
+
+    @confirm_binome.validator
+    def _validate_confirm(self, input: ConfirmBinomeInput) -> None:
+        self._refuse_unless(Trigger.CONFIRM_BINOME)
+        if self._decision is None or (self._decision.decision is not Decision.SELECTED and not self._promoted):
+            raise ApplicationError("Seule une collectivité retenue (ou promue depuis la liste d'attente) confirme son binôme.", type="Refused", non_retryable=True)
+        if not (input.political_referent.complete and input.technical_referent.complete):
+            raise ApplicationError("Le binôme confirmé doit indiquer le nom, la qualité et le courriel de l'élu et du technicien.", type="Refused", non_retryable=True)
+
+    @workflow.update
+    async def withdraw(self, input: WithdrawInput) -> CandidatureStatus:
+        await self._advance(Trigger.WITHDRAW, actor=input.actor, justification=input.reason)
+        await self._email("withdrawn", self._recipients())
+        return self.status()
+
+    @withdraw.validator
+    def _validate_withdraw(self, input: WithdrawInput) -> None:
+        self._refuse_unless(Trigger.WITHDRAW)
+
+    @workflow.update
+    async def record_attendance(self, input: RecordAttendanceInput) -> CandidatureStatus:
+        record = Attendance(
+            session_number=input.session_number,
+            elected_present=input.elected_present,
+            technician_present=input.technician_present,
+            others=input.others,
+            recorded_at=workflow.now(),
+        )
+        first = input.session_number not in self._attendance
+        self._attendance[input.session_number] = record
+        await self._advance(Trigger.RECORD_ATTENDANCE, actor=input.actor, justification=f"séance {input.session_number}")
+        if record.absent and first:
+            await self._email("absence_followup", self._recipients(), occurrence=str(input.session_number), context={"session": self._session_context(input.session_number)})
+        return self.status()
+
+    @record_attendance.validator
+    def _validate_attendance(self, input: RecordAttendanceInput) -> None:
+        self._refuse_unless(Trigger.RECORD_ATTENDANCE)
+        session = self._sessions.get(input.session_number)
+        if session is None:
+            raise ApplicationError(f"La séance {input.session_number} n'a pas encore de date : impossible d'y enregistrer une présence.", type="Refused", non_retryable=True)
+        if workflow.now() < session.starts_at:
+            raise ApplicationError(f"La séance {input.session_number} n'a pas encore eu lieu.", type="Refused", non_retryable=True)
+
+    @workflow.update
+    async def record_feedback(self, input: RecordFeedbackInput) -> CandidatureStatus:
+        self._feedback[input.session_number] = Feedback(session_number=input.session_number, satisfaction=input.satisfaction, comment=input.comment)
+        return self.status()
+
+    @record_feedback.validator
+    def _validate_feedback(self, input: RecordFeedbackInput) -> None:
+        if self._lifecycle.current not in (State.ENROLLED, State.SESSION_TRACKED):
+            raise ApplicationError(f"Questionnaire refusé : la candidature est « {STATE_LABELS[self._lifecycle.current]} ».", type="Refused", non_retryable=True)
+        if input.session_number not in self._attendance:
+            raise ApplicationError(f"Aucune présence enregistrée pour la séance {input.session_number} : enregistrez-la d'abord.", type="Refused", non_retryable=True)
+
+    @workflow.update
+    async def record_experiment(self, input: RecordExperimentInput) -> CandidatureStatus:
+        self._experiment = input.experiment
+        return self.status()
+
+    @record_experiment.validator
+    def _validate_experiment(self, input: RecordExperimentInput) -> None:
+        if self._lifecycle.current not in (State.ENROLLED, State.SESSION_TRACKED):
+            raise ApplicationError("L'expérimentation s'enregistre pendant le cycle.", type="Refused", non_retryable=True)
+
+    @workflow.query
+    def status(self) -> CandidatureStatus:
+        deadline = self._next_deadline
+        return CandidatureStatus(
+            receipt_number=self._receipt,
+            campaign_id=self._plan.id,
+            state=self._lifecycle.current.value,
+            state_label=STATE_LABELS[self._lifecycle.current],
+            decision=self._decision.decision if self._decision and self._lifecycle.current not in (State.ELIGIBILITY_CHECKED,) else None,
+            waitlist_position=self._decision.waitlist_position if self._decision else None,
+            verdict=self._verdict,
+            next_deadline=deadline[0] if deadline else None,
+            next_deadline_label=deadline[1] if deadline else None,
+            sessions=sorted(self._sessions.values(), key=lambda s: s.number),
+            attendance=sorted(self._attendance.values(), key=lambda a: a.session_number),
+            feedback=sorted(self._feedback.values(), key=lambda f: f.session_number),
+            bounces=list(self._bounces),
+            documents=list(self._documents),
+            transitions=list(self._transitions),
+        )
+
+    # --- the cycle's agenda -----------------------------------------------------------------
+
+    def _next_cycle_event(self) -> tuple[datetime, str, Callable[[], Any]] | None:
+        """The earliest pending invitation, reminder or feedback request of the current schedule."""
+        now = workflow.now()
+        enrolled = self._enrolled_at or now
+        pending: list[tuple[datetime, str, Callable[[], Any]]] = []
+        for n, s in sorted(self._sessions.items()):
+            if s.starts_at <= enrolled:
+                continue  # held before this collectivité joined (a late promotion)
+            seen = self._schedule_seen.get((n, s.sequence), now)
+            if s.starts_at > now:
+                pending.append((now, f"invitation-{n}-{s.sequence}", lambda s=s: self._invite(s)))
+            for i, offset in enumerate(self._plan.reminder_offsets):
+                at = s.starts_at - offset
+                if at >= seen and s.starts_at > now:
+                    pending.append((at, f"reminder-{n}-{s.sequence}-{i}", lambda s=s, i=i: self._remind(s, i)))
+            pending.append((s.ends_at, f"feedback-{n}", lambda s=s: self._ask_feedback(s)))
+        pending = [p for p in pending if p[1] not in self._cycle_done]
+        return min(pending, key=lambda p: (p[0], p[1])) if pending else None
+
+    async def _invite(self, s: ScheduledSession) -> None:
+        purpose = "session_invitation" if s.sequence == 0 else "session_updated"
+        await self._email(purpose, self._recipients(), occurrence=f"{s.number}-{s.sequence}", context={"session": self._session_context(s.number)}, calendar=self._calendar(s))
+
+    async def _remind(self, s: ScheduledSession, index: int) -> None:
+        await self._email("session_reminder", self._recipients(), occurrence=f"{s.number}-{s.sequence}-{index}", context={"session": self._session_context(s.number)})
+
+    async def _ask_feedback(self, s: ScheduledSession) -> None:
+        await self._email("feedback_request", self._recipients(), occurrence=str(s.number), context={"session": self._session_context(s.number)})
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def _advance(self, trigger: Trigger, actor: str = SYSTEM, justification: str | None = None) -> None:
+        """Fire a trigger, push the new state everywhere, write the audit row, tell the campaign."""
+        if self._lifecycle.final and trigger is not Trigger.CAPITALISE:
+            raise _Ended()
+        try:
+            source, dest = self._lifecycle.fire(trigger)
+        except IllegalTransition as error:
+            if self._lifecycle.final:
+                raise _Ended() from None
+            raise ApplicationError(error.message, type="IllegalTransition", non_retryable=True) from None
+        await self._record(source, dest, trigger.value, actor, justification)
+        if dest in (State.ELIGIBILITY_CHECKED, State.INELIGIBLE, State.SUBMITTED, State.NOTIFIED, State.ENROLLED, State.CLOSED):
+            await self._report()
+
+    async def _record(self, source: State | None, dest: State, trigger: str, actor: str, justification: str | None = None) -> None:
+        record = TransitionRecord(
+            sequence=len(self._transitions) + 1,
+            source=source.value if source else "",
+            dest=dest.value,
+            trigger=trigger,
+            actor=actor,
+            at=workflow.now(),
+            justification=justification,
+        )
+        self._transitions.append(record)
+        self._push_state()
+        view = self._verdict.collectivite if self._verdict else None
+        await workflow.execute_activity_method(
+            RecordActivities.record_transition,
+            RecordTransitionInput(
+                workflow_id=workflow.info().workflow_id,
+                campaign_id=self._plan.id,
+                receipt_number=self._receipt,
+                sequence=record.sequence,
+                source=record.source or None,
+                dest=record.dest,
+                trigger=trigger,
+                actor=actor,
+                at=record.at,
+                justification=justification,
+                decision=self._visible_decision(),
+                official_name=view.name if view else None,
+                kind=view.kind if view else None,
+                departement=view.departement if view else None,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=DEFAULT_RETRY,
+            summary=f"Journal : {record.source or '∅'} → {record.dest}",
+        )
+
+    async def _report(self, summary: CycleSummary | None = None) -> None:
+        view = self._verdict.collectivite if self._verdict else None
+        handle = workflow.get_external_workflow_handle(workflow.info().parent.workflow_id if workflow.info().parent else self._campaign_id())
+        await handle.signal(
+            REPORT_SIGNAL,
+            CandidatureReport(
+                receipt_number=self._receipt,
+                key=self._form.collectivite.identifier,
+                state=self._lifecycle.current.value,
+                decision=self._visible_decision(),
+                departement=view.departement if view else None,
+                summary=summary,
+            ),
+        )
+
+    def _campaign_id(self) -> str:
+        return f"campaign-{self._plan.id}"
+
+    async def _email(
+        self,
+        purpose: str,
+        to: list[str],
+        *,
+        occurrence: str = "1",
+        attachments: list[DocumentRef] | None = None,
+        context: dict[str, Any] | None = None,
+        calendar: dict[str, Any] | None = None,
+    ) -> None:
+        outcome = await workflow.execute_activity_method(
+            EmailActivities.send_email,
+            SendEmailInput(
+                workflow_id=workflow.info().workflow_id,
+                purpose=purpose,
+                occurrence=occurrence,
+                to=to,
+                context={**self._email_context(), **(context or {}), **({"calendar": calendar} if calendar else {})},
+                attachments=attachments or [],
+            ),
+            start_to_close_timeout=EMAIL_TIMEOUT,
+            retry_policy=EMAIL_RETRY,
+            summary=f"Courriel : {purpose}",
+        )
+        if outcome.status == "bounced":
+            # A refused recipient is recorded and the coordinators told; the dossier goes on.
+            self._bounces.append(f"{purpose}: {outcome.detail or 'refusé'}")
+            await workflow.execute_activity_method(
+                EmailActivities.send_email,
+                SendEmailInput(
+                    workflow_id=workflow.info().workflow_id,
+                    purpose="coord_bounce",
+                    occurrence=f"{purpose}-{occurrence}",
+                    to=self._plan.coordinators,
+                    context={**self._email_context(), "bounced_purpose": purpose, "detail": outcome.detail or ""},
+                ),
+                start_to_close_timeout=EMAIL_TIMEOUT,
+                retry_policy=EMAIL_RETRY,
+                summary="Alerte : courriel refusé",
+            )
+
+    async def _document(self, kind: str, data: dict[str, Any]) -> DocumentRef:
+        ref = await workflow.execute_activity_method(
+            DocumentActivities.make_document,
+            MakeDocumentInput(workflow_id=workflow.info().workflow_id, receipt_number=self._receipt, kind=kind, data=data),
+            start_to_close_timeout=DOCUMENT_TIMEOUT,
+            retry_policy=DEFAULT_RETRY,
+            summary=f"Document : {kind}",
+        )
+        self._documents.append(ref)
+        return ref
+
+    async def _wait(self, condition: Callable[[], bool]) -> None:
+        await workflow.wait_condition(lambda: condition() or self._lifecycle.final)
+        if self._lifecycle.final:
+            raise _Ended()
+
+    async def _wait_until(self, instant: datetime, summary: str, condition: Callable[[], bool] = lambda: False) -> bool:
+        """A durable timer on an absolute instant; True if `condition` came true first."""
+        remaining = instant - workflow.now()
+        if condition():
+            return True
+        if remaining > timedelta(0):
+            try:
+                await workflow.wait_condition(lambda: condition() or self._lifecycle.final, timeout=remaining, timeout_summary=summary)
+            except asyncio.TimeoutError:
+                pass
+        if self._lifecycle.final and not condition():
+            raise _Ended()
+        return condition()
+
+    def _refuse_unless(self, trigger: Trigger) -> None:
+        try:
+            self._lifecycle.check(trigger)
+        except IllegalTransition as error:
+            raise ApplicationError(error.message, type="IllegalTransition", non_retryable=True) from None
+
+    def _visible_decision(self) -> Decision | None:
+        if self._decision is None:
+            return None
+        if self._promoted:
+            return Decision.SELECTED
+        return self._decision.decision
+
+    def _set_deadline(self, at: datetime | None, label: str | None) -> None:
+        self._next_deadline = (at, label) if at and label else None
+        self._push_details()
+
+    def _push_state(self) -> None:
+        decision = self._visible_decision()
+        if self._publish:
+            workflow.upsert_search_attributes(
+                [sa.STATE.value_set(self._lifecycle.current.value), sa.DECISION.value_set(decision.value if decision else "none")]
+            )
+        self._push_details()
+
+    def _push_register_attributes(self) -> None:
+        view = self._verdict.collectivite if self._verdict else None
+        if view:
+            self._official_name = view.name
+        if view and self._publish:
+            workflow.upsert_search_attributes([sa.DEPARTEMENT.value_set(view.departement or "?"), sa.KIND.value_set(view.kind)])
+
+    def _push_details(self) -> None:
+        state = self._lifecycle.current
+        lines = [f"**{self._receipt}** — {STATE_LABELS[state]} (`{state.value}`)"]
+        if self._official_name:
+            lines.append(f"Collectivité : {self._official_name}")
+        decision = self._visible_decision()
+        if decision and state not in (State.ELIGIBILITY_CHECKED, State.JURY_REVIEWED):
+            lines.append(f"Décision : {DECISION_LABELS[decision]}")
+        if self._next_deadline:
+            at, label = self._next_deadline
+            local = at.astimezone(self._plan.zone())
+            lines.append(f"Prochaine échéance : {label}, {local:%d/%m/%Y %H:%M}")
+        if self._verdict and not self._verdict.eligible:
+            lines.append("Motifs : " + ", ".join(r.code for r in self._verdict.reasons))
+        workflow.set_current_details("\n\n".join(lines))
+
+    def _rules(self) -> EligibilityRules:
+        return EligibilityRules(region=self._plan.region, timezone=self._plan.timezone, opens_at=self._plan.opens_at, deadline_at=self._plan.deadline_at)
+
+    def _recipients(self) -> list[str]:
+        return self._form.recipients()
+
+    # --- what emails and documents say ------------------------------------------------------
+
+    def _email_context(self) -> dict[str, Any]:
+        view = self._verdict.collectivite if self._verdict else None
+        return {
+            "campaign": {"id": self._plan.id, "name": self._plan.name, "timezone": self._plan.timezone},
+            "receipt_number": self._receipt,
+            "collectivite": {"name": self._form.collectivite.name, "official_name": view.name if view else None},
+            "received_at": self._received_at.isoformat(),
+            "deadline_at": self._plan.deadline_at.isoformat(),
+            "response_at": self._plan.response_at.isoformat(),
+            "reasons": [r.model_dump() for r in self._verdict.reasons] if self._verdict else [],
+            "decision": self._decision.model_dump(mode="json") if self._decision else None,
+            "confirmation_deadline": self._next_deadline[0].isoformat() if self._next_deadline else None,
+            "attendance": [a.model_dump(mode="json") for a in sorted(self._attendance.values(), key=lambda a: a.session_number)],
+        }
+
+    def _session_context(self, number: int) -> dict[str, Any]:
+        s = self._sessions[number]
+        return {"number": s.number, "theme": s.theme, "place": s.place, "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(), "sequence": s.sequence}
+
+    def _calendar(self, s: ScheduledSession) -> dict[str, Any]:
+        return {
+            "uid": f"{self._plan.id}-session-{s.number}-{self._receipt}@ami.apes-hdf.org",
+            "sequence": s.sequence,
+            "summary": f"{self._plan.name} — séance {s.number}",
+            "description": s.theme,
+            "location": s.place,
+            "starts_at": s.starts_at.isoformat(),
+            "ends_at": s.ends_at.isoformat(),
+            "timezone": self._plan.timezone,
+        }
+
+    def _summary_data(self) -> dict[str, Any]:
+        view = self._verdict.collectivite if self._verdict else None
+        return {
+            "receipt_number": self._receipt,
+            "campaign_name": self._plan.name,
+            "received_at": self._received_at.isoformat(),
+            "form": self._form.model_dump(mode="json"),
+            "official_name": view.name if view else None,
+            "kind_label": view.kind_label if view else None,
+            "departement": view.departement if view else None,
+        }
+
+    def _letter_data(self) -> dict[str, Any]:
+        assert self._decision is not None
+        confirm = self._plan.response_at + self._plan.confirmation_window
+        return {
+            "receipt_number": self._receipt,
+            "campaign_name": self._plan.name,
+            "collectivite_name": self._official_name or self._form.collectivite.name,
+            "decision": self._decision.decision.value,
+            "response_date": self._plan.response_at.astimezone(self._plan.zone()).date().isoformat(),
+            "waitlist_position": self._decision.waitlist_position,
+            "confirmation_deadline": confirm.astimezone(self._plan.zone()).date().isoformat() if self._decision.decision is Decision.SELECTED else None,
+        }
+
+    def _session_lines(self) -> list[dict[str, Any]]:
+        zone = self._plan.zone()
+        lines = []
+        for n, s in sorted(self._sessions.items()):
+            a = self._attendance.get(n)
+            f = self._feedback.get(n)
+            lines.append(
+                {
+                    "number": n,
+                    "date": s.starts_at.astimezone(zone).date().isoformat(),
+                    "theme": s.theme,
+                    "present": bool(a and not a.absent),
+                    "elected_present": bool(a and a.elected_present),
+                    "technician_present": bool(a and a.technician_present),
+                    "others": a.others if a else 0,
+                    "satisfaction": f.satisfaction if f else None,
+                    "feedback": f.comment if f else None,
+                }
+            )
+        return lines
+
+    def _certificate_data(self) -> dict[str, Any]:
+        return {
+            "receipt_number": self._receipt,
+            "campaign_name": self._plan.name,
+            "collectivite_name": self._official_name or self._form.collectivite.name,
+            "sessions": [{k: line[k] for k in ("number", "date", "theme", "present")} for line in self._session_lines()],
+        }
+
+    def _report_data(self) -> dict[str, Any]:
+        keys = ("number", "date", "theme", "elected_present", "technician_present", "others", "satisfaction", "feedback")
+        return {
+            "receipt_number": self._receipt,
+            "campaign_name": self._plan.name,
+            "collectivite_name": self._official_name or self._form.collectivite.name,
+            "sessions": [{k: line[k] for k in keys} for line in self._session_lines()],
+            "experiment": self._experiment,
+        }
+
+
+def input_actor(input: CandidatureInput) -> str:
+    return "collectivité"
+
+
+__all__ = ["CandidatureWorkflow", "candidature_workflow_id", "FINAL_STATES"]
