@@ -7,10 +7,12 @@ the candidature file): these come from our own code, possibly back from JSON, wh
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import field_validator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from models.candidature import CandidatureFile
 
@@ -116,6 +118,15 @@ class SessionAggregate(BaseModel):
     mean_satisfaction: float | None = Field(default=None, ge=0, le=SATISFACTION_MAX)
 
 
+_EMAIL_LIKE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_LIKE = re.compile(r"(?:\+33|\b0)\s?[1-9](?:[\s.-]?\d{2}){4}\b")
+
+
+def anonymise(text: str) -> str:
+    """Mask what identifies a person in a free-text quote: email addresses and phone numbers."""
+    return _PHONE_LIKE.sub("[téléphone]", _EMAIL_LIKE.sub("[courriel]", text))
+
+
 class CampaignReportInput(BaseModel):
     model_config = _MODEL
 
@@ -123,7 +134,13 @@ class CampaignReportInput(BaseModel):
     region_name: str
     counts: dict[str, int]
     sessions: list[SessionAggregate]
-    quotes: list[str] = Field(default_factory=list)  # already anonymised by the caller
+    quotes: list[str] = Field(default_factory=list)  # unattributed; emails and phone numbers are masked below
+    experiments: list[str] = Field(default_factory=list)  # the experiments the collectivités commit to
+
+    @field_validator("quotes")
+    @classmethod
+    def _anonymise(cls, quotes: list[str]) -> list[str]:
+        return [anonymise(q) for q in quotes]
 
 
 class JuryGridRow(BaseModel):

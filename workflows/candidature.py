@@ -338,7 +338,7 @@ class CandidatureWorkflow:
             campaign_id=self._plan.id,
             state=self._lifecycle.current.value,
             state_label=STATE_LABELS[self._lifecycle.current],
-            decision=self._decision.decision if self._decision and self._lifecycle.current not in (State.ELIGIBILITY_CHECKED,) else None,
+            decision=self._visible_decision(),
             waitlist_position=self._decision.waitlist_position if self._decision else None,
             verdict=self._verdict,
             next_deadline=deadline[0] if deadline else None,

@@ -134,6 +134,11 @@ def campaign_report_pdf(data: CampaignReportInput) -> bytes:
         ],
     )
 
+    if data.experiments:
+        pdf.heading("Expérimentations engagées")
+        for experiment in data.experiments:
+            pdf.para(f"– {experiment.strip()}", align=Align.J)
+
     if data.quotes:
         pdf.heading("Paroles de participants")
         for quote in data.quotes:

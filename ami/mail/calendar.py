@@ -27,4 +27,5 @@ def session_ics(invite: dict[str, Any], organizer: str) -> bytes:
     event.add("dtstamp", datetime.fromisoformat(invite["starts_at"]).astimezone(UTC))
     event["organizer"] = vCalAddress(f"mailto:{organizer}")
     cal.add_component(event)
+    cal.add_missing_timezones()  # a VTIMEZONE block, so every client reads Paris summer/winter time right
     return cal.to_ical()

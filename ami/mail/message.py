@@ -46,7 +46,9 @@ def build(
     message.set_content(rendered.text, charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")
     if calendar is not None:
-        message.add_attachment(calendar, maintype="text", subtype="calendar", filename="seance.ics", params={"method": "REQUEST"})
+        message.add_attachment(
+            calendar.decode("utf-8"), subtype="calendar", charset="utf-8", filename="seance.ics", params={"method": "REQUEST"}
+        )
     for doc in attachments:
         maintype, subtype = doc.media_type.split("/", 1)
         message.add_attachment(Path(doc.path).read_bytes(), maintype=maintype, subtype=subtype, filename=doc.filename)

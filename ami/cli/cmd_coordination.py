@@ -1,0 +1,260 @@
+"""Coordinator actions on a running server: campaign start, submit, status, jury, sessions,
+binôme, attendance, feedback, withdrawal. Each goes through `ami.ops.Coordination`, the same path as
+the demo, and is validated by the workflow: a refusal prints the workflow's message (exit 3)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import yaml
+
+from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE, err, out, parse_instant, run
+from ami.forms import MalformedForm, load_form
+from ami.ops import Coordination, Refused
+from ami.settings import get_settings
+from models.campaign import CampaignFileError, load_campaign
+from models.candidature import Person
+from models.messages import Decision, Override
+
+
+def register(commands: Any) -> None:
+    campaign = commands._name_parser_map["campaign"]  # created by cmd_check
+    sub = next(a for a in campaign._actions if isinstance(a, argparse._SubParsersAction))
+    start = sub.add_parser("start", help="démarrer le workflow d'une campagne sur le serveur")
+    start.add_argument("campaign", help="identifiant ou chemin du fichier de campagne")
+    start.add_argument("--day-seconds", type=float, help="compresser le calendrier : durée d'un jour publié, en secondes")
+    start.set_defaults(handler=_action(_start_campaign))
+
+    submit = commands.add_parser("submit", help="enregistrer une candidature (ou sa correction) sur le serveur")
+    submit.add_argument("file")
+    submit.add_argument("--campaign", required=True)
+    submit.add_argument("--received-at", help="date de réception si elle précède l'enregistrement (ISO 8601)")
+    submit.set_defaults(handler=_action(_submit))
+
+    status = commands.add_parser("status", help="état d'une campagne ou d'une candidature")
+    status.add_argument("--campaign", required=True)
+    status.add_argument("identifier", nargs="?", help="SIREN ou code INSEE d'une candidature")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=_action(_status))
+
+    jury = commands.add_parser("jury", help="notes, conflits d'intérêts, délibération")
+    jsub = jury.add_subparsers(dest="jury_command", required=True, metavar="ACTION")
+    score = jsub.add_parser("score", help="noter une candidature (0 à 5 par critère)")
+    score.add_argument("--campaign", required=True)
+    score.add_argument("--member", required=True)
+    score.add_argument("--receipt", required=True)
+    score.add_argument("--score", action="append", required=True, metavar="CRITERE=NOTE")
+    score.add_argument("--comment")
+    score.set_defaults(handler=_action(_score))
+    conflict = jsub.add_parser("conflict", help="déclarer un conflit d'intérêts")
+    conflict.add_argument("--campaign", required=True)
+    conflict.add_argument("--member", required=True)
+    conflict.add_argument("--receipt", required=True)
+    conflict.add_argument("--reason")
+    conflict.set_defaults(handler=_action(_conflict))
+    deliberate = jsub.add_parser("deliberate", help="délibérer (classement, sélection, liste d'attente)")
+    deliberate.add_argument("--campaign", required=True)
+    deliberate.add_argument("--actor", default="coordination")
+    deliberate.add_argument("--override", action="append", default=[], metavar="DOSSIER=DECISION:JUSTIFICATION")
+    deliberate.set_defaults(handler=_action(_deliberate))
+
+    session = commands.add_parser("session", help="séances du cycle")
+    ssub = session.add_subparsers(dest="session_command", required=True, metavar="ACTION")
+    sset = ssub.add_parser("set", help="fixer ou déplacer la date, l'heure et le lieu d'une séance")
+    sset.add_argument("number", type=int)
+    sset.add_argument("--campaign", required=True)
+    sset.add_argument("--at", required=True, help="début de la séance, ISO 8601 (heure de Paris si sans décalage)")
+    sset.add_argument("--place", required=True)
+    sset.add_argument("--theme")
+    sset.set_defaults(handler=_action(_session_set))
+
+    binome = commands.add_parser("binome", help="binôme élu / technicien")
+    bsub = binome.add_subparsers(dest="binome_command", required=True, metavar="ACTION")
+    confirm = bsub.add_parser("confirm", help="confirmer le binôme d'une collectivité retenue (fichier YAML/JSON)")
+    confirm.add_argument("identifier")
+    confirm.add_argument("--campaign", required=True)
+    confirm.add_argument("--file", required=True, help="political_referent et technical_referent (nom, qualité, courriel)")
+    confirm.set_defaults(handler=_action(_confirm))
+
+    attendance = commands.add_parser("attendance", help="présences aux séances")
+    asub = attendance.add_subparsers(dest="attendance_command", required=True, metavar="ACTION")
+    record = asub.add_parser("record", help="enregistrer la présence d'une collectivité à une séance")
+    record.add_argument("identifier")
+    record.add_argument("--campaign", required=True)
+    record.add_argument("--session", type=int, required=True)
+    record.add_argument("--elected", choices=["oui", "non"], required=True)
+    record.add_argument("--technician", choices=["oui", "non"], required=True)
+    record.add_argument("--others", type=int, default=0)
+    record.set_defaults(handler=_action(_attendance))
+
+    feedback = commands.add_parser("feedback", help="questionnaire de satisfaction")
+    fsub = feedback.add_subparsers(dest="feedback_command", required=True, metavar="ACTION")
+    frec = fsub.add_parser("record")
+    frec.add_argument("identifier")
+    frec.add_argument("--campaign", required=True)
+    frec.add_argument("--session", type=int, required=True)
+    frec.add_argument("--satisfaction", type=int, required=True)
+    frec.add_argument("--comment")
+    frec.set_defaults(handler=_action(_feedback))
+
+    withdraw = commands.add_parser("withdraw", help="retirer une candidature (à toute étape)")
+    withdraw.add_argument("identifier")
+    withdraw.add_argument("--campaign", required=True)
+    withdraw.add_argument("--reason", required=True)
+    withdraw.set_defaults(handler=_action(_withdraw))
+
+
+def _action(body: Callable[[Coordination, argparse.Namespace], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
+    """Connect, run, and turn a workflow's refusal or an unreachable server into a clear exit."""
+
+    def handler(args: argparse.Namespace) -> int:
+        async def go() -> int:
+            from ami.client import connect
+
+            settings = get_settings()
+            try:
+                client = await connect(settings)
+            except RuntimeError as error:
+                err.print(f"Serveur Temporal injoignable ({settings.temporal_address}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.")
+                return EXIT_UNAVAILABLE
+            campaign_id = getattr(args, "campaign", None) or ""
+            try:
+                return await body(Coordination(client, campaign_id), args)
+            except Refused as refusal:
+                err.print(f"Refusé : {refusal}")
+                return EXIT_REFUSED
+
+        return run(go())
+
+    return handler
+
+
+async def _start_campaign(coord: Coordination, args: argparse.Namespace) -> int:
+    from ami.ops import start_campaign
+
+    try:
+        plan = load_campaign(args.campaign).plan()
+    except CampaignFileError as error:
+        err.print(str(error))
+        return EXIT_MALFORMED
+    if args.day_seconds:
+        plan = plan.compressed(datetime.now(UTC) + timedelta(seconds=5), args.day_seconds / 86400)
+    handle = await start_campaign(coord.client, plan, get_settings().task_queue)
+    out.print(f"Campagne démarrée : {handle.id}")
+    return EXIT_OK
+
+
+async def _submit(coord: Coordination, args: argparse.Namespace) -> int:
+    try:
+        form = load_form(args.file)
+    except MalformedForm as error:
+        err.print(str(error))
+        return EXIT_MALFORMED
+    received = parse_instant(args.received_at) if args.received_at else None
+    result = await coord.submit(form, received)
+    print(result.workflow_id)
+    err.print(f"{'Correction enregistrée' if result.correction else 'Candidature enregistrée'} : dossier {result.receipt_number}")
+    return EXIT_OK
+
+
+async def _status(coord: Coordination, args: argparse.Namespace) -> int:
+    if args.identifier:
+        status: Any = await coord.candidature_status(args.identifier)
+    else:
+        status = await coord.status()
+    if args.json:
+        print(status.model_dump_json(indent=2))
+        return EXIT_OK
+    if args.identifier:
+        out.print(f"{status.receipt_number} — {status.state_label} ({status.state})")
+        if status.decision:
+            out.print(f"Décision : {status.decision.value}")
+        if status.next_deadline:
+            out.print(f"Prochaine échéance : {status.next_deadline_label}, {status.next_deadline:%d/%m/%Y %H:%M %Z}")
+        for t in status.transitions:
+            out.print(f"  {t.sequence:>2}. {t.at:%d/%m/%Y %H:%M} {t.source or '∅'} → {t.dest} ({t.trigger}, {t.actor})")
+    else:
+        out.print(f"Campagne {status.campaign_id} — phase {status.phase}, {len(status.candidatures)} candidature(s)")
+        for e in status.candidatures:
+            out.print(f"  {e.receipt_number}  {e.key:<10} {e.state:<20} {e.decision.value if e.decision else ''}")
+    return EXIT_OK
+
+
+async def _score(coord: Coordination, args: argparse.Namespace) -> int:
+    scores: dict[str, int] = {}
+    for item in args.score:
+        name, _, value = item.partition("=")
+        if not value.lstrip("-").isdigit():
+            err.print(f"--score {item!r} : format CRITERE=NOTE attendu (note entière de 0 à 5)")
+            return EXIT_MALFORMED
+        scores[name.strip()] = int(value)
+    await coord.score(args.member, args.receipt, scores, args.comment)
+    out.print(f"Note enregistrée : {args.member} sur {args.receipt}")
+    return EXIT_OK
+
+
+async def _conflict(coord: Coordination, args: argparse.Namespace) -> int:
+    await coord.declare_conflict(args.member, args.receipt, args.reason)
+    out.print(f"Conflit d'intérêts enregistré : {args.member} ne note pas {args.receipt}")
+    return EXIT_OK
+
+
+async def _deliberate(coord: Coordination, args: argparse.Namespace) -> int:
+    overrides = []
+    for item in args.override:
+        receipt, _, rest = item.partition("=")
+        decision, _, justification = rest.partition(":")
+        try:
+            overrides.append(Override(receipt_number=receipt, decision=Decision(decision), justification=justification))
+        except ValueError as error:
+            err.print(f"--override {item!r} : {error}")
+            return EXIT_MALFORMED
+    result = await coord.deliberate(args.actor, overrides)
+    for r in result.ranking:
+        score = f"{r.score:.2f}" if r.score is not None else "—"
+        out.print(f"  {r.rank:>2}. {r.receipt_number}  {score}  {r.decision.value}{' (dérogation)' if r.overridden else ''}")
+    return EXIT_OK
+
+
+async def _session_set(coord: Coordination, args: argparse.Namespace) -> int:
+    session = await coord.set_session(args.number, parse_instant(args.at), args.place, args.theme)
+    out.print(f"Séance {session.number} : {session.starts_at:%d/%m/%Y %H:%M %Z}, {session.place} (version {session.sequence})")
+    return EXIT_OK
+
+
+async def _confirm(coord: Coordination, args: argparse.Namespace) -> int:
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+        political, technical = Person.model_validate(raw["political_referent"]), Person.model_validate(raw["technical_referent"])
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as error:
+        err.print(f"{args.file} : binôme illisible ({error})")
+        return EXIT_MALFORMED
+    status = await coord.confirm_binome(args.identifier, political, technical)
+    out.print(f"Binôme confirmé : {status.receipt_number} est {status.state_label}")
+    return EXIT_OK
+
+
+async def _attendance(coord: Coordination, args: argparse.Namespace) -> int:
+    status = await coord.record_attendance(args.identifier, args.session, args.elected == "oui", args.technician == "oui", args.others)
+    out.print(f"Présence enregistrée : {status.receipt_number}, séance {args.session}")
+    return EXIT_OK
+
+
+async def _feedback(coord: Coordination, args: argparse.Namespace) -> int:
+    status = await coord.record_feedback(args.identifier, args.session, args.satisfaction, args.comment)
+    out.print(f"Questionnaire enregistré : {status.receipt_number}, séance {args.session}")
+    return EXIT_OK
+
+
+async def _withdraw(coord: Coordination, args: argparse.Namespace) -> int:
+    status = await coord.withdraw(args.identifier, args.reason)
+    out.print(f"Retrait enregistré : {status.receipt_number} est {status.state_label}")
+    return EXIT_OK
+
+
+__all__ = ["register", "json"]

@@ -1,0 +1,109 @@
+"""Running the engine: `ami worker`, `ami dev`, `ami mail-sink`, `ami diagram`, `ami search-attributes`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from ami.cli.common import EXIT_OK, EXIT_UNAVAILABLE, err, out, run
+from ami.settings import get_settings
+
+
+def register(commands: Any) -> None:
+    worker = commands.add_parser("worker", help="lancer un worker sur le serveur Temporal configuré (AMI_TEMPORAL_ADDRESS)")
+    worker.set_defaults(handler=worker_command)
+
+    dev = commands.add_parser("dev", help="serveur Temporal de développement + interface + puits SMTP + worker, jusqu'à Ctrl-C")
+    dev.add_argument("--db", default="var/temporal.db", help="fichier SQLite du serveur Temporal (persistance)")
+    dev.set_defaults(handler=dev_command)
+
+    sink = commands.add_parser("mail-sink", help="puits SMTP local : chaque message devient un fichier .eml")
+    sink.add_argument("--out", default="var/mail")
+    sink.add_argument("--port", type=int, default=8025)
+    sink.set_defaults(handler=sink_command)
+
+    diagram = commands.add_parser("diagram", help="diagramme d'états (Mermaid), généré depuis la machine à états")
+    diagram.set_defaults(handler=diagram_command)
+
+    attributes = commands.add_parser("search-attributes", help="attributs de recherche personnalisés")
+    attributes.add_argument("action", choices=["register"], help="les déclarer sur le cluster configuré")
+    attributes.set_defaults(handler=attributes_command)
+
+
+def worker_command(args: argparse.Namespace) -> int:
+    from worker import main
+
+    settings = get_settings()
+    out.print(f"Worker sur {settings.temporal_address}, file « {settings.task_queue} » (Ctrl-C pour arrêter).")
+    return run(_wrap(main()))
+
+
+async def _wrap(coro: Any) -> int:
+    await coro
+    return EXIT_OK
+
+
+def dev_command(args: argparse.Namespace) -> int:
+    from ami.devserver import FRONTEND_PORT, UI_PORT, port_in_use, start_dev_server
+    from ami.mail.sink import start_sink
+    from worker import build_worker
+
+    if port_in_use(FRONTEND_PORT) or port_in_use(UI_PORT):
+        err.print(f"Le port {FRONTEND_PORT} ou {UI_PORT} est déjà pris : un serveur Temporal tourne déjà (interface http://localhost:{UI_PORT}).")
+        return EXIT_UNAVAILABLE
+    settings = get_settings()
+
+    async def serve() -> int:
+        db = Path(args.db)
+        db.parent.mkdir(parents=True, exist_ok=True)
+        controller, _ = start_sink(settings.data_dir / "mail", port=settings.smtp_port)
+        env = await start_dev_server(db_file=db)
+        try:
+            async with build_worker(env.client, settings):
+                out.print(f"Serveur Temporal : localhost:{FRONTEND_PORT} — interface : http://localhost:{UI_PORT}")
+                out.print(f"Courriels : {settings.data_dir / 'mail'} — base : {settings.resolved_database_url()} — Ctrl-C pour arrêter.")
+                await asyncio.Event().wait()
+        finally:
+            await env.shutdown()
+            controller.stop()
+        return EXIT_OK
+
+    return run(serve())
+
+
+def sink_command(args: argparse.Namespace) -> int:
+    from ami.mail.sink import start_sink
+
+    async def serve() -> int:
+        controller, _ = start_sink(Path(args.out), port=args.port)
+        out.print(f"Puits SMTP sur 127.0.0.1:{args.port}, messages écrits dans {args.out} (Ctrl-C pour arrêter).")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            controller.stop()
+        return EXIT_OK
+
+    return run(serve())
+
+
+def diagram_command(args: argparse.Namespace) -> int:
+    from models.lifecycle import mermaid_diagram
+
+    print(mermaid_diagram())
+    return EXIT_OK
+
+
+def attributes_command(args: argparse.Namespace) -> int:
+    from ami.admin import register_search_attributes
+    from ami.client import connect
+
+    async def go() -> int:
+        settings = get_settings()
+        client = await connect(settings)
+        added = await register_search_attributes(client, settings.temporal_namespace)
+        out.print("Attributs ajoutés : " + ", ".join(added) if added else "Tous les attributs de recherche existent déjà.")
+        return EXIT_OK
+
+    return run(go())

@@ -1,0 +1,40 @@
+"""What every command shares: exit codes, French error output, running a coroutine."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import Any, NoReturn
+
+from rich.console import Console
+
+EXIT_OK, EXIT_INELIGIBLE, EXIT_MALFORMED, EXIT_REFUSED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]Erreur[/] : {message}", markup=True, soft_wrap=True)
+    sys.exit(code)
+
+
+def run(coro: Coroutine[Any, Any, int | None]) -> int:
+    try:
+        return asyncio.run(coro) or 0
+    except KeyboardInterrupt:
+        err.print("Interrompu.")
+        return 130
+
+
+def parse_instant(value: str, timezone: str = "Europe/Paris") -> datetime:
+    """ISO 8601; a time without offset is read in the campaign's zone."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"date invalide {value!r} (ISO 8601 attendu, par exemple 2024-09-08T23:30:00+02:00)", EXIT_MALFORMED)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))

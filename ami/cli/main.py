@@ -1,0 +1,29 @@
+"""Entry point: builds the parser from every command module and dispatches."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ami.cli import cmd_check, cmd_coordination, cmd_demo, cmd_runtime
+
+MODULES = [cmd_demo, cmd_check, cmd_coordination, cmd_runtime]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ami", description="Moteur de l'appel à manifestation d'intérêt (Apes Hauts-de-France).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    for module in MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

