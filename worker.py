@@ -27,6 +27,7 @@ def activities_for(settings: Settings) -> list[Any]:
         check_eligibility,
         EmailActivities(settings, store).send_email,
         RecordActivities(store).record_transition,
+        RecordActivities(store).record_fact,
         DocumentActivities(settings, store).make_document,
     ]
 

@@ -8,8 +8,8 @@ from temporalio import activity
 
 from ami.settings import get_settings
 from ami.store import Store, store_for
-from models.messages import RecordTransitionInput
-from models.tables import CandidatureRow, TransitionRow
+from models.messages import RecordFactInput, RecordTransitionInput
+from models.tables import CandidatureRow, FactRow, TransitionRow
 
 
 class RecordActivities:
@@ -37,6 +37,20 @@ class RecordActivities:
             departement=input.departement,
             state=input.dest,
             decision=input.decision.value if input.decision else None,
+            form=input.form,
             updated_at=input.at,
         )
         return await asyncio.to_thread(self.store.record_transition, row, projection)
+
+    @activity.defn
+    async def record_fact(self, input: RecordFactInput) -> bool:
+        row = FactRow(
+            fact_id=input.fact_id,
+            workflow_id=input.workflow_id,
+            campaign_id=input.campaign_id,
+            receipt_number=input.receipt_number,
+            kind=input.kind,
+            data=input.data,
+            at=input.at,
+        )
+        return await asyncio.to_thread(self.store.record_fact, row)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from models.tables import Base, CandidatureRow, DocumentRow, EmailRow, TransitionRow
+from models.tables import Base, CandidatureRow, DocumentRow, EmailRow, FactRow, TransitionRow
 
 
 class Store:
@@ -43,7 +43,7 @@ class Store:
             if current is None:
                 session.add(projection)
             elif current.updated_at <= projection.updated_at:
-                for column in ("official_name", "kind", "departement", "state", "decision", "updated_at"):
+                for column in ("official_name", "kind", "departement", "state", "decision", "form", "updated_at"):
                     value = getattr(projection, column)
                     if value is not None:
                         setattr(current, column, value)
@@ -56,6 +56,21 @@ class Store:
     def candidatures(self, campaign_id: str) -> list[CandidatureRow]:
         with self.sessions() as session:
             return list(session.scalars(select(CandidatureRow).where(CandidatureRow.campaign_id == campaign_id).order_by(CandidatureRow.receipt_number)))
+
+    def record_fact(self, row: FactRow) -> bool:
+        """Insert once per `fact_id`; a retried activity finds its row and adds nothing."""
+        with self.sessions.begin() as session:
+            if session.get(FactRow, row.fact_id) is not None:
+                return False
+            session.add(row)
+        return True
+
+    def facts(self, campaign_id: str, kind: str | None = None) -> list[FactRow]:
+        with self.sessions() as session:
+            query = select(FactRow).where(FactRow.campaign_id == campaign_id).order_by(FactRow.at)
+            if kind:
+                query = query.where(FactRow.kind == kind)
+            return list(session.scalars(query))
 
     # --- the outbox ----------------------------------------------------------------------------
 

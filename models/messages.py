@@ -368,6 +368,21 @@ class RecordTransitionInput(BaseModel):
     official_name: str | None = None
     kind: str | None = None
     departement: str | None = None
+    # The form as received, on the `submit` and `correct` transitions only (the jury grid reads it).
+    form: dict[str, Any] | None = None
+
+
+class RecordFactInput(BaseModel):
+    """A fact of the dossier for the store: a jury review or conflict, an attendance, a feedback,
+    an experiment. `fact_id` is unique per fact, so a retried activity adds no second row."""
+
+    workflow_id: str
+    campaign_id: str
+    receipt_number: str
+    kind: str  # "review", "conflict", "attendance", "feedback", "experiment"
+    fact_id: str
+    at: AwareDatetime
+    data: dict[str, Any]
 
 
 CandidatureStatus.model_rebuild()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Dialect, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -48,6 +48,7 @@ class CandidatureRow(Base):
     departement: Mapped[str | None] = mapped_column(String(3))
     state: Mapped[str] = mapped_column(String(30), index=True)
     decision: Mapped[str | None] = mapped_column(String(20))
+    form: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the form as last received (jury grid)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -99,3 +100,17 @@ class DocumentRow(Base):
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FactRow(Base):
+    """Reviews, conflicts, attendance, feedback and experiments, one row per fact."""
+
+    __tablename__ = "facts"
+
+    fact_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(200), index=True)
+    campaign_id: Mapped[str] = mapped_column(String(100), index=True)
+    receipt_number: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

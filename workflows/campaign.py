@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.email import EmailActivities
+    from activities.records import RecordActivities
     from models import search_attributes as sa
     from models.jury import rank
     from models.lifecycle import State
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         DeliberateInput,
         DeliberationResult,
         MakeDocumentInput,
+        RecordFactInput,
         ScheduledSession,
         ScheduleInput,
         ScoreInput,
@@ -46,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitResult,
     )
     from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
-    from workflows.timeouts import DEFAULT_RETRY, DOCUMENT_TIMEOUT, EMAIL_RETRY, EMAIL_TIMEOUT
+    from workflows.timeouts import DEFAULT_RETRY, DOCUMENT_TIMEOUT, EMAIL_RETRY, EMAIL_TIMEOUT, RECORD_TIMEOUT
 
 _FINAL = {State.CAPITALISED.value, State.CLOSED.value}
 _CYCLE_STATES = {State.ENROLLED.value, State.SESSION_TRACKED.value}
@@ -212,10 +214,12 @@ class CampaignWorkflow:
     # --- the jury ----------------------------------------------------------------------------
 
     @workflow.update
-    def score(self, input: ScoreInput) -> CampaignStatus:
+    async def score(self, input: ScoreInput) -> CampaignStatus:
         reviews = self._reviews.setdefault(input.receipt_number, {})
-        self._review_trace.append({"at": workflow.now().isoformat(), "kind": "score", "replaces": input.member_id in reviews, **input.model_dump()})
+        trace = {"at": workflow.now().isoformat(), "kind": "score", "replaces": input.member_id in reviews, **input.model_dump()}
+        self._review_trace.append(trace)
         reviews[input.member_id] = dict(input.scores)
+        await self._fact(input.receipt_number, "review", f"review-{len(self._review_trace)}", trace)
         return self.status()
 
     @score.validator
@@ -235,11 +239,13 @@ class CampaignWorkflow:
             raise _refuse("Notes hors de l'échelle 0 à 5 : " + ", ".join(f"{c}={v}" for c, v in wrong.items()) + ".")
 
     @workflow.update
-    def declare_conflict(self, input: ConflictInput) -> CampaignStatus:
+    async def declare_conflict(self, input: ConflictInput) -> CampaignStatus:
         conflicted = self._conflicts.setdefault(input.receipt_number, [])
         if input.member_id not in conflicted:
             conflicted.append(input.member_id)
-        self._review_trace.append({"at": workflow.now().isoformat(), "kind": "conflict", **input.model_dump()})
+        trace = {"at": workflow.now().isoformat(), "kind": "conflict", **input.model_dump()}
+        self._review_trace.append(trace)
+        await self._fact(input.receipt_number, "conflict", f"conflict-{len(self._review_trace)}", trace)
         # A score given before the declaration no longer counts; the trace keeps it.
         self._reviews.get(input.receipt_number, {}).pop(input.member_id, None)
         return self.status()
@@ -433,6 +439,24 @@ class CampaignWorkflow:
             "quotes": quotes,
             "experiments": [s.experiment for s in self._summaries.values() if s.experiment],
         }
+
+    async def _fact(self, receipt: str, kind: str, fact_id: str, data: dict[str, Any]) -> None:
+        entry = self._entries[self._by_receipt[receipt]]
+        await workflow.execute_activity_method(
+            RecordActivities.record_fact,
+            RecordFactInput(
+                workflow_id=entry.workflow_id,
+                campaign_id=self._plan.id,
+                receipt_number=receipt,
+                kind=kind,
+                fact_id=f"{workflow.info().workflow_id}-{fact_id}",
+                at=workflow.now(),
+                data=data,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=DEFAULT_RETRY,
+            summary=f"Journal du jury : {kind} sur {receipt}",
+        )
 
     async def _alert(self, purpose: str, context: dict[str, Any], occurrence: str = "1", attachments: list[dict[str, Any]] | None = None) -> None:
         await workflow.execute_activity_method(

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         MakeDocumentInput,
         RecordAttendanceInput,
         RecordExperimentInput,
+        RecordFactInput,
         RecordFeedbackInput,
         RecordTransitionInput,
         ScheduledSession,
@@ -295,6 +296,7 @@ class CandidatureWorkflow:
         first = input.session_number not in self._attendance
         self._attendance[input.session_number] = record
         await self._advance(Trigger.RECORD_ATTENDANCE, actor=input.actor, justification=f"séance {input.session_number}")
+        await self._fact("attendance", f"attendance-{input.session_number}-{len(self._transitions)}", record.model_dump(mode="json"))
         if record.absent and first:
             await self._email("absence_followup", self._recipients(), occurrence=str(input.session_number), context={"session": self._session_context(input.session_number)})
         return self.status()
@@ -310,7 +312,9 @@ class CandidatureWorkflow:
 
     @workflow.update
     async def record_feedback(self, input: RecordFeedbackInput) -> CandidatureStatus:
-        self._feedback[input.session_number] = Feedback(session_number=input.session_number, satisfaction=input.satisfaction, comment=input.comment)
+        feedback = Feedback(session_number=input.session_number, satisfaction=input.satisfaction, comment=input.comment)
+        self._feedback[input.session_number] = feedback
+        await self._fact("feedback", f"feedback-{input.session_number}-{workflow.now().isoformat()}", feedback.model_dump(mode="json"))
         return self.status()
 
     @record_feedback.validator
@@ -323,6 +327,7 @@ class CandidatureWorkflow:
     @workflow.update
     async def record_experiment(self, input: RecordExperimentInput) -> CandidatureStatus:
         self._experiment = input.experiment
+        await self._fact("experiment", f"experiment-{workflow.now().isoformat()}", {"experiment": input.experiment})
         return self.status()
 
     @record_experiment.validator
@@ -399,6 +404,7 @@ class CandidatureWorkflow:
             await self._report()
 
     async def _record(self, source: State | None, dest: State, trigger: str, actor: str, justification: str | None = None) -> None:
+        """Append to the trace, push the state to the UI, write the audit row (and the form when it arrives)."""
         record = TransitionRecord(
             sequence=len(self._transitions) + 1,
             source=source.value if source else "",
@@ -428,10 +434,28 @@ class CandidatureWorkflow:
                 official_name=view.name if view else None,
                 kind=view.kind if view else None,
                 departement=view.departement if view else None,
+                form=self._form.model_dump(mode="json") if dest is State.SUBMITTED else None,
             ),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=DEFAULT_RETRY,
             summary=f"Journal : {record.source or '∅'} → {record.dest}",
+        )
+
+    async def _fact(self, kind: str, fact_id: str, data: dict[str, Any]) -> None:
+        await workflow.execute_activity_method(
+            RecordActivities.record_fact,
+            RecordFactInput(
+                workflow_id=workflow.info().workflow_id,
+                campaign_id=self._plan.id,
+                receipt_number=self._receipt,
+                kind=kind,
+                fact_id=fact_id,
+                at=workflow.now(),
+                data=data,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=DEFAULT_RETRY,
+            summary=f"Journal : {kind}",
         )
 
     async def _report(self, summary: CycleSummary | None = None) -> None:
