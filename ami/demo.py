@@ -33,11 +33,26 @@ DEMO_CAPACITY, DEMO_WAITLIST = 7, 2  # smaller than the call's ten, so that ever
 
 # Jury marks (0-5) per example: the ranking they produce walks every decision.
 MARKS = {
-    "01-henin-carvin": 5, "02-mel": 5, "03-libercourt": 4, "04-lomme": 4, "05-arras": 4, "06-saint-quentinois": 4,
-    "07-laon": 3, "08-beauvaisis": 3, "09-compiegne": 3, "10-amiens": 2, "11-abbeville": 2,
+    "01-henin-carvin": 5,
+    "02-mel": 5,
+    "03-libercourt": 4,
+    "04-lomme": 4,
+    "05-arras": 4,
+    "06-saint-quentinois": 4,
+    "07-laon": 3,
+    "08-beauvaisis": 3,
+    "09-compiegne": 3,
+    "10-amiens": 2,
+    "11-abbeville": 2,
 }
-PLACES = ["Lille, Maison de l'économie solidaire", "Arras, tiers-lieu de la Citadelle", "Amiens, Maison des associations",
-          "Lens, Louvre-Lens Vallée", "Beauvais, Quadrilatère", "Lille, Maison de l'économie solidaire"]
+PLACES = [
+    "Lille, Maison de l'économie solidaire",
+    "Arras, tiers-lieu de la Citadelle",
+    "Amiens, Maison des associations",
+    "Lens, Louvre-Lens Vallée",
+    "Beauvais, Quadrilatère",
+    "Lille, Maison de l'économie solidaire",
+]
 
 
 @dataclass
@@ -127,17 +142,25 @@ async def _play(run: DemoRun) -> None:
     await run.at(2024, 9, 12)
     result = await c.deliberate("coordination")
     counts = {d: sum(1 for r in result.ranking if r.decision is d) for d in Decision}
-    run.say("12 sept.", f"délibération : {counts[Decision.SELECTED]} retenues, {counts[Decision.WAITLISTED]} en liste d'attente, "
-            f"{counts[Decision.NOT_SELECTED]} non retenues — décisions gardées jusqu'au 15 septembre")
+    run.say(
+        "12 sept.",
+        f"délibération : {counts[Decision.SELECTED]} retenues, {counts[Decision.WAITLISTED]} en liste d'attente, "
+        f"{counts[Decision.NOT_SELECTED]} non retenues — décisions gardées jusqu'au 15 septembre",
+    )
 
     ranked = [r for r in result.ranking if r.decision is Decision.SELECTED]
     receipt_key = {e.receipt_number: e.key for e in status.candidatures}
     selected = [receipt_key[r.receipt_number] for r in ranked]
-    waitlist = [receipt_key[r.receipt_number] for r in sorted(result.ranking, key=lambda r: r.waitlist_position or 0) if r.decision is Decision.WAITLISTED]
+    waitlist = [
+        receipt_key[r.receipt_number]
+        for r in sorted(result.ranking, key=lambda r: r.waitlist_position or 0)
+        if r.decision is Decision.WAITLISTED
+    ]
     unconfirmed, withdrawing, absent, partial, mid_cycle = selected[-1], selected[-2], selected[0], selected[1], selected[2]
 
     await run.at(2024, 9, 16)
     run.say("15 sept.", "décisions envoyées (lettres jointes)")
+
     async def confirm(key: str) -> None:
         await run.wait_state(key, {State.NOTIFIED.value})
         form = run.forms[key]
@@ -181,9 +204,13 @@ async def _play(run: DemoRun) -> None:
             technician = elected and not (key == partial and number == 4)
             await c.record_attendance(key, number, elected, technician, others=1 if number == 1 else 0)
             if elected:
-                await c.record_feedback(key, number, 4 + (number % 2), "Séance très concrète, les retours d'expérience « de terrain » nous ont aidés.")
+                await c.record_feedback(
+                    key, number, 4 + (number % 2), "Séance très concrète, les retours d'expérience « de terrain » nous ont aidés."
+                )
             if number == 6:
-                await c.record_experiment(key, "Lancer avec une SCIC locale une plateforme d'échanges de biens et services entre habitants.")
+                await c.record_experiment(
+                    key, "Lancer avec une SCIC locale une plateforme d'échanges de biens et services entre habitants."
+                )
 
         await asyncio.gather(*(attend(key, plan.number) for key in enrolled))
         notes = {3: " — une absence (courriel de relance)", 4: " — un binôme incomplet"}.get(plan.number, "")
@@ -238,7 +265,9 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         task_queue="ami-demo",
         temporal_address=f"localhost:{port}",
     )
-    console.print(f"[bold]ami demo[/] — serveur Temporal et interface sur [link]http://localhost:{ui_port}[/link], courriels dans {mail_dir}")
+    console.print(
+        f"[bold]ami demo[/] — serveur Temporal et interface sur [link]http://localhost:{ui_port}[/link], courriels dans {mail_dir}"
+    )
     env = await start_dev_server(port=port, ui_port=ui_port)
     try:
         file_plan = load_campaign("ami-2024").plan()
@@ -250,8 +279,10 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         async with build_worker(env.client, settings):
             handle = await start_campaign(env.client, plan, settings.task_queue)
             coord = Coordination(env.client, plan.id)
-            console.print(f"Campagne [bold]{plan.id}[/] : un jour du calendrier publié dure {day_seconds:.2f} s "
-                          f"(capacité ramenée à {DEMO_CAPACITY} + {DEMO_WAITLIST} en attente pour parcourir toutes les branches).")
+            console.print(
+                f"Campagne [bold]{plan.id}[/] : un jour du calendrier publié dure {day_seconds:.2f} s "
+                f"(capacité ramenée à {DEMO_CAPACITY} + {DEMO_WAITLIST} en attente pour parcourir toutes les branches)."
+            )
             run = DemoRun(console=console, coord=coord, plan=plan, time_map=plan.time_map)
             await _play(run)
             console.print("Capitalisation : attestations, rapports par collectivité et rapport de campagne…")
@@ -263,13 +294,17 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 if cs.transitions and cs.transitions[-1].trigger in ("withdraw", "expire"):
                     paths[entry.key][-1] += f" ({cs.transitions[-1].trigger})"
                 form = run.forms.get(entry.key)
-                names[entry.key] = (cs.verdict.collectivite.name if cs.verdict and cs.verdict.collectivite else None) or (form.collectivite.name if form else entry.key)
+                names[entry.key] = (cs.verdict.collectivite.name if cs.verdict and cs.verdict.collectivite else None) or (
+                    form.collectivite.name if form else entry.key
+                )
             console.print(_summary_table(final, paths, names))
             emails = len(list(mail_dir.glob("*.eml")))
             documents = len(list((out_dir / "documents").rglob("*.pdf")))
             all_final = all(State(e.state) in FINAL_STATES for e in final.candidatures)
-            console.print(f"{len(final.candidatures)} candidatures, {emails} courriels (.eml) et {documents} documents PDF sous {out_dir}, "
-                          f"base {out_dir / 'ami.db'} — {time.monotonic() - started:.0f} s.")
+            console.print(
+                f"{len(final.candidatures)} candidatures, {emails} courriels (.eml) et {documents} documents PDF sous {out_dir}, "
+                f"base {out_dir / 'ami.db'} — {time.monotonic() - started:.0f} s."
+            )
             if keep:
                 console.print(f"--keep : l'interface reste ouverte sur http://localhost:{ui_port} (Ctrl-C pour arrêter).")
                 await asyncio.Event().wait()
@@ -280,8 +315,15 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
 
 
 _SHORT = {
-    "submitted": "reçue", "ineligible": "inéligible", "eligibility_checked": "éligible", "jury_reviewed": "jury",
-    "notified": "notifiée", "enrolled": "inscrite", "session_tracked": "séance", "capitalised": "capitalisée", "closed": "close",
+    "submitted": "reçue",
+    "ineligible": "inéligible",
+    "eligibility_checked": "éligible",
+    "jury_reviewed": "jury",
+    "notified": "notifiée",
+    "enrolled": "inscrite",
+    "session_tracked": "séance",
+    "capitalised": "capitalisée",
+    "closed": "close",
 }
 
 

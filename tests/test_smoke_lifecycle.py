@@ -7,8 +7,8 @@ from temporalio.testing import WorkflowEnvironment
 from ami.examples import example
 from ami.ops import Coordination, start_campaign
 from ami.settings import Settings
-from worker import build_worker
 from tests.scenario import binome, plan_starting, skip_to
+from worker import build_worker
 
 
 async def test_single_candidature_full_cycle(time_env: WorkflowEnvironment, settings: Settings, sink) -> None:
@@ -24,7 +24,9 @@ async def test_single_candidature_full_cycle(time_env: WorkflowEnvironment, sett
         await skip_to(env, plan.deadline_at + timedelta(hours=1))
         st = await coord.status()
         assert st.candidatures[0].state == "eligibility_checked", st
-        await coord.score("apes", result.receipt_number, {"motivation": 5, "binome": 5, "posture": 4, "adaptabilite": 4, "numerique": 4, "apport": 4})
+        await coord.score(
+            "apes", result.receipt_number, {"motivation": 5, "binome": 5, "posture": 4, "adaptabilite": 4, "numerique": 4, "apport": 4}
+        )
         await coord.deliberate()
         await skip_to(env, plan.response_at + timedelta(hours=1))
         cs = await coord.candidature_status("246200299")

@@ -119,7 +119,9 @@ def _action(body: Callable[[Coordination, argparse.Namespace], Awaitable[int]]) 
             try:
                 client = await connect(settings)
             except RuntimeError as error:
-                err.print(f"Serveur Temporal injoignable ({settings.temporal_address}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.")
+                err.print(
+                    f"Serveur Temporal injoignable ({settings.temporal_address}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS."
+                )
                 return EXIT_UNAVAILABLE
             campaign_id = getattr(args, "campaign", None) or ""
             try:

@@ -51,7 +51,9 @@ def dev_command(args: argparse.Namespace) -> int:
     from worker import build_worker
 
     if port_in_use(FRONTEND_PORT) or port_in_use(UI_PORT):
-        err.print(f"Le port {FRONTEND_PORT} ou {UI_PORT} est déjà pris : un serveur Temporal tourne déjà (interface http://localhost:{UI_PORT}).")
+        err.print(
+            f"Le port {FRONTEND_PORT} ou {UI_PORT} est déjà pris : un serveur Temporal tourne déjà (interface http://localhost:{UI_PORT})."
+        )
         return EXIT_UNAVAILABLE
     settings = get_settings()
 

@@ -1,0 +1,1 @@
+"""Workflows: one per file, each reading top-down (state, the run story, then handlers)."""
