@@ -3,24 +3,25 @@
 The outbox row (with the rendered bytes) is written before the SMTP conversation and marked after:
 a retried activity resends the stored bytes, never a re-rendered message, and a crash between the
 server's acceptance and the mark can at most resend the identical message (same Message-ID).
-Connection errors and 4xx replies raise, so Temporal retries with backoff; a 5xx refusal of the
-recipients is a bounce, returned to the workflow, which records it and goes on.
+Connection, TLS, authentication errors and 4xx replies raise, so Temporal retries with backoff; a
+5xx refusal of the recipients (or of the message) is a bounce, returned to the workflow, which
+records it, alerts the coordinators and goes on (see ami/mail/smtp.py for the classification).
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email import policy
+from email.utils import parseaddr
 
-import aiosmtplib
 from temporalio import activity
 
 from ami.mail import calendar as ics
 from ami.mail.message import build, message_id
 from ami.mail.render import render
-from ami.settings import Settings, SmtpTls, get_settings
+from ami.mail.smtp import Bounced, deliver
+from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
 from models.messages import EmailOutcome, SendEmailInput
 from models.tables import EmailRow
@@ -38,16 +39,15 @@ class EmailActivities:
         if row is not None and row.status in ("sent", "bounced"):
             return EmailOutcome(message_id=msg_id, status=row.status, detail=row.detail)
         if row is None:
+            # If a concurrent attempt wrote the row first, outbox_put returns that one: one message, one set of bytes.
             row = await asyncio.to_thread(self.store.outbox_put, self._render(input, msg_id))
-        message = message_from_bytes(row.raw, policy=policy.SMTP)
         try:
-            await self._send(message)  # type: ignore[arg-type]
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            return await self._bounce(msg_id, "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in error.recipients))
-        except aiosmtplib.SMTPResponseException as error:
-            if 500 <= error.code < 600:
-                return await self._bounce(msg_id, f"{error.code} {error.message}")
-            raise  # 4xx: temporary, Temporal retries
+            partial = await deliver(row.raw, self.settings)
+        except Bounced as bounce:
+            return await self._bounce(msg_id, bounce.detail)
+        if partial:
+            # Delivered to the others; the refused addresses still need a coordinator's eye.
+            return await self._bounce(msg_id, partial)
         await asyncio.to_thread(self.store.outbox_mark, msg_id, "sent")
         activity.logger.info("email sent", extra={"purpose": input.purpose, "message_id": msg_id})
         return EmailOutcome(message_id=msg_id, status="sent")
@@ -64,7 +64,7 @@ class EmailActivities:
             msg_id=msg_id,
             created=now,
             attachments=input.attachments,
-            calendar=ics.session_ics(invite, sender.split("<")[-1].rstrip(">")) if invite else None,
+            calendar=ics.session_ics(invite, parseaddr(sender)[1]) if invite else None,
         )
         return EmailRow(
             message_id=msg_id,
@@ -78,21 +78,7 @@ class EmailActivities:
             created_at=now,
         )
 
-    async def _send(self, message: EmailMessage) -> None:
-        s = self.settings
-        await aiosmtplib.send(
-            message,
-            hostname=s.smtp_host,
-            port=s.smtp_port,
-            username=s.smtp_username,
-            password=s.smtp_password,
-            use_tls=s.smtp_tls is SmtpTls.IMPLICIT,
-            start_tls=True if s.smtp_tls is SmtpTls.STARTTLS else False,
-            validate_certs=s.smtp_validate_certs,
-            timeout=s.smtp_timeout,
-        )
-
     async def _bounce(self, msg_id: str, detail: str) -> EmailOutcome:
         await asyncio.to_thread(self.store.outbox_mark, msg_id, "bounced", detail)
-        activity.logger.warning("email bounced", extra={"message_id": msg_id})
+        activity.logger.warning("email bounced", extra={"message_id": msg_id, "detail": detail})
         return EmailOutcome(message_id=msg_id, status="bounced", detail=detail)

@@ -7,9 +7,10 @@ import socket
 import sys
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from ami.codec import data_converter as build_data_converter
 from models import search_attributes as sa
 
 FRONTEND_PORT = 7233
@@ -30,8 +31,18 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-async def start_dev_server(port: int = FRONTEND_PORT, ui_port: int = UI_PORT, db_file: Path | None = None) -> WorkflowEnvironment:
+async def start_dev_server(
+    port: int = FRONTEND_PORT,
+    ui_port: int = UI_PORT,
+    db_file: Path | None = None,
+    data_converter: DataConverter | None = None,
+    ui_codec_endpoint: str | None = None,
+) -> WorkflowEnvironment:
+    """`data_converter` defaults to the one of the settings (encrypted when AMI_CODEC_KEYS is set);
+    `ui_codec_endpoint` points the Web UI at `ami codec-server` so it can show the decrypted payloads."""
     extra = ["--db-filename", str(db_file)] if db_file else []
+    if ui_codec_endpoint:
+        extra += ["--ui-codec-endpoint", ui_codec_endpoint]
     return await WorkflowEnvironment.start_local(
         ui=True,
         port=port,
@@ -40,5 +51,5 @@ async def start_dev_server(port: int = FRONTEND_PORT, ui_port: int = UI_PORT, db
         dev_server_existing_path=temporal_cli(),
         dev_server_extra_args=extra,
         dev_server_log_level="error",
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter or build_data_converter(),
     )

@@ -7,6 +7,7 @@ access; the register is loaded once per process by load_register().
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from dataclasses import dataclass
@@ -30,6 +31,22 @@ _LABELS = {
     "region": "région",
 }
 _SECONDARY = {"A": "commune_associee", "D": "commune_deleguee"}
+
+# The package has no SIREN for départements and regions, so an applicant that is one would read as
+# « unknown » instead of « not a commune or an EPCI ». These are the SIRENs of the Hauts-de-France
+# département councils and of the region (the only ones an applicant to this call is likely to be),
+# hand-checked: each passes the Luhn key, follows INSEE's numbering of départements (22 + code +
+# sequence) or of the 2016 regions (2000537..), and matches two independent public tables of the
+# SIRENE register (SIREN → collectivité, and SIRET of each siège). Any other département or region
+# is still reported as unknown (see docs/eligibility.md).
+_UPPER_TIER_SIRENS: dict[str, tuple[str, str]] = {
+    "220200026": ("departement", "02"),  # Département de l'Aisne
+    "225900018": ("departement", "59"),  # Département du Nord
+    "226000016": ("departement", "60"),  # Département de l'Oise
+    "226200012": ("departement", "62"),  # Département du Pas-de-Calais
+    "228000014": ("departement", "80"),  # Département de la Somme
+    "200053742": ("region", "32"),  # Région Hauts-de-France
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +153,14 @@ class Register:
             self._in_region.setdefault(entry.region or "", []).append(entry)
 
     def by_siren(self, siren: str) -> RegisterEntry | None:
-        return self._by_siren.get(siren)
+        """A commune or an EPCI by SIREN; also the few départements and regions of _UPPER_TIER_SIRENS."""
+        entry = self._by_siren.get(siren)
+        if entry is None and siren in _UPPER_TIER_SIRENS:
+            kind, code = _UPPER_TIER_SIRENS[siren]
+            entry = self.departement(code) if kind == "departement" else self.region(code)
+            if entry is not None:
+                entry = dataclasses.replace(entry, siren=siren)
+        return entry
 
     def by_insee(self, insee: str) -> RegisterEntry | None:
         return self._by_insee.get(insee)
@@ -147,7 +171,7 @@ class Register:
         The INSEE code is also tried when a SIREN is given but unknown, so a candidature
         with a wrong SIREN but a right INSEE code still resolves.
         """
-        entry = self._by_siren.get(siren) if siren else None
+        entry = self.by_siren(siren) if siren else None
         if entry is None and insee:
             entry = self._by_insee.get(insee)
         return entry

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_timeout: float = Field(default=30.0, gt=0)
     smtp_validate_certs: bool = True
+    smtp_ca_file: Path | None = None  # PEM bundle trusted instead of the system CAs (a private relay CA)
     mail_from: str = "Apes Hauts-de-France <ami@example.org>"
     message_id_domain: str = "ami.apes-hdf.example.org"
 

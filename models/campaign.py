@@ -10,7 +10,7 @@ file nor compute calendars: they only sleep until the plan's instants.
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,6 +71,14 @@ class CalendarFile(BaseModel):
     session_duration_hours: float = Field(default=4.0, gt=0)
 
 
+class CalendarOrderError(ValueError):
+    """Dates out of order (or other cross-entry problems), each as (entry, French message)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__(" ; ".join(f"{entry} : {message}" for entry, message in problems))
+
+
 class CampaignFile(BaseModel):
     """The campaign as a coordinator writes it in `config/campaigns/<id>.toml`."""
 
@@ -94,35 +102,47 @@ class CampaignFile(BaseModel):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"fuseau horaire inconnu : {value!r}") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"fuseau horaire inconnu : {value!r} (nom IANA attendu, par exemple Europe/Paris)") from None
         return value
 
     @model_validator(mode="after")
     def _calendar_in_order(self) -> CampaignFile:
+        """Every date after the one before it, each problem with the entry it concerns.
+
+        A model validator has no field location of its own: the entries travel in
+        `CalendarOrderError.problems`, and `load_campaign` names each one.
+        """
+        problems: list[tuple[str, str]] = []
         cal = self.calendar
         if cal.deadline < cal.opening:
-            raise ValueError(f"calendar.deadline ({cal.deadline}) est antérieure à calendar.opening ({cal.opening})")
+            problems.append(("calendar.deadline", f"la date limite ({cal.deadline}) précède l'ouverture (calendar.opening, {cal.opening})"))
         if cal.response <= cal.deadline:
-            raise ValueError(f"calendar.response ({cal.response}) doit suivre calendar.deadline ({cal.deadline})")
-        numbers = [s.number for s in self.sessions]
-        if numbers != list(range(1, len(numbers) + 1)):
-            raise ValueError(f"sessions : numéros attendus 1 à {len(numbers)} dans l'ordre, reçus {numbers}")
-        previous = cal.response.strftime("%Y-%m")
-        label = "calendar.response"
-        for session in self.sessions:
-            if session.month <= previous:
-                raise ValueError(
-                    f"sessions[{session.number}].month ({session.month}) n'est pas postérieur à {label} ({previous}) :"
-                    " les séances doivent se suivre, une par mois, après la réponse"
+            problems.append(("calendar.response", f"la réponse ({cal.response}) doit suivre la date limite (calendar.deadline, {cal.deadline})"))
+        for index, session in enumerate(self.sessions, start=1):
+            if session.number != index:
+                problems.append(
+                    (f"sessions[{index}].number", f"séance n° {session.number} à la place {index} : les séances sont numérotées 1, 2, 3… dans l'ordre")
                 )
-            previous, label = session.month, f"sessions[{session.number}].month"
-        if self.quorum > max(len(self.jury), 1) and self.jury:
-            raise ValueError(f"quorum ({self.quorum}) supérieur au nombre de membres du jury ({len(self.jury)})")
-        if len({m.id for m in self.jury}) != len(self.jury):
-            raise ValueError("jury : identifiants de membres en double")
-        if len({c.id for c in self.criteria}) != len(self.criteria):
-            raise ValueError("criteria : identifiants de critères en double")
+        previous, label = cal.response.strftime("%Y-%m"), "calendar.response"
+        for index, session in enumerate(self.sessions, start=1):
+            entry = f"sessions[{index}].month"
+            if session.month == previous and label != "calendar.response":
+                problems.append((entry, f"le mois {session.month} est déjà celui de {label} : une séance par mois"))
+            elif session.month <= previous:
+                problems.append(
+                    (entry, f"le mois {session.month} n'est pas postérieur à {label} ({previous}) : les séances se suivent, une par mois, après la réponse")
+                )
+            if session.month > previous:
+                previous, label = session.month, entry
+        if self.jury and self.quorum > len(self.jury):
+            problems.append(("quorum", f"quorum ({self.quorum}) supérieur au nombre de membres du jury ({len(self.jury)})"))
+        for entry, ids in (("jury", [m.id for m in self.jury]), ("criteria", [c.id for c in self.criteria])):
+            doubles = sorted({i for i in ids if ids.count(i) > 1})
+            if doubles:
+                problems.append((entry, f"identifiants en double : {', '.join(doubles)}"))
+        if problems:
+            raise CalendarOrderError(problems)
         return self
 
     def plan(self) -> CampaignPlan:
@@ -131,7 +151,9 @@ class CampaignFile(BaseModel):
         cal = self.calendar
 
         def local(day: date, at: time = time(0, 0)) -> datetime:
-            return datetime.combine(day, at, tzinfo=zone)
+            # Through UTC and back: a wall time that does not exist that day (a zone whose clocks
+            # jump at that hour) becomes the real instant it designates, with the offset in force.
+            return datetime.combine(day, at, tzinfo=zone).astimezone(UTC).astimezone(zone)
 
         sessions = []
         for s in self.sessions:
@@ -177,19 +199,26 @@ class SessionPlan(BaseModel):
 
 
 class TimeMap(BaseModel):
-    """How a compressed plan maps to the published calendar: real = origin + (t - anchor) / factor."""
+    """How a compressed plan maps to the published calendar.
+
+    planned = anchor + (published - origin) × factor, and back: published = origin + (planned - anchor) / factor.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     origin: AwareDatetime
     anchor: AwareDatetime
-    factor: float = 1.0
+    factor: float = Field(default=1.0, gt=0)
 
+    # Arithmetic in UTC: between two datetimes sharing a zone, Python subtracts and adds wall-clock
+    # times, which would move every instant across a summer/winter change by an hour.
     def to_plan(self, published: datetime) -> datetime:
-        return self.anchor + (published - self.origin) * self.factor
+        elapsed = published.astimezone(UTC) - self.origin.astimezone(UTC)
+        return (self.anchor.astimezone(UTC) + elapsed * self.factor).astimezone(self.anchor.tzinfo)
 
     def to_published(self, planned: datetime) -> datetime:
-        return self.origin + (planned - self.anchor) / self.factor
+        elapsed = planned.astimezone(UTC) - self.anchor.astimezone(UTC)
+        return (self.origin.astimezone(UTC) + elapsed / self.factor).astimezone(self.origin.tzinfo)
 
 
 class CampaignPlan(BaseModel):
@@ -224,6 +253,10 @@ class CampaignPlan(BaseModel):
 
         Order and relative spacing of every date are kept; only the scale changes.
         """
+        if anchor.tzinfo is None:
+            raise ValueError("anchor doit porter son fuseau horaire")
+        if not factor > 0:
+            raise ValueError(f"facteur de compression {factor} : un nombre strictement positif est attendu")
         tm = TimeMap(origin=self.opens_at, anchor=anchor, factor=factor)
         return self.model_copy(
             update={
@@ -261,10 +294,18 @@ class CampaignFileError(ValueError):
 CAMPAIGNS_DIR = Path(__file__).resolve().parent.parent / "config" / "campaigns"
 
 
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a coordinator reads it: `sessions[3].month` (positions from 1)."""
+    text = ""
+    for part in loc:
+        text += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
 def load_campaign(id_or_path: str | Path) -> CampaignFile:
-    """Load `config/campaigns/<id>.toml`, or any TOML path."""
+    """Load `config/campaigns/<id>.toml`, or any TOML path; CampaignFileError names each faulty entry."""
     path = Path(id_or_path)
-    if not path.suffix:
+    if not path.suffix and path.parent == Path("."):
         path = CAMPAIGNS_DIR / f"{id_or_path}.toml"
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -274,6 +315,8 @@ def load_campaign(id_or_path: str | Path) -> CampaignFile:
         raise CampaignFileError(f"{path} : le fichier n'est pas en UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise CampaignFileError(f"{path} : TOML invalide ({error})") from None
+    except OSError as error:
+        raise CampaignFileError(f"{path} : fichier de campagne illisible ({error.strerror or error})") from None
     from pydantic import ValidationError
 
     try:
@@ -281,7 +324,11 @@ def load_campaign(id_or_path: str | Path) -> CampaignFile:
     except ValidationError as error:
         lines = [f"{path} : fichier de campagne invalide"]
         for item in error.errors():
-            where = ".".join(str(p) for p in item["loc"]) or "(fichier)"
+            cause = (item.get("ctx") or {}).get("error")
+            if isinstance(cause, CalendarOrderError):
+                lines.extend(f"  - {entry} : {message}" for entry, message in cause.problems)
+                continue
+            where = _where(item["loc"]) or "(fichier)"
             message = str(item["msg"]).removeprefix("Value error, ")
             lines.append(f"  - {where} : {message}")
         raise CampaignFileError("\n".join(lines)) from None

@@ -8,9 +8,9 @@ malformed: they make the candidature ineligible (SPEC §5), so those fields are 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
@@ -18,6 +18,15 @@ _PHONE = re.compile(r"^\+?[0-9 ().-]{6,25}$")
 
 MAX_LINE = 300
 MAX_TEXT = 20_000
+# Every character str.splitlines() breaks on: a pasted name may carry any of them.
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _blank_to_none(value: Any) -> Any:
+    """An optional answer left empty ("" or spaces) is an absent answer, not a malformed one."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
 
 
 def luhn_valid(digits: str) -> bool:
@@ -36,7 +45,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _single_line(value: str) -> str:
-    if "\n" in value or "\r" in value or "\u2028" in value:
+    if any(char in _LINE_BREAKS for char in value):
         raise ValueError("saut de ligne interdit dans un champ d'une seule ligne")
     if len(value) > MAX_LINE:
         raise ValueError(f"trop long ({len(value)} caractères, {MAX_LINE} au plus)")
@@ -99,6 +108,8 @@ class Collectivite(BaseModel):
     email: Email
     phone: Phone | None = None
 
+    _blank_optional = field_validator("siren", "insee", "address", "phone", mode="before")(_blank_to_none)
+
     @model_validator(mode="after")
     def _one_identifier(self) -> Collectivite:
         if not self.siren and not self.insee:
@@ -121,6 +132,8 @@ class Person(BaseModel):
     email: Email | None = None
     phone: Phone | None = None
 
+    _blank_optional = field_validator("name", "role", "email", "phone", mode="before")(_blank_to_none)
+
     @property
     def complete(self) -> bool:
         return bool(self.name and self.role and self.email)
@@ -132,6 +145,8 @@ class Letter(BaseModel):
     platforms_place: Text | None = None
     objective: Text | None = None
     contribution: Text | None = None
+
+    _blank_optional = field_validator("platforms_place", "objective", "contribution", mode="before")(_blank_to_none)
 
 
 class Partner(BaseModel):
@@ -164,6 +179,8 @@ class CandidatureFile(BaseModel):
     letter: Letter | None = None
     partners: list[Partner] = Field(default_factory=list)
     attachments: list[Attachment] = Field(default_factory=list)
+
+    _blank_optional = field_validator("motivations", "actions", "work_tracks", "needs", mode="before")(_blank_to_none)
 
     def recipients(self) -> list[str]:
         """Who receives the collectivité's emails: its address and its referents', without repeats."""

@@ -1,7 +1,9 @@
 """The store's tables (SQLAlchemy 2): projections and audit written only by activities.
 
-Every write is idempotent: a natural key (workflow id + sequence, message id, sha256) makes a
-retried activity find its own row instead of adding a second one.
+Every write is idempotent: a natural key (workflow id + sequence, fact id, message id, sha256) makes
+a retried activity find its own row instead of adding a second one. The schema itself is owned by
+the Alembic migrations in `ami/migrations/`; these classes must stay in step with their head
+(tests/test_migrations.py compares them).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -30,11 +32,28 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = value  # SQLite hands back a naive UTC datetime, PostgreSQL an aware one
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime()}
+
+
+class CampaignRow(Base):
+    """A campaign as the store knows it. The audit activity only knows the id, so it writes the id
+    alone; name, region, zone and dates stay empty until someone who holds the plan records them."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    region: Mapped[str | None] = mapped_column(String(3))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    opens_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    response_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class CandidatureRow(Base):
@@ -49,6 +68,8 @@ class CandidatureRow(Base):
     state: Mapped[str] = mapped_column(String(30), index=True)
     decision: Mapped[str | None] = mapped_column(String(20))
     form: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the form as last received (jury grid)
+    # When the engine recorded that form (its `submitted` transition): the jury grid's « Reçue le ».
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -102,15 +123,51 @@ class DocumentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class FactRow(Base):
-    """Reviews, conflicts, attendance, feedback and experiments, one row per fact."""
-
-    __tablename__ = "facts"
+class _Fact:
+    """What every fact row shares: `fact_id` is the workflow's own key for the fact, so a retried
+    activity finds its row. Facts are history: a corrected attendance is a second row, the latest wins."""
 
     fact_id: Mapped[str] = mapped_column(String(250), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(200), index=True)
     campaign_id: Mapped[str] = mapped_column(String(100), index=True)
     receipt_number: Mapped[str] = mapped_column(String(50))
-    kind: Mapped[str] = mapped_column(String(20), index=True)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReviewRow(_Fact, Base):
+    """A jury member's scores on a candidature (`kind` "score") or a declared conflict of interest
+    (`kind` "conflict", which voids that member's earlier scores on it)."""
+
+    __tablename__ = "reviews"
+
+    kind: Mapped[str] = mapped_column(String(10))
+    member_id: Mapped[str] = mapped_column(String(100), index=True)
+    scores: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    comment: Mapped[str | None] = mapped_column(Text)  # the member's comment on a score
+    reason: Mapped[str | None] = mapped_column(Text)  # the reason given for a conflict
+    replaces: Mapped[bool] = mapped_column(Boolean, default=False)  # a new score by the same member
+
+
+class AttendanceRow(_Fact, Base):
+    __tablename__ = "attendance"
+
+    session_number: Mapped[int] = mapped_column(Integer)
+    elected_present: Mapped[bool] = mapped_column(Boolean)
+    technician_present: Mapped[bool] = mapped_column(Boolean)
+    others: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FeedbackRow(_Fact, Base):
+    __tablename__ = "feedback"
+
+    session_number: Mapped[int] = mapped_column(Integer)
+    satisfaction: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class ExperimentRow(_Fact, Base):
+    """What the collectivité commits to experiment on its territory; the latest statement wins."""
+
+    __tablename__ = "experiments"
+
+    experiment: Mapped[str] = mapped_column(Text)

@@ -88,6 +88,8 @@ class CandidatureWorkflow:
         self._corrections = 0
         self._decision: DecisionInput | None = None
         self._promoted = False
+        # Fixed once, when the collectivité is told it has a seat (see `_confirmation_deadline`).
+        self._confirm_by: datetime | None = None
         self._waitlist_closed = False
         self._confirmation: ConfirmBinomeInput | None = None
         self._sessions: dict[int, ScheduledSession] = {}
@@ -164,8 +166,11 @@ class CandidatureWorkflow:
         await self._advance(Trigger.DELIBERATE)
         await self._wait_until(self._plan.response_at, "Date de réponse aux candidats")
         await self._advance(Trigger.NOTIFY)
-        letter = await self._document("decision_letter", self._letter_data())
         assert self._decision is not None
+        if self._decision.decision is Decision.SELECTED:
+            # Told now, so the letter and the email give the real deadline (not the response date).
+            self._set_deadline(self._confirmation_deadline(), "confirmation du binôme")
+        letter = await self._document("decision_letter", self._letter_data())
         await self._email(f"decision_{self._decision.decision.value}", self._recipients(), attachments=[letter])
 
     async def _outcome(self) -> bool:
@@ -184,12 +189,12 @@ class CandidatureWorkflow:
                 await self._email("waitlist_closed", self._recipients())
                 return False
             await self._advance(Trigger.PROMOTE)
+            self._set_deadline(self._confirmation_deadline(), "confirmation du binôme")  # the email states it
             await self._email("promoted", self._recipients())
         return await self._await_confirmation()
 
     async def _await_confirmation(self) -> bool:
-        start = max(workflow.now(), self._plan.response_at)
-        deadline = start + self._plan.confirmation_window
+        deadline = self._confirmation_deadline()
         self._set_deadline(deadline, "confirmation du binôme")
         confirmed = lambda: self._lifecycle.current is State.ENROLLED  # noqa: E731
         if not await self._wait_until(deadline - self._plan.confirmation_window / 2, "Relance de confirmation du binôme", confirmed):
@@ -200,6 +205,14 @@ class CandidatureWorkflow:
             await self._email("withdrawn_unconfirmed", self._recipients())
             return False
         return self._lifecycle.current is State.ENROLLED
+
+    def _confirmation_deadline(self) -> datetime:
+        """The whole confirmation window from the moment the collectivité is told it has a seat: the
+        response date, or later after a late deliberation or a promotion. Computed once, so the letter,
+        the emails, the status and the timers all give the same instant."""
+        if self._confirm_by is None:
+            self._confirm_by = max(workflow.now(), self._plan.response_at) + self._plan.confirmation_window
+        return self._confirm_by
 
     async def _cycle(self) -> None:
         """Invitations, reminders and feedback requests follow the session dates as they move."""
@@ -648,7 +661,7 @@ class CandidatureWorkflow:
 
     def _letter_data(self) -> dict[str, Any]:
         assert self._decision is not None
-        confirm = self._plan.response_at + self._plan.confirmation_window
+        selected = self._decision.decision is Decision.SELECTED
         return {
             "receipt_number": self._receipt,
             "campaign_name": self._plan.name,
@@ -656,7 +669,7 @@ class CandidatureWorkflow:
             "decision": self._decision.decision.value,
             "response_date": self._plan.response_at.astimezone(self._plan.zone()).date().isoformat(),
             "waitlist_position": self._decision.waitlist_position,
-            "confirmation_deadline": confirm.astimezone(self._plan.zone()).date().isoformat() if self._decision.decision is Decision.SELECTED else None,
+            "confirmation_deadline": self._confirmation_deadline().astimezone(self._plan.zone()).date().isoformat() if selected else None,
         }
 
     def _session_lines(self) -> list[dict[str, Any]]:

@@ -28,4 +28,4 @@ def session_ics(invite: dict[str, Any], organizer: str) -> bytes:
     event["organizer"] = vCalAddress(f"mailto:{organizer}")
     cal.add_component(event)
     cal.add_missing_timezones()  # a VTIMEZONE block, so every client reads Paris summer/winter time right
-    return cal.to_ical()
+    return bytes(cal.to_ical())

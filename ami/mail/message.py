@@ -3,25 +3,43 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
+from datetime import datetime
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
-from datetime import datetime
+from email.parser import BytesParser
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from pathlib import Path
 
 from ami.mail.render import Rendered
 from models.messages import DocumentRef
 
+_SPACES = re.compile(r" {2,}")
+
 
 def message_id(workflow_id: str, purpose: str, occurrence: str, domain: str) -> str:
     """Derived from the workflow, the purpose and its occurrence: the same email always has the same id."""
-    digest = hashlib.sha256(f"{workflow_id}\x1f{purpose}\x1f{occurrence}".encode()).hexdigest()[:40]
+    # 128 bits are plenty, and short enough that the header is not folded over two lines.
+    digest = hashlib.sha256(f"{workflow_id}\x1f{purpose}\x1f{occurrence}".encode()).hexdigest()[:32]
     return f"<{digest}@{domain}>"
 
 
-def _header_safe(value: str) -> str:
-    # A name or subject from a form must never add a header: line breaks become spaces.
-    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+def header_safe(value: str) -> str:
+    """A name or subject from a form must never add a header: every control or line-separator
+    character (CR, LF, but also VT, FF, NEL, U+2028…) becomes a space. Non-breaking spaces stay:
+    they are French typography, not line breaks."""
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in value)
+    return _SPACES.sub(" ", cleaned).strip()
+
+
+def envelope(raw: bytes) -> tuple[str, list[str]]:
+    """Sender and recipients read back from a stored message, so a resend needs nothing else."""
+    head = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    sender = parseaddr(str(head.get("From", "")))[1]
+    recipients = [addr for _, addr in getaddresses([str(v) for v in (head.get_all("To") or []) + (head.get_all("Cc") or [])]) if addr]
+    return sender, recipients
 
 
 def build(
@@ -36,12 +54,14 @@ def build(
 ) -> EmailMessage:
     message = EmailMessage()
     name, address = parseaddr(sender)
-    message["From"] = formataddr((_header_safe(name), address)) if name else address
-    message["To"] = ", ".join(str(Address(addr_spec=_header_safe(a))) for a in to)
-    message["Subject"] = _header_safe(rendered.subject)
+    message["From"] = formataddr((header_safe(name), address)) if name else address
+    # Address() refuses anything that is not one addr-spec, so a "name <x>\nBcc: y" cannot slip in.
+    message["To"] = ", ".join(str(Address(addr_spec=header_safe(a))) for a in to)
+    message["Subject"] = header_safe(rendered.subject)
     message["Message-ID"] = msg_id
     message["Date"] = format_datetime(created)
     message["Content-Language"] = "fr"
+    # Out-of-office replies must not answer an automatic message (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text, charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")

@@ -2,23 +2,39 @@
 
 Each purpose is one file `templates/email/<purpose>.j2` extending `_base.j2` with three blocks
 (`subject`, `text`, `body`); the layout renders one part at a time (`part` in the context), the HTML
-part in an autoescaping environment so nothing a collectivité wrote can inject markup. Coordinators override any of them by putting a file of the same name in the folder set
-by `AMI_TEMPLATES_DIR`; the bundled ones are the fallback.
+part in an autoescaping environment so nothing a collectivité wrote can inject markup. Coordinators
+override any of them by putting a file of the same name in the folder set by `AMI_TEMPLATES_DIR`;
+the bundled ones are the fallback.
+
+French typography (non-breaking spaces before « : ; ! ? » and inside « ») is applied after
+rendering, so it covers free text from the context (reason messages, themes, places) and templates
+a coordinator typed with ordinary spaces. In the HTML part it runs on text between tags only: markup
+(`style="color: red"`) is left alone, and free text is already escaped by then, so a `<` a
+collectivité wrote is an entity, never a tag boundary.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ami.documents.typography import french
+from ami.mail.filters import FILTERS
+
 BUNDLED = Path(__file__).resolve().parent.parent.parent / "templates" / "email"
+
+# Runs of whitespace a subject may not keep (a template's line breaks), but not the non-breaking
+# spaces French typography put there on purpose.
+_FOLD = re.compile(r"[^\S\u00a0\u202f]+")
+# Markup, and elements whose text is code or styling rather than French prose.
+_MARKUP = re.compile(r"<(code|pre|style|script)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+# Supplementary Private Use Area-B: `french` uses area A for its own placeholders.
+_HIDDEN = 0x100000
 
 
 @dataclass(frozen=True)
@@ -28,56 +44,43 @@ class Rendered:
     html: str
 
 
-def _parse(value: str | datetime | date) -> datetime | date:
-    if isinstance(value, str):
-        return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-    return value
-
-
-def date_fr(value: str | datetime | date, tz: str = "Europe/Paris") -> str:
-    """« 8 septembre 2024 »."""
-    parsed = _parse(value)
-    if isinstance(parsed, datetime):
-        parsed = parsed.astimezone(ZoneInfo(tz)).date()
-    return format_date(parsed, format="long", locale="fr_FR")
-
-
-def datetime_fr(value: str | datetime, tz: str = "Europe/Paris") -> str:
-    """« 8 septembre 2024 à 14 h 00 » in the campaign's zone."""
-    parsed = _parse(value)
-    assert isinstance(parsed, datetime)
-    local = parsed.astimezone(ZoneInfo(tz))
-    return format_date(local.date(), format="long", locale="fr_FR") + format_datetime(local, " 'à' H 'h' mm", locale="fr_FR")
-
-
-def _deadline_day(value: str, tz: str = "Europe/Paris") -> str:
-    """A deadline instant is the first instant after the last day: show that last day."""
-    from datetime import timedelta
-
-    parsed = _parse(value)
-    assert isinstance(parsed, datetime)
-    return date_fr(parsed - timedelta(microseconds=1), tz)
-
-
 @cache
 def _environments(override: str | None) -> tuple[Environment, Environment]:
+    # The override folder comes first: a file there shadows the bundled one of the same name,
+    # including `_base.j2`, so a coordinator can restyle every email at once.
     loaders = [FileSystemLoader(override)] if override else []
     loader = ChoiceLoader([*loaders, FileSystemLoader(str(BUNDLED))])
     html = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined)
     text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
     for env in (html, text):
-        env.filters.update(date_fr=date_fr, datetime_fr=datetime_fr, deadline_day=_deadline_day)
+        env.filters.update(FILTERS)
     return html, text
+
+
+def french_html(html: str) -> str:
+    """French typography on the text of `html`, never inside a tag nor in code."""
+    # Each tag (each code element, whole) becomes a line break and a private-use character while
+    # `french` runs: the character is a non-space, so « <strong>Lille</strong> : » still has a word
+    # before its colon; the line break is a space, so « complétée :</p> » has one after it.
+    hidden: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        hidden.append(match.group(0))
+        return "\n" + chr(_HIDDEN + len(hidden) - 1)
+
+    fixed = french(_MARKUP.sub(hide, html))
+    return re.sub(f"\n([{chr(_HIDDEN)}-{chr(_HIDDEN + max(len(hidden), 1) - 1)}])", lambda m: hidden[ord(m.group(1)) - _HIDDEN], fixed)
 
 
 def render(purpose: str, context: dict[str, Any], override_dir: Path | None = None) -> Rendered:
     html_env, text_env = _environments(str(override_dir) if override_dir else None)
     name = f"{purpose}.j2"
     text_template = text_env.get_template(name)
-    subject = text_template.render({**context, "part": "subject"}).strip()
-    text = text_template.render({**context, "part": "text"}).strip() + "\n"
+    subject = text_template.render({**context, "part": "subject"})
+    # Blocks and loops leave blank lines behind; one blank line between paragraphs is enough.
+    text = re.sub(r"\n{3,}", "\n\n", text_template.render({**context, "part": "text"}).strip()) + "\n"
     html = html_env.get_template(name).render({**context, "part": "html"})
-    return Rendered(subject=" ".join(subject.split()), text=text, html=html)
+    return Rendered(subject=french(_FOLD.sub(" ", subject).strip()), text=french(text), html=french_html(html))
 
 
 def purposes() -> list[str]:

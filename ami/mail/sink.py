@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ class EmlWriter:
         self.out_dir = out_dir
         self.refuse = {a.lower() for a in (refuse or set())}
         self.count = 0
+        # The last messages as received (envelope recipients, bytes), for tests and `ami demo`.
+        self.received: deque[tuple[list[str], bytes]] = deque(maxlen=1000)
         self._lock = threading.Lock()
         out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -37,12 +40,19 @@ class EmlWriter:
         with self._lock:
             self.count += 1
             number = self.count
-        stem = _SAFE.sub("_", match.group(1).decode("ascii", "replace")) if match else f"message-{number}"
-        (self.out_dir / f"{stem}.eml").write_bytes(content)
+            self.received.append((list(envelope.rcpt_tos), content))
+            stem = _SAFE.sub("_", match.group(1).decode("ascii", "replace")) if match else f"message-{number}"
+            path = self.out_dir / f"{stem}.eml"
+            # A second delivery of the same Message-ID gets its own file: a duplicate must show.
+            if path.exists():
+                path = self.out_dir / f"{stem}.{number}.eml"
+            path.write_bytes(content)
         return "250 Message accepted for delivery"
 
 
-def start_sink(out_dir: Path, host: str = "127.0.0.1", port: int = 8025, refuse: set[str] | None = None, **kwargs: Any) -> tuple[Controller, EmlWriter]:
+def start_sink(
+    out_dir: Path, host: str = "127.0.0.1", port: int = 8025, refuse: set[str] | None = None, **kwargs: Any
+) -> tuple[Controller, EmlWriter]:
     """Start the sink in its own thread; `controller.stop()` ends it."""
     handler = EmlWriter(out_dir, refuse)
     controller = Controller(handler, hostname=host, port=port, **kwargs)

@@ -1,0 +1,137 @@
+"""Encryption of every Temporal payload (inputs, results, updates, memos, failures) with AES-GCM.
+
+The Temporal server, its database and its Web UI only ever see ciphertext: the forms carry
+names, emails and phone numbers of elected officials and staff. Each payload records the id of
+the key that encrypted it, so keys can rotate: one key encrypts, every configured key decrypts.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
+
+from ami.codec_settings import KEY_BYTES, CodecSettings, CodecSettingsError, get_codec_settings
+
+# The encoding the other Temporal SDK samples use, so that generic tools recognise the payloads.
+ENCODING = b"binary/encrypted"
+KEY_ID_METADATA = "encryption-key-id"
+_NONCE_BYTES = 12  # the size AES-GCM is specified and optimised for
+_TAG_BYTES = 16
+
+log = logging.getLogger("ami.codec")
+
+
+class CodecError(ValueError):
+    """A payload cannot be decrypted: unknown key, or altered ciphertext (message in French)."""
+
+
+class EncryptionCodec(PayloadCodec):
+    def __init__(self, keys: Mapping[str, bytes], active_key_id: str) -> None:
+        super().__init__()
+        if active_key_id not in keys:
+            raise CodecSettingsError(f"la clé active « {active_key_id} » ne figure pas parmi les clés configurées.")
+        for key_id, key in keys.items():
+            if len(key) != KEY_BYTES:
+                raise CodecSettingsError(f"la clé « {key_id} » doit faire {KEY_BYTES} octets (AES-256).")
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self.active_key_id = active_key_id
+
+    @property
+    def key_ids(self) -> frozenset[str]:
+        return frozenset(self._ciphers)
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.encrypt(p) for p in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return self.decrypt_all(payloads)
+
+    def encrypt(self, payload: Payload) -> Payload:
+        key_id = self.active_key_id
+        nonce = os.urandom(_NONCE_BYTES)
+        # The key id is authenticated data: swapping the metadata to another key id makes decryption fail.
+        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
+        return Payload(metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()}, data=nonce + sealed)
+
+    def decrypt_all(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Synchronous, for the codec server's request threads."""
+        return [self.decrypt(p) for p in payloads]
+
+    def decrypt(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            # Histories written before encryption was switched on stay readable (replay of recorded histories).
+            return payload
+        key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode("utf-8", "replace")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            known = ", ".join(sorted(self._ciphers))
+            raise CodecError(
+                f"payload chiffré avec la clé « {key_id or '(aucune)'} », absente de AMI_CODEC_KEYS (clés connues : {known}) : "
+                "ajoutez l'ancienne clé à AMI_CODEC_KEYS pour relire cet historique."
+            )
+        data = payload.data
+        if len(data) < _NONCE_BYTES + _TAG_BYTES:
+            raise CodecError(f"payload chiffré avec la clé « {key_id} » altéré ou tronqué : trop court pour être authentique.")
+        try:
+            plain = cipher.decrypt(data[:_NONCE_BYTES], data[_NONCE_BYTES:], key_id.encode())
+        except InvalidTag:
+            raise CodecError(f"payload chiffré avec la clé « {key_id} » altéré ou tronqué : authentification AES-GCM refusée.") from None
+        return Payload.FromString(plain)
+
+
+def codec_from_settings(settings: CodecSettings | None = None) -> EncryptionCodec | None:
+    """The codec of the configured keys, or None when no key is configured."""
+    settings = settings or get_codec_settings()
+    keys = settings.keyring()
+    if not keys:
+        if settings.codec_required:
+            raise CodecSettingsError("AMI_CODEC_REQUIRED est activé mais AMI_CODEC_KEYS est vide : refus de travailler en clair.")
+        return None
+    return EncryptionCodec(keys, settings.active_key_id(keys))
+
+
+def data_converter(settings: CodecSettings | None = None) -> DataConverter:
+    """The pydantic converter, plus encryption and encoded failure messages when keys are configured.
+
+    Without keys it is exactly `pydantic_data_converter`, so histories recorded in clear text still replay.
+    """
+    codec = codec_from_settings(settings)
+    if codec is None:
+        return pydantic_data_converter
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        # Failure messages and stack traces quote the data that failed: move them into an encrypted payload too.
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+PLAINTEXT_WARNING = (
+    "Attention : aucune clé de chiffrement (AMI_CODEC_KEYS vide) — les données personnelles des candidatures "
+    "sont stockées EN CLAIR dans l'historique Temporal. Acceptable en développement seulement ; en production, "
+    "configurez AMI_CODEC_KEYS et AMI_CODEC_ACTIVE_KEY (et AMI_CODEC_REQUIRED=true). Voir docs/privacy.md."
+)
+
+
+def warn_if_plaintext(settings: CodecSettings | None = None) -> bool:
+    """Log the clear-text warning when no key is configured; True when it was logged."""
+    settings = settings or get_codec_settings()
+    if settings.keyring():
+        return False
+    log.warning(PLAINTEXT_WARNING)
+    return True
+
+
+def new_key_entry(key_id: str) -> str:
+    """A fresh "id:base64key" entry for AMI_CODEC_KEYS (random, 256 bits)."""
+    return f"{key_id}:{base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()}"

@@ -1,0 +1,57 @@
+"""The bare baselines: a workflow with as many activities and timers as a real candidature, with
+empty bodies; a template-less PDF; a raw SMTP send."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import activity, workflow
+
+
+@activity.defn
+async def empty_activity(step: int) -> None:
+    return None
+
+
+@workflow.defn(sandboxed=True)
+class BaselineWorkflow:
+    """`activities` empty activities then `timers` one-millisecond timers, one after the other."""
+
+    @workflow.run
+    async def run(self, activities: int, timers: int) -> int:
+        done = 0
+        for step in range(activities):
+            await workflow.execute_activity(empty_activity, step, start_to_close_timeout=timedelta(seconds=30))
+            done += 1
+        for _ in range(timers):
+            await workflow.sleep(timedelta(milliseconds=1))
+            done += 1
+        return done
+
+
+def bare_pdf(i: int) -> bytes:
+    """One A4 page, a core font, two lines: what fpdf2 costs without our templates and fonts."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(0, 10, f"Recapitulatif de candidature AMI-2024-{i:04d}")
+    pdf.ln()
+    pdf.multi_cell(0, 8, "Collectivite : commune de test. Date de reception : 12/07/2024.")
+    return bytes(pdf.output())
+
+
+async def bare_send(port: int, i: int) -> None:
+    """A minimal text message over a fresh SMTP connection (as aiosmtplib.send does for the engine)."""
+    from email.message import EmailMessage
+
+    import aiosmtplib
+
+    msg = EmailMessage()
+    msg["From"] = "ami@example.org"
+    msg["To"] = f"contact.{i}@example.org"
+    msg["Subject"] = "Accuse de reception"
+    msg["Message-ID"] = f"<bare-{i}@bench.example.org>"
+    msg.set_content("Votre candidature a bien ete recue.")
+    await aiosmtplib.send(msg, hostname="127.0.0.1", port=port)

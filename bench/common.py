@@ -1,0 +1,197 @@
+"""Helpers shared by the benchmark phases: paths, forms from the register, the store, histories, RSS."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sqlite3
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from temporalio.api.enums.v1 import EventType  # noqa: E402
+from temporalio.api.history.v1 import History  # noqa: E402
+from temporalio.client import Client, WorkflowHandle  # noqa: E402
+
+from models.candidature import CandidatureFile  # noqa: E402
+
+# What Temporal bills as an action, read from the history (see docs/performance.md).
+ACTION_EVENTS = {
+    "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED": "workflow start",
+    "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED": "activities scheduled",
+    "EVENT_TYPE_TIMER_STARTED": "timers started",
+    "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED": "signals received",
+    "EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED": "signals sent",
+    "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED": "updates accepted",
+    "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES": "search attribute upserts",
+    "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED": "child workflow starts",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_kib(pid: int | str = "self") -> int:
+    """VmRSS of a process, in KiB, from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def machine() -> dict[str, Any]:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kib = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "mem_gib": round(mem_kib / 1024 / 1024, 1), "loadavg": list(os.getloadavg())}
+
+
+# --- candidature forms ------------------------------------------------------------------------
+
+
+def region_forms(region: str = "32", limit: int | None = None) -> list[CandidatureFile]:
+    """One complete, eligible candidature file per commune and EPCI of the region (register order)."""
+    from ami.register import load_register
+
+    entries = load_register().in_region(region)
+    # Interleave EPCI (at the end of the register's list) with communes so any prefix has both kinds.
+    communes = [e for e in entries if not e.is_epci]
+    epci = [e for e in entries if e.is_epci]
+    ordered: list[Any] = []
+    step = max(1, len(communes) // max(1, len(epci)))
+    for i, commune in enumerate(communes):
+        if i % step == 0 and epci:
+            ordered.append(epci.pop(0))
+        ordered.append(commune)
+    ordered.extend(epci)
+    if limit is not None:
+        ordered = ordered[:limit]
+    return [form_for(e.siren, e.insee, e.name, i) for i, e in enumerate(ordered)]
+
+
+def form_for(siren: str | None, insee: str | None, name: str, i: int) -> CandidatureFile:
+    slug = f"c{i:05d}"
+    return CandidatureFile.model_validate(
+        {
+            "collectivite": {"name": name, "siren": siren, "insee": None if siren else insee, "email": f"contact.{slug}@example.org"},
+            "political_referent": {"name": "Élue référente", "role": "Adjointe au numérique", "email": f"elu.{slug}@example.org"},
+            "technical_referent": {"name": "Technicien référent", "role": "Chargé de mission", "email": f"tech.{slug}@example.org"},
+            "motivations": "Faire des plateformes coopératives un levier de la transition locale : circuits courts, mobilité partagée.",
+            "actions": "Soutien à une épicerie coopérative en ligne ; étude d'un service de covoiturage libre.",
+            "work_tracks": "Une plateforme locale d'échanges de biens et services.",
+            "needs": "Comprendre les modèles économiques (SCIC) et la gouvernance des communs numériques.",
+            "letter": {
+                "platforms_place": "Les plateformes de l'économie solidaire sont inscrites au projet de mandat.",
+                "objective": "Construire une feuille de route et lancer une expérimentation d'ici un an.",
+                "contribution": "Notre retour d'expérience sur les tiers-lieux et un réseau d'associations actif.",
+            },
+        }
+    )
+
+
+# --- the store (read directly, cheaply, while the worker writes) ------------------------------
+
+
+@dataclass
+class StoreProbe:
+    db_file: Path
+
+    def _one(self, sql: str, args: Iterable[Any]) -> int:
+        with sqlite3.connect(self.db_file, timeout=10) as conn:
+            row = conn.execute(sql, tuple(args)).fetchone()
+        return int(row[0] or 0)
+
+    def verdicts(self, prefix: str) -> int:
+        """Candidatures with an eligibility verdict recorded (audit rows)."""
+        return self._one(
+            "select count(distinct workflow_id) from transitions where dest in ('eligibility_checked', 'ineligible') and workflow_id like ?",
+            [prefix + "%"],
+        )
+
+    def emails_sent(self, prefix: str, purpose_like: str) -> int:
+        return self._one("select count(*) from emails where status = 'sent' and purpose like ? and workflow_id like ?", [purpose_like, prefix + "%"])
+
+
+async def poll_until(probe: Callable[[], int], target: int, timeout: float, every: float = 0.2) -> tuple[bool, float, int]:
+    """Poll `probe` until it reaches `target`; (reached, monotonic time, last value)."""
+    deadline = time.monotonic() + timeout
+    value = 0
+    while True:
+        value = await asyncio.to_thread(probe)
+        now = time.monotonic()
+        if value >= target:
+            return True, now, value
+        if now > deadline:
+            return False, now, value
+        await asyncio.sleep(every)
+
+
+async def bounded(concurrency: int, jobs: Iterable[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(job: Callable[[], Awaitable[Any]]) -> Any:
+        async with sem:
+            return await job()
+
+    return await asyncio.gather(*(one(j) for j in jobs), return_exceptions=True)
+
+
+# --- histories --------------------------------------------------------------------------------
+
+
+async def history_figures(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
+    """Events, billable actions, serialized size and state transitions of one workflow."""
+    history = await handle.fetch_history()
+    types = Counter(EventType.Name(e.event_type) for e in history.events)
+    actions = {label: types.get(event, 0) for event, label in ACTION_EVENTS.items()}
+    size = History(events=history.events).ByteSize()
+    info = (await handle.describe()).raw_description.workflow_execution_info
+    return {
+        "events": len(history.events),
+        "state_transitions": info.state_transition_count,
+        "actions": sum(actions.values()),
+        "actions_by_kind": actions,
+        "history_bytes": size,
+        "server_history_bytes": info.history_size_bytes,
+        "event_types": dict(types),
+        "history": history,
+    }
+
+
+async def describe_size(client: Client, workflow_id: str) -> dict[str, Any]:
+    info = (await client.get_workflow_handle(workflow_id).describe()).raw_description.workflow_execution_info
+    return {"events": info.history_length, "history_bytes": info.history_size_bytes, "state_transitions": info.state_transition_count}
+
+
+async def terminate_all(client: Client, workflow_ids: Iterable[str], reason: str = "fin de la mesure") -> None:
+    async def one(wid: str) -> None:
+        try:
+            await client.get_workflow_handle(wid).terminate(reason)
+        except Exception:  # already closed
+            pass
+
+    await bounded(32, [lambda w=w: one(w) for w in workflow_ids])

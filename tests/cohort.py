@@ -1,0 +1,80 @@
+"""A cohort of 15 valid candidatures from Hauts-de-France, and helpers to read the SMTP sink."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from ami.examples import example
+from ami.mail.message import message_id
+from ami.register import load_register
+from ami.settings import Settings
+from models.candidature import CandidatureFile
+
+# The examples that are valid, distinct and identified by a SIREN (13-reims is outside the region,
+# 02-mel-doublon and 07-laon-incomplet are variants of 02 and 07).
+VALID_EXAMPLES = [
+    "01-henin-carvin",
+    "02-mel",
+    "03-libercourt",
+    "05-arras",
+    "06-saint-quentinois",
+    "07-laon",
+    "08-beauvaisis",
+    "09-compiegne",
+    "10-amiens",
+    "11-abbeville",
+]
+
+
+def cohort(size: int = 15) -> list[CandidatureFile]:
+    """`size` distinct eligible forms: the examples, then copies of 01 for other EPCI of the region."""
+    forms = [example(stem) for stem in VALID_EXAMPLES]
+    used = {f.collectivite.identifier for f in forms}
+    extra = sorted(
+        (e for e in load_register().in_region("32") if e.kind in ("CA", "CU", "METRO", "CC") and e.siren and e.siren not in used),
+        key=lambda e: e.siren or "",
+    )
+    base = example("01-henin-carvin")
+    for entry in extra[: max(0, size - len(forms))]:
+        collectivite = base.collectivite.model_copy(update={"siren": entry.siren, "name": entry.name})
+        forms.append(base.model_copy(update={"collectivite": collectivite}))
+    return forms[:size]
+
+
+def read_mails(folder: Path) -> dict[str, EmailMessage]:
+    """Every message the sink accepted, by Message-ID."""
+    found: dict[str, EmailMessage] = {}
+    for path in sorted(folder.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        found[str(message["Message-ID"]).strip()] = message
+    return found
+
+
+def expected_id(settings: Settings, workflow_id: str, purpose: str, occurrence: str = "1") -> str:
+    return message_id(workflow_id, purpose, occurrence, settings.message_id_domain)
+
+
+def body_text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll in real time (workers run activities in real time, even on the time-skipping server)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if loop.time() > end:
+            raise AssertionError(f"délai dépassé en attendant : {what}")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,178 @@
+"""Replay: every saved history replays with the current code, and an unguarded change is caught.
+
+The histories in tests/histories/ are recorded by scripts/record_histories.py (see docs/replay.md).
+A failure here means the change would break workflows already running: guard it with
+`workflow.patched`, do not re-record.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import workflow
+
+# The replayer's sandbox re-imports this module to load the workflows defined below: everything else
+# (pytest, the CLI) is passed through, not re-imported under the sandbox's restrictions.
+with workflow.unsafe.imports_passed_through():
+    import pytest
+    from temporalio.workflow import NondeterminismError
+
+    from ami.cli.cmd_replay import replay_command
+    from ami.cli.main import build_parser
+    from ami.replay import HistoryFileError, default_workflows, load_history, replay, replay_path, started_children
+    from models.messages import CandidatureInput, CandidatureStatus
+    from workflows.campaign import CampaignWorkflow
+    from workflows.candidature import CandidatureWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+ONE = HISTORIES / "selected-enrolled-capitalised.json"
+
+# Every path of the lifecycle has its history (issue 9); a missing file would silently shrink the check.
+EXPECTED = {
+    "campaign-full-run",
+    "selected-enrolled-capitalised",
+    "ineligible-corrected-eligible",
+    "ineligible-closed-at-deadline",
+    "late-after-deadline",
+    "outside-region",
+    "waitlisted-promoted-enrolled",
+    "waitlisted-waitlist-closed",
+    "not-selected",
+    "binome-unconfirmed",
+    "withdrawn-mid-cycle",
+    "withdrawn-before-cycle",
+    "absence-at-session",
+    "session-moved-twice",
+}
+
+
+# --- the changes a developer might make ---------------------------------------------------------
+# Registered under the real name: a replay matches histories to code by workflow type name.
+
+
+@workflow.defn(name="CandidatureWorkflow")
+class UnguardedTimer(CandidatureWorkflow):
+    """A new timer before anything else, deployed as is: histories recorded before it have none."""
+
+    @workflow.run
+    async def run(self, input: CandidatureInput) -> CandidatureStatus:
+        await workflow.sleep(timedelta(minutes=1))
+        return await super().run(input)
+
+
+@workflow.defn(name="CandidatureWorkflow")
+class GuardedTimer(CandidatureWorkflow):
+    """The same change behind a patch: old histories (no marker) take the old branch, new runs the new."""
+
+    @workflow.run
+    async def run(self, input: CandidatureInput) -> CandidatureStatus:
+        if workflow.patched("pause-before-receipt"):
+            await workflow.sleep(timedelta(minutes=1))
+        return await super().run(input)
+
+
+# --- every saved history replays ----------------------------------------------------------------
+
+
+def test_every_path_has_a_history() -> None:
+    missing = EXPECTED - {p.stem for p in HISTORIES.glob("*.json")}
+    assert not missing, f"historiques manquants : {sorted(missing)} (scripts/record_histories.py)"
+
+
+async def test_every_history_replays_with_current_code() -> None:
+    outcomes = await replay_path(HISTORIES)
+    failures = {o.source: str(o.failure) for o in outcomes if not o.compatible}
+    assert not failures, failures
+    assert len(outcomes) >= len(EXPECTED)
+    assert {o.workflow_type for o in outcomes} == {"CampaignWorkflow", "CandidatureWorkflow"}
+
+
+def test_campaign_history_names_its_candidatures() -> None:
+    children = started_children(load_history(HISTORIES / "campaign-full-run.json"))
+    assert len(children) == 4
+    assert all(c.startswith("candidature-hist-full-") for c in children)
+
+
+# --- an unguarded change is caught, a guarded one is not ------------------------------------------
+
+
+async def test_unguarded_change_is_nondeterministic() -> None:
+    (outcome,) = await replay([("test", load_history(ONE))], [UnguardedTimer, CampaignWorkflow])
+    assert not outcome.compatible
+    assert isinstance(outcome.failure, NondeterminismError), outcome.failure
+    assert outcome.nondeterministic
+
+
+async def test_guarded_change_replays() -> None:
+    outcomes = await replay_path(HISTORIES, [GuardedTimer, CampaignWorkflow])
+    assert all(o.compatible for o in outcomes), {o.source: str(o.failure) for o in outcomes if o.failure}
+
+
+def test_default_workflows_are_the_workers() -> None:
+    assert set(default_workflows()) == {CampaignWorkflow, CandidatureWorkflow}
+
+
+# --- reading files ------------------------------------------------------------------------------
+
+
+def test_unreadable_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ pas du json", encoding="utf-8")
+    with pytest.raises(HistoryFileError, match="JSON invalide"):
+        load_history(bad)
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"events": []}', encoding="utf-8")
+    with pytest.raises(HistoryFileError, match="events"):
+        load_history(empty)
+
+
+def test_cli_export_format_is_read(tmp_path: Path) -> None:
+    """`temporal workflow show -o json` and the UI write enum names in PascalCase; from_json copes."""
+    import json
+
+    raw = json.loads(ONE.read_text(encoding="utf-8"))
+    for event in raw["events"]:
+        event["eventType"] = "".join(w.capitalize() for w in event["eventType"].removeprefix("EVENT_TYPE_").split("_"))
+    exported = tmp_path / "exported.json"
+    exported.write_text(json.dumps(raw), encoding="utf-8")
+    assert len(load_history(exported).events) == len(load_history(ONE).events)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _run_cli(argv: list[str], workflows: list[type] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if workflows is None:
+        code: int = args.handler(args)
+        return code
+    return replay_command(args, workflows)
+
+
+def test_cli_compatible_history_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run_cli(["replay", "--history", str(ONE)]) == 0
+    output = capsys.readouterr().out
+    assert "Compatible : le code actuel rejoue sans erreur 1 historique." in output
+    assert "✓ compatible" in output
+
+
+def test_cli_directory_replays_every_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run_cli(["replay", "--history", str(HISTORIES)]) == 0
+    assert f"{len(list(HISTORIES.glob('*.json')))} historiques" in capsys.readouterr().out
+
+
+def test_cli_modified_workflow_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run_cli(["replay", "--history", str(ONE)], [UnguardedTimer, CampaignWorkflow]) == 1
+    captured = capsys.readouterr()
+    assert "✗ INCOMPATIBLE" in captured.out
+    assert "non-déterminisme" in captured.err
+    assert "Nondeterminism" in captured.err  # the SDK's own message, kept verbatim
+    assert "Incompatible : 1 sur 1 historique" in captured.err
+
+
+def test_cli_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run_cli(["replay"]) == 2
+    assert _run_cli(["replay", "--history", str(ONE), "--campaign", "ami-2024"]) == 2
+    assert _run_cli(["replay", "--history", str(tmp_path / "absent.json")]) == 2
+    assert "introuvable" in capsys.readouterr().err
