@@ -9,7 +9,9 @@ few minutes, so that every branch of the lifecycle is walked.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +20,9 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
+from ami.codec import codec_from_settings, data_converter, new_key_entry
+from ami.codec_server import CodecServer
+from ami.codec_settings import CodecSettings
 from ami.examples import example
 from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
@@ -28,7 +33,7 @@ from models.lifecycle import FINAL_STATES, State
 from models.messages import CampaignStatus, Decision
 
 PARIS = ZoneInfo("Europe/Paris")
-DEFAULT_DAY_SECONDS = 0.35  # one published day lasts this long: the calendar (about 280 days) fits in 100 s
+DEFAULT_DAY_SECONDS = 0.4  # one published day lasts this long: the calendar (about 280 days) fits in 2 minutes
 DEMO_CAPACITY, DEMO_WAITLIST = 7, 2  # smaller than the call's ten, so that every decision branch occurs
 
 # Jury marks (0-5) per example: the ranking they produce walks every decision.
@@ -75,6 +80,15 @@ class DemoRun:
 
     def say(self, day: str, message: str) -> None:
         self.console.print(f"[dim]{day:>10}[/]  {message}", soft_wrap=True)
+
+    async def act(self, action: Awaitable[object], day: str) -> bool:
+        """Run a coordinator action; a refusal by the workflow is shown, never a crash."""
+        try:
+            await action
+        except Refused as refusal:
+            self.say(day, f"[yellow]refusé[/] : {refusal}")
+            return False
+        return True
 
     async def wait_state(self, key: str, states: set[str], limit: float = 30.0) -> str:
         """Activities take real time even when the calendar is compressed: wait for the workflow."""
@@ -158,27 +172,30 @@ async def _play(run: DemoRun) -> None:
     ]
     unconfirmed, withdrawing, absent, partial, mid_cycle = selected[-1], selected[-2], selected[0], selected[1], selected[2]
 
-    await run.at(2024, 9, 16)
-    run.say("15 sept.", "décisions envoyées (lettres jointes)")
-
-    async def confirm(key: str) -> None:
-        await run.wait_state(key, {State.NOTIFIED.value})
-        form = run.forms[key]
-        assert form.political_referent and form.technical_referent
-        await c.confirm_binome(key, form.political_referent, form.technical_referent)
-
-    await asyncio.gather(*(confirm(key) for key in selected if key != unconfirmed))
-    run.say("16 sept.", f"{len(selected) - 1} binômes confirmés ; {run.forms[unconfirmed].collectivite.name} ne répond pas")
-
-    await run.at(2024, 9, 18)
+    # Session dates are set right after the deliberation: the campaign sends them to each
+    # collectivité as soon as it confirms its binôme.
     dates = [tuple(map(int, session.month.split("-"))) for session in run.plan.sessions]
     await asyncio.gather(
         *(c.set_session(n + 1, run.time_map.to_plan(run.published(y, m, 15, 14)), PLACES[n]) for n, (y, m) in enumerate(dates))
     )
-    run.say("18 sept.", "les six séances ont une date (le 15 de chaque mois à 14 h) : invitations .ics envoyées")
+    run.say("12 sept.", "les six séances ont une date (le 15 de chaque mois à 14 h)")
+
+    async def confirm(key: str) -> None:
+        # Each selected collectivité answers as soon as its decision arrives on the 15th.
+        await run.wait_state(key, {State.NOTIFIED.value})
+        form = run.forms[key]
+        assert form.political_referent and form.technical_referent
+        await run.act(c.confirm_binome(key, form.political_referent, form.technical_referent), "16 sept.")
+
+    await asyncio.gather(*(confirm(key) for key in selected if key != unconfirmed))
+    run.say(
+        "16 sept.",
+        f"décisions envoyées le 15 ; {len(selected) - 1} binômes confirmés, invitations .ics envoyées ; "
+        f"{run.forms[unconfirmed].collectivite.name} ne répond pas",
+    )
 
     await run.at(2024, 9, 20)
-    await c.withdraw(withdrawing, "La collectivité renonce : calendrier électoral incompatible.")
+    await run.act(c.withdraw(withdrawing, "La collectivité renonce : calendrier électoral incompatible."), "20 sept.")
     run.say("20 sept.", f"retrait de {run.forms[withdrawing].collectivite.name} : la première en liste d'attente est promue")
     await _confirm_promoted(run, waitlist[0], "21 sept.")
     await run.at(2024, 9, 25, 12)
@@ -187,11 +204,11 @@ async def _play(run: DemoRun) -> None:
 
     # Session 2 moves twice: the invitation is re-sent with the same UID and a higher SEQUENCE.
     await run.at(2024, 10, 5)
-    await c.set_session(2, run.time_map.to_plan(run.published(2024, 11, 19, 9)), "Arras, tiers-lieu de la Citadelle")
-    run.say("5 oct.", "séance 2 déplacée au 19 novembre (9 h)")
+    if await run.act(c.set_session(2, run.time_map.to_plan(run.published(2024, 11, 19, 9)), "Arras, tiers-lieu de la Citadelle"), "5 oct."):
+        run.say("5 oct.", "séance 2 déplacée au 19 novembre (9 h) : invitation mise à jour (même UID, SEQUENCE 1)")
     await run.at(2024, 10, 12)
-    await c.set_session(2, run.time_map.to_plan(run.published(2024, 11, 26, 14)), "Arras, Maison de l'habitat")
-    run.say("12 oct.", "séance 2 déplacée à nouveau au 26 novembre (14 h), autre lieu")
+    if await run.act(c.set_session(2, run.time_map.to_plan(run.published(2024, 11, 26, 14)), "Arras, Maison de l'habitat"), "12 oct."):
+        run.say("12 oct.", "séance 2 déplacée à nouveau au 26 novembre (14 h), autre lieu (SEQUENCE 2)")
 
     for plan in run.plan.sessions:
         session = next(s for s in (await c.status()).sessions if s.number == plan.number)
@@ -199,24 +216,23 @@ async def _play(run: DemoRun) -> None:
         await asyncio.sleep(max(0.0, (after - datetime.now(UTC)).total_seconds()))
         enrolled = [e.key for e in (await c.status()).candidatures if e.state in (State.ENROLLED.value, State.SESSION_TRACKED.value)]
 
-        async def attend(key: str, number: int) -> None:
+        async def attend(key: str, number: int, month: str) -> None:
             elected = not (key == absent and number == 3)
             technician = elected and not (key == partial and number == 4)
-            await c.record_attendance(key, number, elected, technician, others=1 if number == 1 else 0)
+            if not await run.act(c.record_attendance(key, number, elected, technician, others=1 if number == 1 else 0), month):
+                return
             if elected:
-                await c.record_feedback(
-                    key, number, 4 + (number % 2), "Séance très concrète, les retours d'expérience « de terrain » nous ont aidés."
-                )
+                comment = "Séance très concrète, les retours d'expérience « de terrain » nous ont aidés."
+                await run.act(c.record_feedback(key, number, 4 + (number % 2), comment), month)
             if number == 6:
-                await c.record_experiment(
-                    key, "Lancer avec une SCIC locale une plateforme d'échanges de biens et services entre habitants."
-                )
+                experiment = "Lancer avec une SCIC locale une plateforme d'échanges de biens et services entre habitants."
+                await run.act(c.record_experiment(key, experiment), month)
 
-        await asyncio.gather(*(attend(key, plan.number) for key in enrolled))
+        await asyncio.gather(*(attend(key, plan.number, plan.month) for key in enrolled))
         notes = {3: " — une absence (courriel de relance)", 4: " — un binôme incomplet"}.get(plan.number, "")
         run.say(plan.month, f"séance {plan.number} : présences et questionnaires enregistrés pour {len(enrolled)} collectivités{notes}")
         if plan.number == 2 and mid_cycle in enrolled:
-            await c.withdraw(mid_cycle, "Départ du technicien référent, la collectivité se retire du cycle.")
+            await run.act(c.withdraw(mid_cycle, "Départ du technicien référent, la collectivité se retire du cycle."), plan.month)
             run.say(plan.month, f"retrait en cours de cycle : {run.forms[mid_cycle].collectivite.name}")
 
 
@@ -228,8 +244,8 @@ async def _confirm_promoted(run: DemoRun, key: str, day: str) -> None:
         if any(t.trigger == "promote" for t in status.transitions):
             form = run.forms[key]
             assert form.political_referent and form.technical_referent
-            await run.coord.confirm_binome(key, form.political_referent, form.technical_referent)
-            run.say(day, f"promue depuis la liste d'attente et confirmée : {form.collectivite.name}")
+            if await run.act(run.coord.confirm_binome(key, form.political_referent, form.technical_referent), day):
+                run.say(day, f"promue depuis la liste d'attente et confirmée : {form.collectivite.name}")
             return
         await asyncio.sleep(0.02)
     run.say(day, f"[yellow]{key} n'a pas été promue[/] ({status.state})")
@@ -268,7 +284,20 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
     console.print(
         f"[bold]ami demo[/] — serveur Temporal et interface sur [link]http://localhost:{ui_port}[/link], courriels dans {mail_dir}"
     )
-    env = await start_dev_server(port=port, ui_port=ui_port)
+    # Payloads are encrypted with a key made for this run; the UI decodes them through the codec
+    # server (its token in the path), exactly as in production.
+    codec_settings = CodecSettings(
+        codec_keys=new_key_entry("demo"),
+        codec_server_token=secrets.token_urlsafe(32),
+        codec_cors_origins=f"http://localhost:{ui_port},http://127.0.0.1:{ui_port}",
+    )
+    codec = codec_from_settings(codec_settings)
+    assert codec is not None
+    token = codec_settings.codec_server_token.get_secret_value()
+    codec_server = CodecServer(codec, token, codec_settings.cors_origins(), port=0).start()
+    env = await start_dev_server(
+        port=port, ui_port=ui_port, data_converter=data_converter(codec_settings), ui_codec_endpoint=codec_server.ui_endpoint
+    )
     try:
         file_plan = load_campaign("ami-2024").plan()
         factor = day_seconds / 86400
@@ -311,6 +340,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
             return 0 if all_final else 1
     finally:
         await env.shutdown()
+        codec_server.stop()
         controller.stop()
 
 

@@ -63,7 +63,7 @@ from workflows.candidature import CandidatureWorkflow, candidature_workflow_id  
 
 PHASES = ("lifecycle", "replay", "memory", "throughput", "scale", "io")
 MARKS = {"motivation": 4, "binome": 5, "posture": 3, "adaptabilite": 4, "numerique": 3, "apport": 4}
-CONCURRENCY = 16  # client calls in flight (submissions, scores)
+CONCURRENCY = 4  # client updates in flight per campaign (submissions, scores); the server allows 10 per workflow
 
 
 def log(message: str) -> None:
@@ -249,7 +249,7 @@ class Bench:
         async def one(form: CandidatureFile) -> Any:
             return await asyncio.wait_for(coord.submit(form), timeout)
 
-        return await bounded(CONCURRENCY, [lambda f=f: one(f) for f in forms])
+        return await bounded(self.args.concurrency, [lambda f=f: one(f) for f in forms])
 
     # --- 2. throughput -------------------------------------------------------------------------
 
@@ -282,14 +282,17 @@ class Bench:
         log(f"throughput: {n - len(failures)} submitted in {t_sub - t0:.1f} s, {verdicts} verdicts at {t_elig - t0:.1f} s" + (" (AFTER the deadline!)" if late else ""))
         await sleep_until(plans[0].deadline_at + timedelta(seconds=0.1))
         t_jury = time.monotonic()
-        jobs = []
+        per_coord: list[list[Any]] = []
         for coord, results in zip(coords, submitted, strict=True):
+            mine = []
             for i, r in enumerate(results):
                 if isinstance(r, BaseException):
                     continue
                 for member in quorum_members:
-                    jobs.append(lambda c=coord, m=member, r=r, i=i: asyncio.wait_for(c.score(m, r.receipt_number, marks_for(i)), 120))
-        scored = await bounded(CONCURRENCY, jobs)
+                    mine.append(lambda c=coord, m=member, r=r, i=i: asyncio.wait_for(c.score(m, r.receipt_number, marks_for(i)), 120))
+            per_coord.append(mine)
+        jobs = [j for mine in per_coord for j in mine]
+        scored = [x for xs in await asyncio.gather(*(bounded(self.args.concurrency, mine) for mine in per_coord)) for x in xs]
         t_scored = time.monotonic()
         score_failures = [s for s in scored if isinstance(s, BaseException)]
         delib = await bounded(4, [lambda c=c: asyncio.wait_for(c.deliberate(), 120) for c in coords])
@@ -421,7 +424,7 @@ class Bench:
         scored: list[Any] = []
         t_scored = t_jury
         try:
-            scored = await asyncio.wait_for(bounded(CONCURRENCY, jobs), max(10, remaining))
+            scored = await asyncio.wait_for(bounded(self.args.concurrency, jobs), max(10, remaining))
         except TimeoutError:
             pass
         t_scored = time.monotonic()
@@ -637,6 +640,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--window", type=float, default=None, help="seconds the throughput call stays open (default from --n)")
     p.add_argument("--scale-window", type=float, default=None, help="seconds the scale call stays open (default from the throughput rate)")
     p.add_argument("--scale-timeout", type=float, default=420, help="seconds the whole scale run may take")
+    p.add_argument("--concurrency", type=int, default=CONCURRENCY, help="client updates in flight per campaign (the server allows 10)")
     p.add_argument("--docs", type=int, default=100)
     p.add_argument("--emails", type=int, default=200)
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run in under 2 minutes")

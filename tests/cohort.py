@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 from ami.examples import example
+from temporalio.service import RPCError
+
 from ami.mail.message import message_id
+from ami.ops import Coordination
 from ami.register import load_register
 from ami.settings import Settings
 from models.candidature import CandidatureFile
@@ -78,3 +82,14 @@ async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], 
         if loop.time() > end:
             raise AssertionError(f"délai dépassé en attendant : {what}")
         await asyncio.sleep(0.1)
+
+
+async def terminate_all(coord: Coordination) -> None:
+    """End a test's campaign and its candidatures, so that their timers do not keep firing (without a
+    worker) while the next test on the shared time-skipping server skips time."""
+    status = await coord.status()
+    for entry in status.candidatures:
+        with contextlib.suppress(RPCError):
+            await coord.client.get_workflow_handle(entry.workflow_id).terminate("fin du test")
+    with contextlib.suppress(RPCError):
+        await coord.campaign.terminate("fin du test")

@@ -41,7 +41,9 @@ def french_context(**extra: Any) -> dict[str, Any]:
         "received_at": "2024-09-08T14:05:00+02:00",
         "deadline_at": "2024-10-01T00:00:00+02:00",
         "response_at": "2024-10-15T10:00:00+02:00",
-        "reasons": [{"code": "incomplete_binome", "message": "Le référent technique n'a pas d'adresse électronique: ajoutez-la <script>x</script>!"}],
+        "reasons": [
+            {"code": "incomplete_binome", "message": "Le référent technique n'a pas d'adresse électronique: ajoutez-la <script>x</script>!"}
+        ],
         "decision": {"decision": "waitlisted", "rank": 12, "score": 3.5, "waitlist_position": 2},
         "confirmation_deadline": "2024-10-29T10:00:00+01:00",
         "attendance": [],
@@ -95,7 +97,9 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -116,6 +120,6 @@ def authenticator(username: str, password: str) -> Any:
 
     def check(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and auth_data.login == username.encode() and auth_data.password == password.encode()
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     return check

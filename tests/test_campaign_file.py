@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -159,7 +160,7 @@ def test_compression_keeps_order_and_relative_spacing(factor: float) -> None:
     # Every interval scaled by the same factor: ratios of intervals are equal.
     total_before = elapsed(before[0], before[-1]).total_seconds()
     total_after = elapsed(after[0], after[-1]).total_seconds()
-    for (a0, a1), (b0, b1) in zip(zip(after, after[1:]), zip(before, before[1:]), strict=True):
+    for (a0, a1), (b0, b1) in zip(pairwise(after), pairwise(before), strict=True):
         ratio_after = elapsed(a0, a1).total_seconds() / total_after
         ratio_before = elapsed(b0, b1).total_seconds() / total_before
         assert ratio_after == pytest.approx(ratio_before, rel=1e-6, abs=1e-9)

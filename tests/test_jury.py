@@ -16,7 +16,7 @@ from ami.settings import Settings
 from ami.store import store_for
 from models.messages import Decision, Override
 from models.tables import ReviewRow
-from tests.cohort import body_text, cohort, eventually, expected_id, read_mails
+from tests.cohort import body_text, cohort, eventually, expected_id, read_mails, terminate_all
 from tests.scenario import binome, marks, plan_starting, skip_to
 from worker import build_worker
 from workflows.campaign import campaign_workflow_id
@@ -142,7 +142,7 @@ async def test_jury_scores_conflict_tie_override_and_refusals(time_env: Workflow
         assert [(r.scores, r.replaces) for r in rows] == [(marks(1), False), (marks(4), True)]
         trail = [(r.kind, r.scores) for r in reviews if r.receipt_number == conflicted and r.member_id == "reseau"]
         assert trail == [("score", marks(0)), ("conflict", None)]
-        await handle.cancel()
+        await terminate_all(coord)
 
 
 async def test_late_deliberation_alerts_and_holds_the_decisions(time_env: WorkflowEnvironment, settings: Settings, sink) -> None:
@@ -191,7 +191,7 @@ async def test_late_deliberation_alerts_and_holds_the_decisions(time_env: Workfl
         pdf = next(p for p in letter.iter_attachments() if p.get_content_type() == "application/pdf")
         pdf_text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
         assert day in pdf_text, pdf_text
-        await handle.cancel()
+        await terminate_all(coord)
 
 
 async def test_withdrawal_before_first_session_promotes_and_asks_confirmation(time_env: WorkflowEnvironment, settings: Settings, sink) -> None:
@@ -229,4 +229,4 @@ async def test_withdrawal_before_first_session_promotes_and_asks_confirmation(ti
         second = await coord.candidature_status(keys[3])
         assert second.decision is Decision.WAITLISTED and second.state == "notified"
         await coord.confirm_binome(first_waitlisted, *binome(forms[2]))
-        await handle.cancel()
+        await terminate_all(coord)

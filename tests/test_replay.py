@@ -16,12 +16,19 @@ from temporalio import workflow
 # (pytest, the CLI) is passed through, not re-imported under the sandbox's restrictions.
 with workflow.unsafe.imports_passed_through():
     import pytest
+    from temporalio.client import Client
+    from temporalio.testing import WorkflowEnvironment
     from temporalio.workflow import NondeterminismError
 
     from ami.cli.cmd_replay import replay_command
     from ami.cli.main import build_parser
+    from ami.examples import example
+    from ami.ops import Coordination, start_campaign
     from ami.replay import HistoryFileError, default_workflows, load_history, replay, replay_path, started_children
+    from ami.settings import Settings
     from models.messages import CandidatureInput, CandidatureStatus
+    from tests.scenario import plan_starting, skip_to
+    from worker import build_worker
     from workflows.campaign import CampaignWorkflow
     from workflows.candidature import CandidatureWorkflow
 
@@ -176,3 +183,39 @@ def test_cli_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert _run_cli(["replay", "--history", str(ONE), "--campaign", "ami-2024"]) == 2
     assert _run_cli(["replay", "--history", str(tmp_path / "absent.json")]) == 2
     assert "introuvable" in capsys.readouterr().err
+
+
+async def test_cli_replays_from_the_server(
+    time_env: WorkflowEnvironment, settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ami replay ID --campaign C`, `ami replay --campaign C` (the campaign and its candidatures) and
+    `ami replay WORKFLOW_ID`, against a server (here the test server, reached through ami.client.connect)."""
+    import asyncio
+
+    env = time_env
+    plan = plan_starting(await env.get_current_time(), id="replay-cli", quorum=1)
+
+    async def connect(*_: object, **__: object) -> Client:
+        return env.client
+
+    monkeypatch.setattr("ami.client.connect", connect)
+    async with build_worker(env.client, settings):
+        campaign = await start_campaign(env.client, plan, settings.task_queue, search_attributes=False)
+        coord = Coordination(env.client, plan.id)
+        await skip_to(env, plan.opens_at + timedelta(days=1))
+        form = example("13-reims")  # outside the region: closed at the deadline, a short complete history
+        await coord.submit(form)
+        await skip_to(env, plan.deadline_at + timedelta(hours=1))
+        assert (await coord.candidature_status(form.collectivite.identifier)).state == "closed"
+        # The CLI runs its own event loop (as from a shell): give it a thread.
+        code = await asyncio.to_thread(_run_cli, ["replay", form.collectivite.identifier, "--campaign", plan.id])
+        assert code == 0, capsys.readouterr()
+        assert f"candidature-{plan.id}-{form.collectivite.identifier}" in capsys.readouterr().out
+        assert await asyncio.to_thread(_run_cli, ["replay", "--campaign", plan.id]) == 0
+        assert "Compatible : le code actuel rejoue sans erreur 2 historiques." in capsys.readouterr().out
+        assert await asyncio.to_thread(_run_cli, ["replay", f"campaign-{plan.id}"], [UnguardedTimer, CampaignWorkflow]) == 0
+        assert await asyncio.to_thread(_run_cli, ["replay", "--campaign", plan.id], [UnguardedTimer, CampaignWorkflow]) == 1
+        assert "non-déterminisme" in capsys.readouterr().err
+        assert await asyncio.to_thread(_run_cli, ["replay", "candidature-inconnue"]) == 2
+        assert "introuvable" in capsys.readouterr().err
+        await campaign.cancel()

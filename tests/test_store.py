@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from urllib.parse import quote
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from ami.ops import Coordination, start_campaign
 from ami.settings import Settings
 from ami.store import SchemaError, Store, campaign_summary, check_schema, count_rows, store_for
 from models.messages import Decision, RecordFactInput, RecordTransitionInput
-from models.tables import AttendanceRow, CampaignRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
+from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
 from tests.scenario import binome, plan_starting, skip_to
 from worker import build_worker
 from workflows.candidature import candidature_workflow_id
@@ -138,12 +139,36 @@ async def test_record_transition_twice_adds_one_row(store: Store) -> None:
 async def test_record_fact_twice_adds_one_row_per_fact(store: Store) -> None:
     activities, env = RecordActivities(store), ActivityEnvironment()
     facts = [
-        fact("review", "campaign-essai-review-1", {"kind": "score", "member_id": "apes", "receipt_number": "ESSAI-0001",
-                                                   "scores": {"motivation": 5}, "comment": "Solide", "replaces": False,
-                                                   "at": "2024-09-10T10:00:00+02:00"}),
-        fact("conflict", "campaign-essai-conflict-2", {"kind": "conflict", "member_id": "cress", "receipt_number": "ESSAI-0001", "reason": "élu local"}, 1),
-        fact("attendance", "attendance-1-7", {"session_number": 1, "elected_present": True, "technician_present": False, "others": 2,
-                                              "recorded_at": "2024-10-14T16:00:00+02:00"}),
+        fact(
+            "review",
+            "campaign-essai-review-1",
+            {
+                "kind": "score",
+                "member_id": "apes",
+                "receipt_number": "ESSAI-0001",
+                "scores": {"motivation": 5},
+                "comment": "Solide",
+                "replaces": False,
+                "at": "2024-09-10T10:00:00+02:00",
+            },
+        ),
+        fact(
+            "conflict",
+            "campaign-essai-conflict-2",
+            {"kind": "conflict", "member_id": "cress", "receipt_number": "ESSAI-0001", "reason": "élu local"},
+            1,
+        ),
+        fact(
+            "attendance",
+            "attendance-1-7",
+            {
+                "session_number": 1,
+                "elected_present": True,
+                "technician_present": False,
+                "others": 2,
+                "recorded_at": "2024-10-14T16:00:00+02:00",
+            },
+        ),
         fact("feedback", "feedback-1-x", {"session_number": 1, "satisfaction": 4, "comment": "Très utile"}),
         fact("experiment", "experiment-x", {"experiment": "Une plateforme de covoiturage solidaire"}),
     ]
@@ -162,7 +187,8 @@ async def test_record_fact_twice_adds_one_row_per_fact(store: Store) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "data"), [("rumour", {"x": 1}), ("attendance", {"session_number": 1}), ("review", {"member_id": "apes", "scores": {"a": "cinq"}})]
+    ("kind", "data"),
+    [("rumour", {"x": 1}), ("attendance", {"session_number": 1}), ("review", {"member_id": "apes", "scores": {"a": "cinq"}})],
 )
 async def test_unknown_or_malformed_fact_is_refused_for_good(store: Store, kind: str, data: dict[str, object]) -> None:
     with pytest.raises(ApplicationError) as caught:
@@ -187,19 +213,15 @@ async def test_aware_datetimes_round_trip_equal(store: Store) -> None:
     assert back == instants
     assert all(at.tzinfo is not None and at.utcoffset() == timedelta(0) for at in back)
     [row] = store.candidatures("essai")
-    assert row.updated_at == instants[-1] and row.updated_at.tzinfo is not None
+    assert row.updated_at == max(instants) and row.updated_at.tzinfo is not None  # a late arrival never rolls it back
 
 
 def test_naive_datetime_refused(store: Store) -> None:
     row = TransitionRow(workflow_id="w", sequence=1, source=None, dest="submitted", trigger="submit", actor="a", at=datetime(2024, 9, 1))
     with pytest.raises(Exception, match="naive"):
-        store.record_transition(row, store_row_projection())
-
-
-def store_row_projection() -> object:
-    from models.tables import CandidatureRow
-
-    return CandidatureRow(workflow_id="w", campaign_id="c", receipt_number="R", state="submitted", updated_at=datetime.now(UTC))
+        store.record_transition(
+            row, CandidatureRow(workflow_id="w", campaign_id="c", receipt_number="R", state="submitted", updated_at=datetime.now(UTC))
+        )
 
 
 # --- the schema check -----------------------------------------------------------------------------
@@ -212,10 +234,8 @@ def test_check_schema_names_the_fix(database_url: str) -> None:
     check_schema(database_url)
 
 
-def test_check_schema_on_missing_sqlite_file_creates_nothing(tmp_path: object) -> None:
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "absente" / "ami.db"
+def test_check_schema_on_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "absente" / "ami.db"
     with pytest.raises(SchemaError, match="n'existe pas encore"):
         check_schema(f"sqlite:///{path}")
     assert not path.exists()

@@ -88,17 +88,18 @@ def _driver(profile: Path) -> Any:
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
 
-def _wait_for(driver: Any, predicate: Callable[[str], bool], timeout: float = 60.0, what: str = "") -> str:
+def _wait_for(
+    driver: Any, predicate: Callable[[str], bool], timeout: float = 60.0, what: str = "", failure_shot: Path | None = None
+) -> str:
     """Poll the page's visible text until `predicate` holds; reloads now and then (visibility lags)."""
     from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.common.by import By
 
     deadline = time.monotonic() + timeout
     last_reload = time.monotonic()
     text = ""
     while time.monotonic() < deadline:
         try:
-            text = driver.find_element(By.TAG_NAME, "body").text
+            text = _page_text(driver)
         except WebDriverException:
             text = ""
         if predicate(text):
@@ -107,7 +108,30 @@ def _wait_for(driver: Any, predicate: Callable[[str], bool], timeout: float = 60
             driver.refresh()
             last_reload = time.monotonic()
         time.sleep(0.5)
+    if failure_shot:
+        driver.save_screenshot(str(failure_shot))
     raise AssertionError(f"la page n'a jamais montré {what} ; texte visible :\n{text[:3000]}")
+
+
+def _click_tab(driver: Any, label: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    tab = driver.find_element(By.XPATH, f"//*[(self::a or self::button or @role='tab') and normalize-space(.)='{label}']")
+    driver.execute_script("arguments[0].click();", tab)
+
+
+def _page_text(driver: Any) -> str:
+    """The visible text of the page and of its frames (the UI renders summaries as Markdown in iframes)."""
+    from selenium.webdriver.common.by import By
+
+    parts = [driver.find_element(By.TAG_NAME, "body").text]
+    for frame in driver.find_elements(By.TAG_NAME, "iframe"):
+        driver.switch_to.frame(frame)
+        try:
+            parts.append(driver.find_element(By.TAG_NAME, "body").text)
+        finally:
+            driver.switch_to.default_content()
+    return "\n".join(parts)
 
 
 async def _wait_states(client: Client, query: str, expected: int, timeout: float = 60.0) -> None:
@@ -159,16 +183,28 @@ async def test_coordinators_desk_in_a_real_browser(browser_available: None, sett
                         driver,
                         lambda text: all(r.workflow_id in text for r in shown.values()),
                         what="les candidatures éligibles",
+                        failure_shot=shots / "workflows-failed.png",
                     )
                     driver.save_screenshot(str(shots / "workflows-eligibility_checked.png"))
                     driver.get(detail_url)
+                    _wait_for(driver, lambda text: "User Metadata" in text, what="l'onglet User Metadata")
+                    _click_tab(driver, "User Metadata")
                     detail = _wait_for(
                         driver,
                         lambda text: f"Candidature {first.receipt_number}" in text,
                         what=f"le résumé de {first.workflow_id}",
+                        failure_shot=shots / "workflow-detail-failed.png",
                     )
-                    driver.save_screenshot(str(shots / "workflow-detail.png"))
-                    return listing, detail
+                    driver.save_screenshot(str(shots / "workflow-user-metadata.png"))
+                    _click_tab(driver, "Search Attributes")
+                    attributes = _wait_for(
+                        driver,
+                        lambda text: "AmiReceipt" in text and first.receipt_number in text,
+                        what=f"les attributs de recherche de {first.workflow_id}",
+                        failure_shot=shots / "workflow-attributes-failed.png",
+                    )
+                    driver.save_screenshot(str(shots / "workflow-search-attributes.png"))
+                    return listing, detail + "\n" + attributes
                 finally:
                     driver.quit()
 

@@ -39,9 +39,10 @@ def register(commands: Any) -> None:
     )
     replay.add_argument(
         "--campaign",
+        metavar="CAMPAGNE",
         help="campagne : seule, rejoue la campagne et toutes ses candidatures ; avec WORKFLOW_ID, désigne la candidature",
     )
-    replay.add_argument("--run-id", help="exécution précise du workflow (défaut : la dernière)")
+    replay.add_argument("--run-id", metavar="RUN_ID", help="exécution précise du workflow (défaut : la dernière)")
     replay.add_argument(
         "--history",
         type=Path,
