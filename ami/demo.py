@@ -143,15 +143,16 @@ async def _play(run: DemoRun) -> None:
     if lomme:
         await c.declare_conflict("reseau", lomme, "élu de la même intercommunalité")
         run.say("10 sept.", f"conflit d'intérêts déclaré : membre « reseau » sur {lomme}")
-    scoring = []
+    # Temporal caps the updates in flight on one workflow (10 by default): score in small batches.
     for key, receipt in sorted(eligible.items(), key=lambda kv: kv[1]):
+        scoring = []
         base = MARKS.get(stems.get(key, ""), 3)
         for n, member in enumerate(("apes", "cress", "chercheur", "reseau")):
             if member == "reseau" and receipt == lomme:
                 continue
             marks = {cr.id: max(0, min(5, base - (n % 2) + (1 if cr.id == "binome" else 0))) for cr in run.plan.criteria}
             scoring.append(c.score(member, receipt, marks))
-    await asyncio.gather(*scoring)
+        await asyncio.gather(*scoring)
     run.say("10 sept.", f"jury : {len(eligible)} candidatures éligibles notées par 4 membres")
     await run.at(2024, 9, 12)
     result = await c.deliberate("coordination")
@@ -259,7 +260,7 @@ def _summary_table(status: CampaignStatus, paths: dict[str, list[str]], names: d
         table.add_row(
             entry.receipt_number,
             names.get(entry.key, entry.key),
-            entry.decision.value if entry.decision else "—",
+            _DECISIONS[entry.decision] if entry.decision else "—",
             entry.state,
             " → ".join(paths.get(entry.key, [])),
         )
@@ -319,9 +320,9 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
             paths, names = {}, {}
             for entry in final.candidatures:
                 cs = await coord.candidature_status(entry.key)
-                paths[entry.key] = _compact([_SHORT.get(t.dest, t.dest) for t in cs.transitions])
-                if cs.transitions and cs.transitions[-1].trigger in ("withdraw", "expire"):
-                    paths[entry.key][-1] += f" ({cs.transitions[-1].trigger})"
+                paths[entry.key] = _compact(["promue" if t.trigger == "promote" else _SHORT.get(t.dest, t.dest) for t in cs.transitions])
+                if cs.transitions and cs.transitions[-1].trigger in _ENDINGS:
+                    paths[entry.key][-1] += f" ({_ENDINGS[cs.transitions[-1].trigger]})"
                 form = run.forms.get(entry.key)
                 names[entry.key] = (cs.verdict.collectivite.name if cs.verdict and cs.verdict.collectivite else None) or (
                     form.collectivite.name if form else entry.key
@@ -344,6 +345,8 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         controller.stop()
 
 
+_ENDINGS = {"withdraw": "retrait", "expire": "date limite"}
+_DECISIONS = {Decision.SELECTED: "retenue", Decision.WAITLISTED: "liste d'attente", Decision.NOT_SELECTED: "non retenue"}
 _SHORT = {
     "submitted": "reçue",
     "ineligible": "inéligible",
