@@ -48,19 +48,12 @@ class ReplayOutcome:
 
 
 def data_converter() -> DataConverter:
-    """The converter the client and the worker use: a replay must decode payloads exactly as they do."""
-    from ami import client
+    """The converter the client and the worker use (pydantic, plus the encryption codec when keys are
+    configured): a replay must decode payloads exactly as they were encoded. Clear-text histories (the
+    saved ones) still decode with keys configured: the codec leaves unencrypted payloads alone."""
+    from ami.client import data_converter as client_data_converter
 
-    # ami.client may expose its converter (with the payload codec) as a function; use it when present
-    # so that a codec added there is picked up here without a second place to keep in sync.
-    factory = getattr(client, "data_converter", None)
-    if callable(factory):
-        converter = factory()
-        if isinstance(converter, DataConverter):
-            return converter
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    return pydantic_data_converter
+    return client_data_converter()
 
 
 def default_workflows() -> list[type]:

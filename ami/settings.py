@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     message_id_domain: str = "ami.apes-hdf.example.org"
 
     templates_dir: Path | None = None  # coordinators' overrides, looked up before the bundled templates
+
+    @field_validator("smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # An empty variable (as compose files leave them) means "no login", not an empty login.
+        return None if value == "" else value
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'ami.db'}"

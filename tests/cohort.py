@@ -9,9 +9,9 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from ami.examples import example
 from temporalio.service import RPCError
 
+from ami.examples import example
 from ami.mail.message import message_id
 from ami.ops import Coordination
 from ami.register import load_register

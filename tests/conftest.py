@@ -48,6 +48,19 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
+async def fresh_time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server for one large scenario (15 candidatures). After such a scenario, the
+    shared server sometimes lets `env.sleep` time out in the next test; a fresh one costs a second."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
 def sink(tmp_path: Path) -> Iterator[EmlWriter]:
     controller, handler = start_sink(tmp_path / "mail", port=free_port(), refuse={"refuse@example.org"})
     handler.port = controller.port  # type: ignore[attr-defined]

@@ -16,7 +16,14 @@ from ami.settings import Settings
 from ami.store import store_for
 from models.messages import Decision, Override
 from models.tables import ReviewRow
-from tests.cohort import body_text, cohort, eventually, expected_id, read_mails, terminate_all
+from tests.cohort import (
+    body_text,
+    cohort,
+    eventually,
+    expected_id,
+    read_mails,
+    terminate_all,
+)
 from tests.scenario import binome, marks, plan_starting, skip_to
 from worker import build_worker
 from workflows.campaign import campaign_workflow_id
@@ -32,12 +39,12 @@ async def refused(action: object, message: str) -> None:
     assert str(caught.value) == message, str(caught.value)
 
 
-async def test_jury_scores_conflict_tie_override_and_refusals(time_env: WorkflowEnvironment, settings: Settings) -> None:
-    env = time_env
+async def test_jury_scores_conflict_tie_override_and_refusals(fresh_time_env: WorkflowEnvironment, settings: Settings) -> None:
+    env = fresh_time_env
     plan = plan_starting(await env.get_current_time(), id="jury")
     forms = cohort(15)
     async with build_worker(env.client, settings):
-        handle = await start_campaign(env.client, plan, settings.task_queue, search_attributes=False)
+        await start_campaign(env.client, plan, settings.task_queue, search_attributes=False)
         coord = Coordination(env.client, plan.id)
         await skip_to(env, plan.opens_at + timedelta(days=2))
         t0 = plan.opens_at + timedelta(days=1)
@@ -62,9 +69,7 @@ async def test_jury_scores_conflict_tie_override_and_refusals(time_env: Workflow
 
         # --- refusals of a score ----------------------------------------------------------------
         await refused(coord.score("inconnu", tie_first, marks(3)), "Membre du jury inconnu : inconnu.")
-        await refused(
-            coord.score("apes", tie_first, {**marks(3), "motivation": 6}), "Notes hors de l'échelle 0 à 5 : motivation=6."
-        )
+        await refused(coord.score("apes", tie_first, {**marks(3), "motivation": 6}), "Notes hors de l'échelle 0 à 5 : motivation=6.")
         await refused(
             coord.score("apes", tie_first, {**marks(3), "charisme": 3}),
             "Critère(s) inconnu(s) : charisme (critères de la campagne : adaptabilite, apport, binome, motivation, numerique, posture).",
@@ -128,7 +133,9 @@ async def test_jury_scores_conflict_tie_override_and_refusals(time_env: Workflow
         # The override is in the status query, with its author and its justification.
         deliberation = (await coord.status()).deliberation
         assert deliberation is not None and deliberation.actor == "Claire Duval"
-        assert [(o.receipt_number, o.decision, o.justification) for o in deliberation.overrides] == [(low, Decision.SELECTED, justification)]
+        assert [(o.receipt_number, o.decision, o.justification) for o in deliberation.overrides] == [
+            (low, Decision.SELECTED, justification)
+        ]
 
         # --- after the deliberation ---------------------------------------------------------------
         await refused(coord.deliberate(), "Le jury a déjà délibéré pour cette campagne.")
@@ -145,14 +152,14 @@ async def test_jury_scores_conflict_tie_override_and_refusals(time_env: Workflow
         await terminate_all(coord)
 
 
-async def test_late_deliberation_alerts_and_holds_the_decisions(time_env: WorkflowEnvironment, settings: Settings, sink) -> None:
+async def test_late_deliberation_alerts_and_holds_the_decisions(fresh_time_env: WorkflowEnvironment, settings: Settings, sink) -> None:
     """No deliberation by the eve of the response date: coordinators alerted, nothing sent until it."""
-    env = time_env
+    env = fresh_time_env
     plan = plan_starting(await env.get_current_time(), id="late", capacity=1, waitlist_size=1)
     forms = [example(s) for s in ("01-henin-carvin", "02-mel", "03-libercourt")]
     campaign_id = campaign_workflow_id(plan.id)
     async with build_worker(env.client, settings):
-        handle = await start_campaign(env.client, plan, settings.task_queue, search_attributes=False)
+        await start_campaign(env.client, plan, settings.task_queue, search_attributes=False)
         coord = Coordination(env.client, plan.id)
         await skip_to(env, plan.opens_at + timedelta(days=1))
         receipts = [(await coord.submit(f)).receipt_number for f in forms]
@@ -176,7 +183,9 @@ async def test_late_deliberation_alerts_and_holds_the_decisions(time_env: Workfl
         result = await coord.deliberate()
         assert [r.decision for r in result.ranking] == [Decision.SELECTED, Decision.WAITLISTED, Decision.NOT_SELECTED]
         ids = {
-            f.collectivite.identifier: expected_id(settings, candidature_workflow_id(plan.id, f.collectivite.identifier), f"decision_{r.decision.value}")
+            f.collectivite.identifier: expected_id(
+                settings, candidature_workflow_id(plan.id, f.collectivite.identifier), f"decision_{r.decision.value}"
+            )
             for f, r in zip(forms, result.ranking, strict=True)
         }
         await eventually(lambda: set(ids.values()) <= set(read_mails(sink.out_dir)), what="envoi des décisions après la délibération")
@@ -194,12 +203,14 @@ async def test_late_deliberation_alerts_and_holds_the_decisions(time_env: Workfl
         await terminate_all(coord)
 
 
-async def test_withdrawal_before_first_session_promotes_and_asks_confirmation(time_env: WorkflowEnvironment, settings: Settings, sink) -> None:
-    env = time_env
+async def test_withdrawal_before_first_session_promotes_and_asks_confirmation(
+    fresh_time_env: WorkflowEnvironment, settings: Settings, sink
+) -> None:
+    env = fresh_time_env
     plan = plan_starting(await env.get_current_time(), id="promo", capacity=2, waitlist_size=2)
     forms = cohort(5)
     async with build_worker(env.client, settings):
-        handle = await start_campaign(env.client, plan, settings.task_queue, search_attributes=False)
+        await start_campaign(env.client, plan, settings.task_queue, search_attributes=False)
         coord = Coordination(env.client, plan.id)
         await skip_to(env, plan.opens_at + timedelta(days=1))
         receipts = [(await coord.submit(f)).receipt_number for f in forms]

@@ -92,7 +92,7 @@ async def test_every_history_replays_with_current_code() -> None:
     failures = {o.source: str(o.failure) for o in outcomes if not o.compatible}
     assert not failures, failures
     assert len(outcomes) >= len(EXPECTED)
-    assert {o.workflow_type for o in outcomes} == {"CampaignWorkflow", "CandidatureWorkflow"}
+    assert {o.workflow_type for o in outcomes}.issuperset({"CampaignWorkflow", "CandidatureWorkflow"})
 
 
 def test_campaign_history_names_its_candidatures() -> None:

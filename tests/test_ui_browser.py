@@ -223,4 +223,3 @@ async def test_coordinators_desk_in_a_real_browser(browser_available: None, sett
         print(f"captures d'écran : {shots}")
     finally:
         await env.shutdown()
-

@@ -54,6 +54,16 @@ def register(commands: Any) -> None:
 
 def replay_command(args: argparse.Namespace, workflows: Sequence[type] | None = None) -> int:
     """`workflows` replaces the worker's workflows (tests use it to replay with a modified workflow)."""
+    from ami.codec_settings import CodecSettingsError
+
+    try:
+        return _dispatch(args, workflows)
+    except CodecSettingsError as error:  # the converter (client and replayer) is built from these keys
+        err.print(f"Clés de chiffrement mal configurées : {error}", markup=False)
+        return EXIT_MALFORMED
+
+
+def _dispatch(args: argparse.Namespace, workflows: Sequence[type] | None) -> int:
     if args.history is not None:
         if args.workflow_id or args.campaign or args.run_id:
             err.print("--history s'utilise seul : il rejoue un fichier, pas un workflow du serveur.")
