@@ -101,6 +101,14 @@ def register(commands: Any) -> None:
     frec.add_argument("--comment")
     frec.set_defaults(handler=_action(_feedback))
 
+    experiment = commands.add_parser("experiment", help="l'expérimentation qu'une collectivité s'engage à conduire")
+    esub = experiment.add_subparsers(dest="experiment_command", required=True, metavar="ACTION")
+    erec = esub.add_parser("record", help="enregistrer l'expérimentation (pendant le cycle)")
+    erec.add_argument("identifier")
+    erec.add_argument("--campaign", required=True)
+    erec.add_argument("--text", required=True)
+    erec.set_defaults(handler=_action(_experiment))
+
     withdraw = commands.add_parser("withdraw", help="retirer une candidature (à toute étape)")
     withdraw.add_argument("identifier")
     withdraw.add_argument("--campaign", required=True)
@@ -250,6 +258,12 @@ async def _attendance(coord: Coordination, args: argparse.Namespace) -> int:
 async def _feedback(coord: Coordination, args: argparse.Namespace) -> int:
     status = await coord.record_feedback(args.identifier, args.session, args.satisfaction, args.comment)
     out.print(f"Questionnaire enregistré : {status.receipt_number}, séance {args.session}")
+    return EXIT_OK
+
+
+async def _experiment(coord: Coordination, args: argparse.Namespace) -> int:
+    status = await coord.record_experiment(args.identifier, args.text)
+    out.print(f"Expérimentation enregistrée : {status.receipt_number}")
     return EXIT_OK
 
 
