@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sqlite3
@@ -133,7 +134,9 @@ class StoreProbe:
         )
 
     def emails_sent(self, prefix: str, purpose_like: str) -> int:
-        return self._one("select count(*) from emails where status = 'sent' and purpose like ? and workflow_id like ?", [purpose_like, prefix + "%"])
+        return self._one(
+            "select count(*) from emails where status = 'sent' and purpose like ? and workflow_id like ?", [purpose_like, prefix + "%"]
+        )
 
 
 async def poll_until(probe: Callable[[], int], target: int, timeout: float, every: float = 0.2) -> tuple[bool, float, int]:
@@ -189,9 +192,7 @@ async def describe_size(client: Client, workflow_id: str) -> dict[str, Any]:
 
 async def terminate_all(client: Client, workflow_ids: Iterable[str], reason: str = "fin de la mesure") -> None:
     async def one(wid: str) -> None:
-        try:
+        with contextlib.suppress(Exception):  # already closed
             await client.get_workflow_handle(wid).terminate(reason)
-        except Exception:  # already closed
-            pass
 
     await bounded(32, [lambda w=w: one(w) for w in workflow_ids])

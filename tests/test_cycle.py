@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 import pytest
 from icalendar import Calendar
 from temporalio.testing import WorkflowEnvironment
 
+from ami.mail.sink import EmlWriter
 from ami.ops import Coordination, Refused, start_campaign
 from ami.settings import Settings
 from models.campaign import SessionPlan
@@ -32,12 +34,12 @@ def on_day(session: SessionPlan, day: int, hour: int = 14) -> datetime:
     return session.window_start + timedelta(days=day - 1, hours=hour)
 
 
-def ics_of(message: object) -> tuple[str, int, datetime]:
+def ics_of(message: EmailMessage) -> tuple[str, int, datetime]:
     """(UID, SEQUENCE, DTSTART) of the `.ics` attached to an invitation."""
-    for part in message.iter_attachments():  # type: ignore[attr-defined]
+    for part in message.iter_attachments():
         if part.get_content_type() == "text/calendar":
             event = Calendar.from_ical(part.get_content()).walk("VEVENT")[0]
-            return str(event["UID"]), int(event["SEQUENCE"]), event.decoded("DTSTART")
+            return str(event["UID"]), int(str(event["SEQUENCE"])), event.decoded("DTSTART")
     raise AssertionError("pas de fichier .ics joint")
 
 
@@ -47,7 +49,7 @@ async def refused(action: object, message: str) -> None:
     assert str(caught.value) == message, str(caught.value)
 
 
-async def test_full_cycle(fresh_time_env: WorkflowEnvironment, settings: Settings, sink) -> None:
+async def test_full_cycle(fresh_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter) -> None:
     env = fresh_time_env
     plan = plan_starting(await env.get_current_time(), id="cycle")
     s1, s2 = plan.sessions[0], plan.sessions[1]
@@ -56,8 +58,8 @@ async def test_full_cycle(fresh_time_env: WorkflowEnvironment, settings: Setting
     wf = {k: candidature_workflow_id(plan.id, k) for k in keys}
     campaign_wf = campaign_workflow_id(plan.id)
 
-    def mails() -> dict[str, object]:
-        return read_mails(sink.out_dir)  # type: ignore[return-value]
+    def mails() -> dict[str, EmailMessage]:
+        return read_mails(sink.out_dir)
 
     def sent(key: str, purpose: str, occurrence: str = "1") -> bool:
         return expected_id(settings, wf[key], purpose, occurrence) in mails()
@@ -176,7 +178,7 @@ async def test_full_cycle(fresh_time_env: WorkflowEnvironment, settings: Setting
         assert sent(first, "certificate")
         assert (await coord.candidature_status(leaving)).state == "closed"
         report = mails()[expected_id(settings, campaign_wf, "coord_campaign_report")]
-        pdfs = [p for p in report.iter_attachments() if p.get_content_type() == "application/pdf"]  # type: ignore[attr-defined]
+        pdfs = [p for p in report.iter_attachments() if p.get_content_type() == "application/pdf"]
         assert len(pdfs) == 1 and pdfs[0].get_content().startswith(b"%PDF")
 
         # --- history sizes --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from ami.examples import example
 from ami.mail.filters import date_fr
+from ami.mail.sink import EmlWriter
 from ami.ops import Coordination, Refused, start_campaign
 from ami.settings import Settings
 from ami.store import store_for
@@ -152,7 +153,9 @@ async def test_jury_scores_conflict_tie_override_and_refusals(fresh_time_env: Wo
         await terminate_all(coord)
 
 
-async def test_late_deliberation_alerts_and_holds_the_decisions(fresh_time_env: WorkflowEnvironment, settings: Settings, sink) -> None:
+async def test_late_deliberation_alerts_and_holds_the_decisions(
+    fresh_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter
+) -> None:
     """No deliberation by the eve of the response date: coordinators alerted, nothing sent until it."""
     env = fresh_time_env
     plan = plan_starting(await env.get_current_time(), id="late", capacity=1, waitlist_size=1)
@@ -204,7 +207,7 @@ async def test_late_deliberation_alerts_and_holds_the_decisions(fresh_time_env: 
 
 
 async def test_withdrawal_before_first_session_promotes_and_asks_confirmation(
-    fresh_time_env: WorkflowEnvironment, settings: Settings, sink
+    fresh_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter
 ) -> None:
     env = fresh_time_env
     plan = plan_starting(await env.get_current_time(), id="promo", capacity=2, waitlist_size=2)

@@ -245,9 +245,10 @@ class CampaignWorkflow:
             conflicted.append(input.member_id)
         trace = {"at": workflow.now().isoformat(), "kind": "conflict", **input.model_dump()}
         self._review_trace.append(trace)
-        await self._fact(input.receipt_number, "conflict", f"conflict-{len(self._review_trace)}", trace)
-        # A score given before the declaration no longer counts; the trace keeps it.
+        # A score given before the declaration no longer counts; the trace keeps it. Dropped before
+        # the activity is awaited, so a deliberation accepted meanwhile cannot count it.
         self._reviews.get(input.receipt_number, {}).pop(input.member_id, None)
+        await self._fact(input.receipt_number, "conflict", f"conflict-{len(self._review_trace)}", trace)
         return self.status()
 
     @declare_conflict.validator

@@ -46,8 +46,9 @@ def current_revision(connection: Connection) -> str | None:
 def upgrade(connection: Connection, target: str = "head") -> None:
     """Bring the schema to `target` inside the caller's transaction."""
     if connection.dialect.name == "postgresql":
-        # Two processes starting at once (a worker and `ami demo`, say) migrate one after the other.
-        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('ami-migrations'))"))
+        # Two processes starting at once (a worker and `ami demo`, say) migrate one after the other;
+        # the key includes the schema so that databases side by side (tests) do not wait on each other.
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('ami-migrations:' || current_schema()))"))
     tables = set(inspect(connection).get_table_names())
     if "alembic_version" not in tables and tables >= _LEGACY_TABLES:
         command.stamp(config(connection), LEGACY_REVISION)

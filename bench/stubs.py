@@ -1,0 +1,43 @@
+"""Stand-ins for the engine's activities, for the memory phase of bench/run.py.
+
+Only the workflow worker's memory is measured there; these return the same shapes as the real
+activities (the eligibility check is the real one) without rendering PDFs or sending emails.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from models.messages import (
+    DocumentRef,
+    EmailOutcome,
+    MakeDocumentInput,
+    RecordFactInput,
+    RecordTransitionInput,
+    SendEmailInput,
+)
+
+
+class StubActivities:
+    @activity.defn(name="make_document")
+    async def make_document(self, input: MakeDocumentInput) -> DocumentRef:
+        return DocumentRef(kind=input.kind, filename=f"{input.kind}-{input.receipt_number}.pdf", path="/dev/null", sha256="0" * 64)
+
+    @activity.defn(name="send_email")
+    async def send_email(self, input: SendEmailInput) -> EmailOutcome:
+        return EmailOutcome(message_id=f"<{input.workflow_id}-{input.purpose}-{input.occurrence}@bench>", status="sent")
+
+    @activity.defn(name="record_transition")
+    async def record_transition(self, input: RecordTransitionInput) -> bool:
+        return True
+
+    @activity.defn(name="record_fact")
+    async def record_fact(self, input: RecordFactInput) -> bool:
+        return True
+
+
+def stub_activities() -> list[object]:
+    from activities.eligibility import check_eligibility
+
+    s = StubActivities()
+    return [check_eligibility, s.make_document, s.send_email, s.record_transition, s.record_fact]
