@@ -44,8 +44,14 @@ def build_worker(client: Client, settings: Settings | None = None, task_queue: s
 
 async def main() -> None:
     from ami.client import connect
+    from ami.store import SchemaError, check_schema
 
     settings = get_settings()
+    try:
+        # A worker on an out-of-date schema would fail every record: refuse to start, say the fix.
+        check_schema(settings.resolved_database_url())
+    except SchemaError as error:
+        raise SystemExit(str(error)) from None
     client = await connect(settings)
     async with build_worker(client, settings):
         await asyncio.Event().wait()

@@ -44,11 +44,11 @@ def _cause(error: WorkflowUpdateFailedError) -> str:
 
 
 async def start_campaign(
-    client: Client, plan: CampaignPlan, task_queue: str, search_attributes: bool = True
+    client: Client, plan: CampaignPlan, task_queue: str, search_attributes: bool = True, continue_as_new_at: int | None = None
 ) -> WorkflowHandle[CampaignWorkflow, CampaignStatus]:
     return await client.start_workflow(
         CampaignWorkflow.run,
-        CampaignInput(plan=plan, search_attributes=search_attributes),
+        CampaignInput(plan=plan, search_attributes=search_attributes, continue_as_new_at=continue_as_new_at),
         id=campaign_workflow_id(plan.id),
         task_queue=task_queue,
         search_attributes=(

@@ -196,3 +196,15 @@ async def terminate_all(client: Client, workflow_ids: Iterable[str], reason: str
             await client.get_workflow_handle(wid).terminate(reason)
 
     await bounded(32, [lambda w=w: one(w) for w in workflow_ids])
+
+
+async def bytes_by_event_type(handle: WorkflowHandle[Any, Any], top: int = 6) -> list[dict[str, Any]]:
+    """Where a history's bytes are: count and serialized bytes per event type, largest first."""
+    history = await handle.fetch_history()
+    agg: dict[str, list[int]] = {}
+    for e in history.events:
+        entry = agg.setdefault(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_"), [0, 0])
+        entry[0] += 1
+        entry[1] += e.ByteSize()
+    ranked = sorted(agg.items(), key=lambda kv: -kv[1][1])[:top]
+    return [{"type": k, "events": v[0], "bytes": v[1]} for k, v in ranked]

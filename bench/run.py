@@ -39,6 +39,7 @@ from common import (  # noqa: E402
     ROOT,
     StoreProbe,
     bounded,
+    bytes_by_event_type,
     describe_size,
     free_port,
     history_figures,
@@ -137,7 +138,7 @@ class Bench:
     # --- 1. cost of one full lifecycle (and 4. replay) -------------------------------------------
 
     async def lifecycle(self) -> None:
-        day = 0.08
+        day = 0.05 if self.args.quick else 0.08
         plan = self.plan("life", day, quorum=1, confirmation_window=timedelta(seconds=5))
         log(f"lifecycle: one candidature through the whole cycle, one published day = {day} s ({plan.id})")
         t0 = time.monotonic()
@@ -281,7 +282,7 @@ class Bench:
         n, per = self.args.n, self.args.per_campaign
         forms = self.forms[:n]
         shards = [forms[i : i + per] for i in range(0, n, per)]
-        window = self.args.window or max(20.0, per * 0.4)
+        window = self.args.window or max(10.0 if self.args.quick else 20.0, per * 0.4)
         day = window / 60  # the call is open 60 published days
         anchor = datetime.now(UTC) + timedelta(seconds=2)
         plans = [self.plan(f"tp{k}", day, anchor=anchor) for k in range(len(shards))]
@@ -349,6 +350,8 @@ class Bench:
             candidature_workflow_id(p.id, f.collectivite.identifier) for p, s in zip(plans, shards, strict=True) for f in s
         ]
         await terminate_all(self.client, ids)
+        biggest = max(range(len(plans)), key=lambda i: campaign_sizes[i]["events"])
+        campaign_bytes = await bytes_by_event_type(self.client.get_workflow_handle(campaign_workflow_id(plans[biggest].id)))
         acts = figures["actions_by_kind"]["activities scheduled"] if figures else 10
         timers = figures["actions_by_kind"]["timers started"] if figures else 0
         base = await self._baseline(n, acts, timers)
@@ -374,6 +377,7 @@ class Bench:
             "candidatures_per_s": round(n / work, 2),
             "per_candidature_to_decision": {k: v for k, v in (figures or {}).items() if k not in ("event_types",)},
             "campaign_histories": campaign_sizes,
+            "largest_campaign_bytes_by_event_type": campaign_bytes,
             "baseline": base,
             "ratio": round(work / base["wall_s"], 2),
         }
@@ -405,7 +409,7 @@ class Bench:
         total = len(forms)
         n = min(self.args.scale_n or total, total)  # 0 means all
         forms = forms[:n]
-        window = self.args.scale_window or 20 + n / 4  # submissions run at 5-10/s on one campaign
+        window = self.args.scale_window or (10 if self.args.quick else 20) + n / 4  # submissions run at 5-10/s on one campaign
         day = window / 60
         member = self.file_plan.jury[0]
         anchor = datetime.now(UTC) + timedelta(seconds=2)
@@ -494,6 +498,7 @@ class Bench:
             out["campaign_final"] = await describe_size(self.client, handle.id)
             desc = await handle.describe()
             out["campaign_status"] = desc.status.name if desc.status else None
+            out["campaign_bytes_by_event_type"] = await bytes_by_event_type(handle)
         except Exception as error:  # noqa: BLE001
             out["campaign_final"] = repr(error)[:200]
         log(f"scale: {out}")
@@ -676,6 +681,13 @@ def table(results: dict[str, Any]) -> str:
             )
         worst = max(tp["campaign_histories"], key=lambda s: s["events"])
         add("throughput: largest campaign history", f"{worst['events']} ev", f"{worst['history_bytes']} B")
+        top = tp.get("largest_campaign_bytes_by_event_type") or []
+        if top:
+            add(
+                "  its bytes by event type",
+                "",
+                "; ".join(f"{t['type'].lower()} {t['events']} ev {t['bytes'] // 1024} KiB" for t in top[:3]),
+            )
     sc = results.get("scale")
     if sc:
         add(
@@ -700,6 +712,13 @@ def table(results: dict[str, Any]) -> str:
             v = sc.get(key)
             if isinstance(v, dict):
                 add(f"scale: campaign history ({key.removeprefix('campaign_')})", f"{v['events']} ev", f"{v['history_bytes']} B")
+        top = sc.get("campaign_bytes_by_event_type") or []
+        if top:
+            add(
+                "  its bytes by event type",
+                "",
+                "; ".join(f"{t['type'].lower()} {t['events']} ev {t['bytes'] // 1024} KiB" for t in top[:3]),
+            )
         if sc.get("campaign_status"):
             add("scale: campaign status at the end", sc["campaign_status"])
         for key in ("first_failure", "first_score_failure", "deliberation_error"):
@@ -741,11 +760,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = p.parse_args(argv)
     if args.quick:
-        args.n = min(args.n, 40)
-        args.per_campaign = min(args.per_campaign, 20)
-        args.scale_n = min(args.scale_n or 60, 60)
-        args.docs, args.emails = 20, 30
-        args.mem_n = args.mem_n or 40
+        args.n = min(args.n, 30)
+        args.per_campaign = min(args.per_campaign, 15)
+        args.scale_n = min(args.scale_n or 40, 40)
+        args.docs, args.emails = 10, 20
+        args.mem_n = args.mem_n or 30
         args.scale_timeout = min(args.scale_timeout, 90)
     return args
 

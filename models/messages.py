@@ -75,6 +75,10 @@ class CampaignInput(BaseModel):
     # False only on the time-skipping test server, which knows no custom search attribute; the
     # dev-server tests check the attributes. Part of the input, so replay stays deterministic.
     search_attributes: bool = True
+    # The state carried over when the campaign continues as new (a large campaign's history).
+    carried: CampaignCarry | None = None
+    # History length at which the campaign continues as new (None: the engine's default).
+    continue_as_new_at: int | None = None
 
 
 class CandidatureInput(BaseModel):
@@ -310,6 +314,25 @@ class CampaignEntry(BaseModel):
     departement: str | None = None
 
 
+class CampaignCarry(BaseModel):
+    """Everything a campaign knows, handed to its next run by continue-as-new."""
+
+    phase: str
+    done: list[str]
+    entries: list[CampaignEntry]
+    promoted: list[str]
+    reviews: dict[str, dict[str, dict[str, int]]]
+    review_trace: list[dict[str, Any]]
+    conflicts: dict[str, list[str]]
+    deliberation: DeliberationResult | None
+    sessions: list[ScheduledSession]
+    summaries: dict[str, CycleSummary]
+    alerted: list[int]
+    waitlist_closed: bool
+    capitalising: bool
+    runs: int
+
+
 class CampaignStatus(BaseModel):
     campaign_id: str
     phase: str
@@ -386,3 +409,4 @@ class RecordFactInput(BaseModel):
 
 
 CandidatureStatus.model_rebuild()
+CampaignInput.model_rebuild()

@@ -40,5 +40,5 @@ async def test_withdrawal_promotes_first_waitlisted(time_env: WorkflowEnvironmen
         assert [t.trigger for t in promoted.transitions][-1] == "promote"
         await coord.confirm_binome(second, *binome(example("02-mel")))
         assert (await coord.candidature_status(third)).state == "closed"
-        await handle.cancel()
+        await handle.terminate("fin du test")
     assert FULL_MARKS

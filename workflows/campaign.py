@@ -7,7 +7,6 @@ transition that matters here; the campaign never waits on a child's history.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from models.jury import rank
     from models.lifecycle import State
     from models.messages import (
+        CampaignCarry,
         CampaignEntry,
         CampaignInput,
         CampaignStatus,
@@ -54,6 +54,11 @@ _FINAL = {State.CAPITALISED.value, State.CLOSED.value}
 _CYCLE_STATES = {State.ENROLLED.value, State.SESSION_TRACKED.value}
 
 
+# Continue as new well before Temporal's 10,240-event warning (a candidature costs the campaign
+# about 90 events: its child start, its reports, its scores).
+CONTINUE_AS_NEW_AT = 8_000
+
+
 def campaign_workflow_id(campaign_id: str) -> str:
     return f"campaign-{campaign_id}"
 
@@ -68,60 +73,79 @@ class CampaignWorkflow:
     def __init__(self, input: CampaignInput) -> None:
         self._plan = input.plan
         self._publish = input.search_attributes
-        self._phase = "before_opening"
-        self._entries: dict[str, CampaignEntry] = {}
-        self._by_receipt: dict[str, str] = {}
-        self._promoted: set[str] = set()
-        self._reviews: dict[str, dict[str, dict[str, int]]] = {}
-        self._review_trace: list[dict[str, Any]] = []
-        self._conflicts: dict[str, list[str]] = {}
-        self._deliberation: DeliberationResult | None = None
-        self._sessions: dict[int, ScheduledSession] = {}
-        self._summaries: dict[str, CycleSummary] = {}
-        self._waitlist_closed = False
-        self._capitalising = False
+        self._continue_at = input.continue_as_new_at or CONTINUE_AS_NEW_AT
+        carried = input.carried
+        self._phase = carried.phase if carried else "before_opening"
+        self._done: set[str] = set(carried.done) if carried else set()
+        self._entries: dict[str, CampaignEntry] = {e.key: e for e in carried.entries} if carried else {}
+        self._by_receipt: dict[str, str] = {e.receipt_number: e.key for e in self._entries.values()}
+        self._promoted: set[str] = set(carried.promoted) if carried else set()
+        self._reviews: dict[str, dict[str, dict[str, int]]] = carried.reviews if carried else {}
+        self._review_trace: list[dict[str, Any]] = carried.review_trace if carried else []
+        self._conflicts: dict[str, list[str]] = carried.conflicts if carried else {}
+        self._deliberation: DeliberationResult | None = carried.deliberation if carried else None
+        self._sessions: dict[int, ScheduledSession] = {s.number: s for s in carried.sessions} if carried else {}
+        self._summaries: dict[str, CycleSummary] = carried.summaries if carried else {}
+        self._alerted: set[int] = set(carried.alerted) if carried else set()
+        self._waitlist_closed = carried.waitlist_closed if carried else False
+        self._capitalising = carried.capitalising if carried else False
+        self._runs = carried.runs + 1 if carried else 1
 
     @workflow.run
     async def run(self, input: CampaignInput) -> CampaignStatus:
-        self._set_phase("before_opening")
-        await self._sleep_until(self._plan.opens_at, "Ouverture de l'appel")
-        self._set_phase("open")
-        await self._sleep_until(self._plan.deadline_at, "Date limite de dépôt")
-        self._set_phase("jury")
-        await self._alert("coord_deadline_summary", self._counts())
-        on_time = await self._until(self._plan.response_at - self._plan.jury_alert_lead, "Veille de la date de réponse", lambda: self._deliberation is not None)
-        if not on_time:
-            await self._alert("coord_jury_late", self._counts())
-        await workflow.wait_condition(lambda: self._deliberation is not None)
-        self._set_phase("decisions")
-        await self._run_cycle_calendar()
-        self._set_phase("capitalisation")
-        self._capitalising = True
-        for entry in self._entries.values():
-            if entry.state in _CYCLE_STATES:
-                await self._child(entry).signal(CandidatureWorkflow.capitalise)
-        await workflow.wait_condition(lambda: all(e.state in _FINAL or e.state not in _CYCLE_STATES for e in self._entries.values()))
-        report = await workflow.execute_activity_method(
-            DocumentActivities.make_document,
-            MakeDocumentInput(workflow_id=workflow.info().workflow_id, receipt_number=None, kind="campaign_report", data=self._report_data()),
-            start_to_close_timeout=DOCUMENT_TIMEOUT,
-            retry_policy=DEFAULT_RETRY,
-            summary="Rapport de capitalisation de la campagne",
-        )
-        await self._alert("coord_campaign_report", self._counts(), attachments=[report.model_dump(mode="json")])
-        await workflow.wait_condition(lambda: all(e.state in _FINAL for e in self._entries.values()) and workflow.all_handlers_finished())
+        """Each step is marked done once complete, so a run continued as new resumes where the last
+        one stopped (continue-as-new only happens while waiting, never inside an activity)."""
+        self._set_phase(self._phase)
+        if self._pending("opening"):
+            await self._until(self._plan.opens_at, "Ouverture de l'appel")
+            self._set_phase("open")
+            self._done.add("opening")
+        if self._pending("deadline"):
+            await self._until(self._plan.deadline_at, "Date limite de dépôt")
+            self._set_phase("jury")
+            await self._alert("coord_deadline_summary", self._counts())
+            self._done.add("deadline")
+        if self._pending("jury_eve"):
+            on_time = await self._until(self._plan.response_at - self._plan.jury_alert_lead, "Veille de la date de réponse", self._deliberated)
+            if not on_time:
+                await self._alert("coord_jury_late", self._counts())
+            self._done.add("jury_eve")
+        if self._pending("deliberation"):
+            await self._until(None, "Délibération du jury", self._deliberated)
+            self._set_phase("decisions")
+            self._done.add("deliberation")
+        if self._pending("cycle"):
+            await self._run_cycle_calendar()
+            self._set_phase("capitalisation")
+            self._capitalising = True
+            for entry in self._entries.values():
+                if entry.state in _CYCLE_STATES:
+                    await self._child(entry).signal(CandidatureWorkflow.capitalise)
+            self._done.add("cycle")
+        if self._pending("campaign_report"):
+            await self._until(None, "Capitalisation des candidatures", lambda: all(e.state not in _CYCLE_STATES for e in self._entries.values()))
+            report = await workflow.execute_activity_method(
+                DocumentActivities.make_document,
+                MakeDocumentInput(workflow_id=workflow.info().workflow_id, receipt_number=None, kind="campaign_report", data=self._report_data()),
+                start_to_close_timeout=DOCUMENT_TIMEOUT,
+                retry_policy=DEFAULT_RETRY,
+                summary="Rapport de capitalisation de la campagne",
+            )
+            await self._alert("coord_campaign_report", self._counts(), attachments=[report.model_dump(mode="json")])
+            self._done.add("campaign_report")
+        await self._until(None, "Fin de toutes les candidatures", lambda: all(e.state in _FINAL for e in self._entries.values()))
+        await workflow.wait_condition(workflow.all_handlers_finished)
         self._set_phase("done")
         return self.status()
 
     async def _run_cycle_calendar(self) -> None:
         """Alerts for undated sessions, the end of the waitlist, then capitalisation after the last session."""
-        alerted: set[int] = set()
         while True:
-            version = len(self._review_trace), tuple((s.number, s.sequence) for s in self._sessions.values())
-            changed: Callable[[], bool] = lambda: version[1] != tuple((s.number, s.sequence) for s in self._sessions.values())  # noqa: E731
+            version = tuple((s.number, s.sequence) for s in self._sessions.values())
+            changed: Callable[[], bool] = lambda v=version: v != tuple((s.number, s.sequence) for s in self._sessions.values())  # type: ignore[misc]  # noqa: E731
             events: list[tuple[datetime, str]] = []
             for plan in self._plan.sessions:
-                if plan.number not in self._sessions and plan.number not in alerted:
+                if plan.number not in self._sessions and plan.number not in self._alerted:
                     events.append((plan.window_start - self._plan.session_alert_lead, f"alert-{plan.number}"))
             if not self._waitlist_closed:
                 events.append((self._first_session_start(), "waitlist"))
@@ -129,7 +153,7 @@ class CampaignWorkflow:
             if last is not None:
                 events.append((last.ends_at + self._plan.capitalisation_delay, "capitalise"))
             if not events:
-                await workflow.wait_condition(changed)
+                await self._until(None, "Dates des séances", changed)
                 continue
             at, kind = min(events)
             if await self._until(at, _EVENT_SUMMARIES.get(kind.split("-")[0], kind), changed):
@@ -140,7 +164,7 @@ class CampaignWorkflow:
                 await self._close_waitlist()
             else:
                 number = int(kind.split("-")[1])
-                alerted.add(number)
+                self._alerted.add(number)
                 await self._alert("coord_session_undated", {"session_number": number, "month": self._plan.sessions[number - 1].month}, occurrence=str(number))
 
     # --- candidatures ------------------------------------------------------------------------
@@ -485,23 +509,54 @@ class CampaignWorkflow:
         detail = ", ".join(f"{state} : {n}" for state, n in sorted(counts.items())) or "aucune candidature"
         workflow.set_current_details(f"**{self._plan.name}** — phase `{phase}`\n\n{len(self._entries)} candidature(s) — {detail}")
 
-    async def _sleep_until(self, instant: datetime, summary: str) -> None:
-        remaining = instant - workflow.now()
-        if remaining > timedelta(0):
-            await workflow.sleep(remaining, summary=summary)
+    def _deliberated(self) -> bool:
+        return self._deliberation is not None
 
-    async def _until(self, instant: datetime, summary: str, condition: Callable[[], bool]) -> bool:
-        """A durable timer on an absolute instant; True if `condition` came true first."""
-        if condition():
-            return True
-        remaining = instant - workflow.now()
-        if remaining <= timedelta(0):
-            return False
-        try:
-            await workflow.wait_condition(condition, timeout=remaining, timeout_summary=summary)
-        except asyncio.TimeoutError:
-            return condition()
-        return True
+    def _pending(self, step: str) -> bool:
+        return step not in self._done
+
+    async def _until(self, instant: datetime | None, summary: str, condition: Callable[[], bool] = lambda: False) -> bool:
+        """Wait for `condition`, until `instant` (a durable timer) if given; True if it came true.
+
+        The campaign's history grows with every candidature (a child, its reports, the jury's
+        updates): while waiting, it continues as new with all its state once the history is long.
+        """
+        while True:
+            if condition():
+                return True
+            remaining = instant - workflow.now() if instant is not None else None
+            if remaining is not None and remaining <= timedelta(0):
+                return False
+            try:
+                await workflow.wait_condition(lambda: condition() or self._history_is_long(), timeout=remaining, timeout_summary=summary)
+            except TimeoutError:
+                return condition()
+            if not condition() and self._history_is_long():
+                await self._continue_as_new()
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._continue_at
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        carry = CampaignCarry(
+            phase=self._phase,
+            done=sorted(self._done),
+            entries=list(self._entries.values()),
+            promoted=sorted(self._promoted),
+            reviews=self._reviews,
+            review_trace=self._review_trace,
+            conflicts=self._conflicts,
+            deliberation=self._deliberation,
+            sessions=list(self._sessions.values()),
+            summaries=self._summaries,
+            alerted=sorted(self._alerted),
+            waitlist_closed=self._waitlist_closed,
+            capitalising=self._capitalising,
+            runs=self._runs,
+        )
+        workflow.continue_as_new(CampaignInput(plan=self._plan, search_attributes=self._publish, carried=carry, continue_as_new_at=self._continue_at))
 
 
 _EVENT_SUMMARIES = {
