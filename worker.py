@@ -28,6 +28,7 @@ def activities_for(settings: Settings) -> list[Any]:
         EmailActivities(settings, store).send_email,
         RecordActivities(store).record_transition,
         RecordActivities(store).record_fact,
+        RecordActivities(store).record_campaign,
         DocumentActivities(settings, store).make_document,
     ]
 

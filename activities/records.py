@@ -15,8 +15,8 @@ from temporalio.exceptions import ApplicationError
 
 from ami.settings import get_settings
 from ami.store import FactRow, Store, store_for
-from models.messages import RecordFactInput, RecordTransitionInput
-from models.tables import AttendanceRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
+from models.messages import RecordCampaignInput, RecordFactInput, RecordTransitionInput
+from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
 
 # The shapes of `RecordFactInput.data` the workflows write; keys the store has no column for
 # (the review trace repeats `at` and `receipt_number`, say) are ignored.
@@ -120,3 +120,17 @@ class RecordActivities:
     @activity.defn
     async def record_fact(self, input: RecordFactInput) -> bool:
         return await asyncio.to_thread(self.store.record_fact, fact_row(input))
+
+    @activity.defn
+    async def record_campaign(self, input: RecordCampaignInput) -> None:
+        row = CampaignRow(
+            id=input.campaign_id,
+            name=input.name,
+            region=input.region,
+            timezone=input.timezone,
+            opens_at=input.opens_at,
+            deadline_at=input.deadline_at,
+            response_at=input.response_at,
+            first_seen_at=input.at,
+        )
+        await asyncio.to_thread(self.store.record_campaign, row)

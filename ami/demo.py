@@ -23,6 +23,7 @@ from rich.table import Table
 from ami.codec import codec_from_settings, data_converter, new_key_entry
 from ami.codec_server import CodecServer
 from ami.codec_settings import CodecSettings
+from ami.documents.form_docx import blank_form_docx
 from ami.examples import example
 from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
@@ -66,6 +67,8 @@ class DemoRun:
     coord: Coordination
     plan: CampaignPlan
     time_map: TimeMap
+    out_dir: Path
+    database_url: str
     identifiers: dict[str, str] = field(default_factory=dict)  # example stem -> SIREN/INSEE
     forms: dict[str, CandidatureFile] = field(default_factory=dict)
 
@@ -154,6 +157,8 @@ async def _play(run: DemoRun) -> None:
             scoring.append(c.score(member, receipt, marks))
         await asyncio.gather(*scoring)
     run.say("10 sept.", f"jury : {len(eligible)} candidatures éligibles notées par 4 membres")
+    grid = _write_jury_grid(run)
+    run.say("10 sept.", f"grille du jury (toutes les réponses et les colonnes de notation) : {grid}")
     await run.at(2024, 9, 12)
     result = await c.deliberate("coordination")
     counts = {d: sum(1 for r in result.ranking if r.decision is d) for d in Decision}
@@ -252,6 +257,20 @@ async def _confirm_promoted(run: DemoRun, key: str, day: str) -> None:
     run.say(day, f"[yellow]{key} n'a pas été promue[/] ({status.state})")
 
 
+def _write_jury_grid(run: DemoRun) -> str:
+    """The jury's grid, read back from the store like `ami export` does, in XLSX and CSV."""
+    from ami.cli.cmd_export import grid_rows
+    from ami.documents.jury_grid import jury_grid_csv, jury_grid_xlsx
+    from ami.store import store_for
+
+    rows = grid_rows(store_for(run.database_url).candidatures(run.plan.id))
+    criteria = [(c.id, c.label) for c in run.plan.criteria]
+    xlsx = run.out_dir / "grille-jury.xlsx"
+    xlsx.write_bytes(jury_grid_xlsx(rows, criteria, run.plan.timezone))
+    (run.out_dir / "grille-jury.csv").write_bytes(jury_grid_csv(rows, criteria, run.plan.timezone).encode("utf-8-sig"))
+    return f"{xlsx.name} et grille-jury.csv, {len(rows)} lignes"
+
+
 def _summary_table(status: CampaignStatus, paths: dict[str, list[str]], names: dict[str, str]) -> Table:
     table = Table(title="Parcours de chaque candidature", show_lines=False)
     for column in ("Dossier", "Collectivité", "Décision", "État final", "Parcours"):
@@ -313,7 +332,16 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 f"Campagne [bold]{plan.id}[/] : un jour du calendrier publié dure {day_seconds:.2f} s "
                 f"(capacité ramenée à {DEMO_CAPACITY} + {DEMO_WAITLIST} en attente pour parcourir toutes les branches)."
             )
-            run = DemoRun(console=console, coord=coord, plan=plan, time_map=plan.time_map)
+            run = DemoRun(
+                console=console,
+                coord=coord,
+                plan=plan,
+                time_map=plan.time_map,
+                out_dir=out_dir,
+                database_url=settings.resolved_database_url(),
+            )
+            (out_dir / "formulaire-candidature.docx").write_bytes(blank_form_docx(plan.name))
+            console.print(f"Formulaire de candidature vierge : {out_dir / 'formulaire-candidature.docx'}")
             await _play(run)
             console.print("Capitalisation : attestations, rapports par collectivité et rapport de campagne…")
             final = await handle.result()

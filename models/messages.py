@@ -395,6 +395,19 @@ class RecordTransitionInput(BaseModel):
     form: dict[str, Any] | None = None
 
 
+class RecordCampaignInput(BaseModel):
+    """The campaign as the store shows it: written once when the campaign workflow starts."""
+
+    campaign_id: str
+    name: str
+    region: str
+    timezone: str
+    opens_at: AwareDatetime
+    deadline_at: AwareDatetime
+    response_at: AwareDatetime
+    at: AwareDatetime
+
+
 class RecordFactInput(BaseModel):
     """A fact of the dossier for the store: a jury review or conflict, an attendance, a feedback,
     an experiment. `fact_id` is unique per fact, so a retried activity adds no second row."""

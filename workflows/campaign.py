@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         DeliberateInput,
         DeliberationResult,
         MakeDocumentInput,
+        RecordCampaignInput,
         RecordFactInput,
         ScheduledSession,
         ScheduleInput,
@@ -96,6 +97,24 @@ class CampaignWorkflow:
         """Each step is marked done once complete, so a run continued as new resumes where the last
         one stopped (continue-as-new only happens while waiting, never inside an activity)."""
         self._set_phase(self._phase)
+        # Added after the first histories were saved: guarded so that they still replay.
+        if self._runs == 1 and workflow.patched("record-campaign-row"):
+            await workflow.execute_activity_method(
+                RecordActivities.record_campaign,
+                RecordCampaignInput(
+                    campaign_id=self._plan.id,
+                    name=self._plan.name,
+                    region=self._plan.region,
+                    timezone=self._plan.timezone,
+                    opens_at=self._plan.opens_at,
+                    deadline_at=self._plan.deadline_at,
+                    response_at=self._plan.response_at,
+                    at=workflow.now(),
+                ),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=DEFAULT_RETRY,
+                summary="Journal : la campagne",
+            )
         if self._pending("opening"):
             await self._until(self._plan.opens_at, "Ouverture de l'appel")
             self._set_phase("open")
