@@ -142,8 +142,7 @@ def _register_reason(form: CandidatureFile, entry: RegisterEntry | None, rules: 
         return Reason(
             code=OUTSIDE_REGION,
             message=(
-                f"« {written} » est au répertoire officiel : {official}{why}. "
-                f"L'appel est réservé à la région {region} ({rules.region})."
+                f"« {written} » est au répertoire officiel : {official}{why}. L'appel est réservé à la région {region} ({rules.region})."
             ),
         )
     return None
@@ -166,9 +165,7 @@ def assess(form: CandidatureFile, received_at: datetime, rules: EligibilityRules
         reasons.append(Reason(code=INCOMPLETE_BINOME, message=f"Binôme incomplet : {problem}."))
     missing = _letter_reasons(form)
     if missing:
-        reasons.append(
-            Reason(code=INCOMPLETE_LETTER, message="Lettre de motivation incomplète : précisez " + " ; ".join(missing) + ".")
-        )
+        reasons.append(Reason(code=INCOMPLETE_LETTER, message="Lettre de motivation incomplète : précisez " + " ; ".join(missing) + "."))
 
     # Compared in UTC: two datetimes sharing a zone would be compared by wall-clock time.
     received, opens, deadline = (t.astimezone(UTC) for t in (received_at, rules.opens_at, rules.deadline_at))

@@ -90,10 +90,14 @@ class Coordination:
         return result
 
     async def score(self, member_id: str, receipt: str, scores: dict[str, int], comment: str | None = None) -> None:
-        await self._campaign_update(CampaignWorkflow.score, ScoreInput(member_id=member_id, receipt_number=receipt, scores=scores, comment=comment))
+        await self._campaign_update(
+            CampaignWorkflow.score, ScoreInput(member_id=member_id, receipt_number=receipt, scores=scores, comment=comment)
+        )
 
     async def declare_conflict(self, member_id: str, receipt: str, reason: str | None = None) -> None:
-        await self._campaign_update(CampaignWorkflow.declare_conflict, ConflictInput(member_id=member_id, receipt_number=receipt, reason=reason))
+        await self._campaign_update(
+            CampaignWorkflow.declare_conflict, ConflictInput(member_id=member_id, receipt_number=receipt, reason=reason)
+        )
 
     async def deliberate(self, actor: str = "coordination", overrides: list[Override] | None = None) -> DeliberationResult:
         result = await self._campaign_update(CampaignWorkflow.deliberate, DeliberateInput(actor=actor, overrides=overrides or []))
@@ -101,7 +105,9 @@ class Coordination:
         return result
 
     async def set_session(self, number: int, starts_at: datetime, place: str, theme: str | None = None) -> ScheduledSession:
-        result = await self._campaign_update(CampaignWorkflow.set_session, SetSessionInput(number=number, starts_at=starts_at, place=place, theme=theme))
+        result = await self._campaign_update(
+            CampaignWorkflow.set_session, SetSessionInput(number=number, starts_at=starts_at, place=place, theme=theme)
+        )
         assert isinstance(result, ScheduledSession)
         return result
 
@@ -128,8 +134,12 @@ class Coordination:
 
     async def record_feedback(self, identifier: str, session: int, satisfaction: int, comment: str | None = None) -> CandidatureStatus:
         return await self._candidature_update(
-            identifier, CandidatureWorkflow.record_feedback, RecordFeedbackInput(session_number=session, satisfaction=satisfaction, comment=comment)
+            identifier,
+            CandidatureWorkflow.record_feedback,
+            RecordFeedbackInput(session_number=session, satisfaction=satisfaction, comment=comment),
         )
 
     async def record_experiment(self, identifier: str, experiment: str) -> CandidatureStatus:
-        return await self._candidature_update(identifier, CandidatureWorkflow.record_experiment, RecordExperimentInput(experiment=experiment))
+        return await self._candidature_update(
+            identifier, CandidatureWorkflow.record_experiment, RecordExperimentInput(experiment=experiment)
+        )

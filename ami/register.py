@@ -80,17 +80,11 @@ class Register:
 
     def __init__(self, doc: dict[str, Any]) -> None:
         if doc.get("format") != FORMAT:
-            raise ValueError(
-                f"register format {doc.get('format')!r}, expected {FORMAT}"
-            )
+            raise ValueError(f"register format {doc.get('format')!r}, expected {FORMAT}")
         self.source_version: str = doc["source"]["version"]
         self._region_names: dict[str, str] = doc["regions"]
-        self._dep_names: dict[str, str] = {
-            k: v[0] for k, v in doc["departements"].items()
-        }
-        self._dep_region: dict[str, str] = {
-            k: v[1] for k, v in doc["departements"].items()
-        }
+        self._dep_names: dict[str, str] = {k: v[0] for k, v in doc["departements"].items()}
+        self._dep_region: dict[str, str] = {k: v[1] for k, v in doc["departements"].items()}
         dep_region = self._dep_region
         self._by_siren: dict[str, RegisterEntry] = {}
         self._by_insee: dict[str, RegisterEntry] = {}
@@ -99,17 +93,11 @@ class Register:
         self._in_region: dict[str, list[RegisterEntry]] = {}
 
         c = doc["communes"]
-        for insee, siren, name, dep, pop in zip(
-            c["insee"], c["siren"], c["name"], c["dep"], c["pop"], strict=True
-        ):
-            entry = RegisterEntry(
-                siren, insee, name, "commune", dep, dep_region[dep], pop
-            )
+        for insee, siren, name, dep, pop in zip(c["insee"], c["siren"], c["name"], c["dep"], c["pop"], strict=True):
+            entry = RegisterEntry(siren, insee, name, "commune", dep, dep_region[dep], pop)
             self._add(entry)
         s = doc["secondary"]
-        for insee, name, kind, chef in zip(
-            s["insee"], s["name"], s["kind"], s["chef_lieu"], strict=True
-        ):
+        for insee, name, kind, chef in zip(s["insee"], s["name"], s["kind"], s["chef_lieu"], strict=True):
             parent = self._by_insee[chef]
             self._add(
                 RegisterEntry(
@@ -135,9 +123,7 @@ class Register:
             e["members"],
             strict=True,
         ):
-            entry = RegisterEntry(
-                siren, None, name, kind, dep, region, pop, members=tuple(members)
-            )
+            entry = RegisterEntry(siren, None, name, kind, dep, region, pop, members=tuple(members))
             self._add(entry)
             self._pop_by_region[siren] = by_region
             for m in members:
@@ -187,18 +173,12 @@ class Register:
         name = self._dep_names.get(code)
         if name is None:
             return None
-        return RegisterEntry(
-            None, None, name, "departement", code, self._dep_region[code], None
-        )
+        return RegisterEntry(None, None, name, "departement", code, self._dep_region[code], None)
 
     def region(self, code: str) -> RegisterEntry | None:
         """A region by its code ("32"): the package has no SIREN for them."""
         name = self._region_names.get(code)
-        return (
-            RegisterEntry(None, None, name, "region", None, code, None)
-            if name
-            else None
-        )
+        return RegisterEntry(None, None, name, "region", None, code, None) if name else None
 
     def in_region(self, region_code: str) -> list[RegisterEntry]:
         """Actual communes (by INSEE) then EPCI (by SIREN; majority population) of a region."""

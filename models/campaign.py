@@ -118,11 +118,16 @@ class CampaignFile(BaseModel):
         if cal.deadline < cal.opening:
             problems.append(("calendar.deadline", f"la date limite ({cal.deadline}) précède l'ouverture (calendar.opening, {cal.opening})"))
         if cal.response <= cal.deadline:
-            problems.append(("calendar.response", f"la réponse ({cal.response}) doit suivre la date limite (calendar.deadline, {cal.deadline})"))
+            problems.append(
+                ("calendar.response", f"la réponse ({cal.response}) doit suivre la date limite (calendar.deadline, {cal.deadline})")
+            )
         for index, session in enumerate(self.sessions, start=1):
             if session.number != index:
                 problems.append(
-                    (f"sessions[{index}].number", f"séance n° {session.number} à la place {index} : les séances sont numérotées 1, 2, 3… dans l'ordre")
+                    (
+                        f"sessions[{index}].number",
+                        f"séance n° {session.number} à la place {index} : les séances sont numérotées 1, 2, 3… dans l'ordre",
+                    )
                 )
         previous, label = cal.response.strftime("%Y-%m"), "calendar.response"
         for index, session in enumerate(self.sessions, start=1):
@@ -131,7 +136,10 @@ class CampaignFile(BaseModel):
                 problems.append((entry, f"le mois {session.month} est déjà celui de {label} : une séance par mois"))
             elif session.month <= previous:
                 problems.append(
-                    (entry, f"le mois {session.month} n'est pas postérieur à {label} ({previous}) : les séances se suivent, une par mois, après la réponse")
+                    (
+                        entry,
+                        f"le mois {session.month} n'est pas postérieur à {label} ({previous}) : les séances se suivent, une par mois, après la réponse",
+                    )
                 )
             if session.month > previous:
                 previous, label = session.month, entry

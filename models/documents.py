@@ -7,12 +7,11 @@ the candidature file): these come from our own code, possibly back from JSON, wh
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 from typing import Literal
 
-from pydantic import field_validator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.candidature import CandidatureFile
 

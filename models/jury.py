@@ -50,7 +50,9 @@ def rank(
             decision, waits = Decision.WAITLISTED, waits - 1
         else:
             decision = Decision.NOT_SELECTED
-        result.append(RankedCandidature(receipt_number=receipt, score=scored[receipt], rank=position, decision=decision, overridden=receipt in forced))
+        result.append(
+            RankedCandidature(receipt_number=receipt, score=scored[receipt], rank=position, decision=decision, overridden=receipt in forced)
+        )
     waiting = [r for r in result if r.decision is Decision.WAITLISTED]
     for index, entry in enumerate(waiting, start=1):
         entry.waitlist_position = index

@@ -70,7 +70,15 @@ TRIGGER_LABELS: dict[Trigger, str] = {
     Trigger.WITHDRAW: "retirer la candidature",
 }
 
-_OPEN = [State.SUBMITTED, State.INELIGIBLE, State.ELIGIBILITY_CHECKED, State.JURY_REVIEWED, State.NOTIFIED, State.ENROLLED, State.SESSION_TRACKED]
+_OPEN = [
+    State.SUBMITTED,
+    State.INELIGIBLE,
+    State.ELIGIBILITY_CHECKED,
+    State.JURY_REVIEWED,
+    State.NOTIFIED,
+    State.ENROLLED,
+    State.SESSION_TRACKED,
+]
 
 # (trigger, sources, destination): the whole lifecycle in one table.
 TRANSITIONS: list[tuple[Trigger, list[State], State]] = [
@@ -94,9 +102,7 @@ class IllegalTransition(Exception):
 
     def __init__(self, trigger: Trigger, state: State) -> None:
         self.trigger, self.state = trigger, state
-        self.message = (
-            f"Action « {TRIGGER_LABELS[trigger]} » impossible : la candidature est « {STATE_LABELS[state]} » ({state.value})."
-        )
+        self.message = f"Action « {TRIGGER_LABELS[trigger]} » impossible : la candidature est « {STATE_LABELS[state]} » ({state.value})."
         super().__init__(self.message)
 
 
@@ -135,7 +141,7 @@ class Lifecycle:
         """Apply `trigger`; returns (source, destination)."""
         source = self.current
         try:
-            getattr(self, "trigger")(trigger.value)  # bound on the model by `transitions`
+            getattr(self, "trigger")(trigger.value)  # noqa: B009 - bound on the model by `transitions`, unknown to mypy
         except MachineError:
             raise IllegalTransition(trigger, source) from None
         return source, self.current

@@ -63,9 +63,7 @@ def luhn_ok(digits: str) -> bool:
 
 
 def load(pkg: Path, name: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads(
-        (pkg / "data" / f"{name}.json").read_text("utf-8")
-    )
+    data: list[dict[str, Any]] = json.loads((pkg / "data" / f"{name}.json").read_text("utf-8"))
     return data
 
 
@@ -76,9 +74,7 @@ def build(pkg: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     deps = {d["code"]: (d["nom"], d["region"]) for d in load(pkg, "departements")}
     rows = load(pkg, "communes")
 
-    actual = sorted(
-        (c for c in rows if c["type"] == "commune-actuelle"), key=lambda c: c["code"]
-    )
+    actual = sorted((c for c in rows if c["type"] == "commune-actuelle"), key=lambda c: c["code"])
     by_code = {c["code"]: c for c in actual}
     assert len(by_code) == len(actual), "duplicate INSEE code among communes actuelles"
     for c in actual:
@@ -101,9 +97,7 @@ def build(pkg: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         assert parent["departement"] == c["departement"], c
         secondary.append(c)
     sec_codes = Counter(c["code"] for c in secondary)
-    assert max(sec_codes.values()) == 1, (
-        "duplicate INSEE code among associées/déléguées"
-    )
+    assert max(sec_codes.values()) == 1, "duplicate INSEE code among associées/déléguées"
 
     epci_rows = sorted(load(pkg, "epci"), key=lambda e: e["code"])
     epci_out: dict[str, list[Any]] = defaultdict(list)
@@ -120,9 +114,7 @@ def build(pkg: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             by_dep[by_code[code]["departement"]] += pop
         # Main region = most population; ties broken by smallest code (deterministic).
         region = min(by_region, key=lambda r: (-by_region[r], r))
-        dep = min(
-            (d for d in by_dep if deps[d][1] == region), key=lambda d: (-by_dep[d], d)
-        )
+        dep = min((d for d in by_dep if deps[d][1] == region), key=lambda d: (-by_dep[d], d))
         epci_out["siren"].append(e["code"])
         epci_out["name"].append(e["nom"])
         epci_out["kind"].append(EPCI_KINDS[e["type"]])
@@ -221,12 +213,8 @@ merge every year and the asserted facts may move.
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--package-dir", type=Path, help="extracted package (contains data/)"
-    )
-    parser.add_argument(
-        "--version", default=DEFAULT_VERSION, help="npm version to pack"
-    )
+    parser.add_argument("--package-dir", type=Path, help="extracted package (contains data/)")
+    parser.add_argument("--version", default=DEFAULT_VERSION, help="npm version to pack")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     args = parser.parse_args(argv)
 
@@ -237,18 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     payload = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     buf = io.BytesIO()
     # mtime=0 and no filename in the header: byte-identical output for identical input.
-    with gzip.GzipFile(
-        filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0
-    ) as gz:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
         gz.write(payload)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "register.json.gz").write_bytes(buf.getvalue())
-    (args.out_dir / "REGISTER-ATTRIBUTION.md").write_text(
-        ATTRIBUTION.format(**stats), "utf-8"
-    )
-    print(
-        f"register.json.gz: {len(buf.getvalue())} bytes ({len(payload)} uncompressed)"
-    )
+    (args.out_dir / "REGISTER-ATTRIBUTION.md").write_text(ATTRIBUTION.format(**stats), "utf-8")
+    print(f"register.json.gz: {len(buf.getvalue())} bytes ({len(payload)} uncompressed)")
     print(json.dumps(stats, ensure_ascii=False))
     return 0
 

@@ -56,7 +56,11 @@ def test_seed_december_2022_is_refused_naming_the_session(tmp_path: Path, capsys
 
 REFUSED = [
     ("deadline_before_opening", [(r"^deadline = 2024-09-08", "deadline = 2024-07-01")], ["calendar.deadline", "précède l'ouverture"]),
-    ("response_before_deadline", [(r"^response = 2024-09-15", "response = 2024-09-01")], ["calendar.response", "doit suivre la date limite"]),
+    (
+        "response_before_deadline",
+        [(r"^response = 2024-09-15", "response = 2024-09-01")],
+        ["calendar.response", "doit suivre la date limite"],
+    ),
     ("response_on_deadline", [(r"^response = 2024-09-15", "response = 2024-09-08")], ["calendar.response"]),
     (
         "sessions_out_of_order",
@@ -66,7 +70,11 @@ REFUSED = [
     ("same_month_twice", [(r'^month = "2024-11"$', 'month = "2024-10"')], ["sessions[2].month", "déjà celui de sessions[1].month"]),
     ("session_before_response", [(r'^month = "2024-10"$', 'month = "2024-09"')], ["sessions[1].month", "calendar.response"]),
     ("session_numbers", [(r"^number = 2$", "number = 7")], ["sessions[2].number"]),
-    ("unknown_time_zone", [(r'^timezone = "Europe/Paris"', 'timezone = "Europe/Lile"')], ["timezone", "fuseau horaire inconnu", "Europe/Lile"]),
+    (
+        "unknown_time_zone",
+        [(r'^timezone = "Europe/Paris"', 'timezone = "Europe/Lile"')],
+        ["timezone", "fuseau horaire inconnu", "Europe/Lile"],
+    ),
     ("time_zone_path", [(r'^timezone = "Europe/Paris"', 'timezone = "Europe"')], ["timezone", "fuseau horaire inconnu"]),
     ("malformed_month", [(r'^month = "2024-11"$', 'month = "novembre"')], ["sessions[2].month", "AAAA-MM"]),
     ("malformed_toml", [(r"^capacity = 10", "capacity = = 10")], ["TOML invalide"]),

@@ -244,7 +244,9 @@ async def test_activity_matches_cli(capsys: pytest.CaptureFixture[str], stem: st
     env = ActivityEnvironment()
     for at in INSTANTS:
         code, payload = verdict(capsys, str(path), "--at", at)
-        result = await env.run(check_eligibility, CheckEligibilityInput(form=load_form(path), received_at=datetime.fromisoformat(at), rules=rules))
+        result = await env.run(
+            check_eligibility, CheckEligibilityInput(form=load_form(path), received_at=datetime.fromisoformat(at), rules=rules)
+        )
         assert result.eligible is payload["eligible"] and code == (0 if result.eligible else 1)
         assert [r.model_dump() for r in result.reasons] == payload["reasons"]
         view = result.collectivite

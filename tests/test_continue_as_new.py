@@ -47,7 +47,9 @@ async def until(instant: datetime) -> None:
 
 async def test_campaign_continues_as_new_and_keeps_its_state(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:
     controller, _ = start_sink(tmp_path / "mail", port=free_port())
-    settings = Settings(data_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'ami.db'}", smtp_port=controller.port, task_queue="ami-can")
+    settings = Settings(
+        data_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'ami.db'}", smtp_port=controller.port, task_queue="ami-can"
+    )
     file_plan = load_campaign("ami-2024").plan()
     plan = file_plan.compressed(datetime.now(UTC) + timedelta(seconds=1), DAY_SECONDS / 86400)
     plan = plan.model_copy(update={"id": "ami-can", "capacity": 1, "waitlist_size": 1, "quorum": 1, "sessions": plan.sessions[:1]})

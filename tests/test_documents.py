@@ -42,75 +42,125 @@ from models.documents import (
 
 PARIS = ZoneInfo("Europe/Paris")
 A4 = (595.28, 841.89)
-MONTHS = [date(2024, 10, 8), date(2024, 11, 12), date(2024, 12, 10), date(2025, 1, 14), date(2025, 2, 11),
-          date(2025, 3, 11)]
+MONTHS = [date(2024, 10, 8), date(2024, 11, 12), date(2024, 12, 10), date(2025, 1, 14), date(2025, 2, 11), date(2025, 3, 11)]
 CRITERIA = [("motivation", "Motivation et vision des plateformes"), ("binome", "Engagement du binôme élu-technicien")]
 
 
 def _form() -> CandidatureFile:
-    return CandidatureFile.model_validate({
-        "collectivite": {"name": "Communauté d'agglomération d'Hénin-Carvin", "siren": "246200299",
-                         "address": "242 boulevard Albert Schweitzer, 62110 Hénin-Beaumont",
-                         "email": "contact@example.org", "phone": "+33 3 21 00 00 00"},
-        "political_referent": {"name": "Françoise Lefèvre", "role": "Vice-présidente chargée du numérique",
-                               "email": "f.lefevre@example.org"},
-        "technical_referent": {"name": "Jérôme Cœur", "role": "Chargé de mission économie sociale et solidaire",
-                               "email": "j.coeur@example.org", "phone": "03 21 00 00 01"},
-        "contact_point": None,
-        "motivations": "Notre territoire veut « faire commun » : c'est essentiel !\nDeuxième ligne ; l'œuvre "
-                       "commence.\n\nUn paragraphe après une ligne vide, à 14:00, voir https://example.org/a?b=1.",
-        "actions": "Plateforme de réemploi lancée en 2023 ; marché de producteurs en ligne.",
-        "work_tracks": "- Une coopérative de livraison\n- Un annuaire des artisans",
-        "needs": "Former les agents et les élus.",
-        "letter": {"platforms_place": "Centrale dans le projet de mandat.", "objective": "Passer à l'action ?",
-                   "contribution": "Notre expérience du réemploi."},
-        "partners": [{"name": "Commune de Lomme", "insee": "59355"},
-                     {"name": "Ville de Hénin-Beaumont", "siren": "216204271"}],
-        "attachments": [{"path": "pièces/délibération.pdf"}],
-    })
+    return CandidatureFile.model_validate(
+        {
+            "collectivite": {
+                "name": "Communauté d'agglomération d'Hénin-Carvin",
+                "siren": "246200299",
+                "address": "242 boulevard Albert Schweitzer, 62110 Hénin-Beaumont",
+                "email": "contact@example.org",
+                "phone": "+33 3 21 00 00 00",
+            },
+            "political_referent": {
+                "name": "Françoise Lefèvre",
+                "role": "Vice-présidente chargée du numérique",
+                "email": "f.lefevre@example.org",
+            },
+            "technical_referent": {
+                "name": "Jérôme Cœur",
+                "role": "Chargé de mission économie sociale et solidaire",
+                "email": "j.coeur@example.org",
+                "phone": "03 21 00 00 01",
+            },
+            "contact_point": None,
+            "motivations": "Notre territoire veut « faire commun » : c'est essentiel !\nDeuxième ligne ; l'œuvre "
+            "commence.\n\nUn paragraphe après une ligne vide, à 14:00, voir https://example.org/a?b=1.",
+            "actions": "Plateforme de réemploi lancée en 2023 ; marché de producteurs en ligne.",
+            "work_tracks": "- Une coopérative de livraison\n- Un annuaire des artisans",
+            "needs": "Former les agents et les élus.",
+            "letter": {
+                "platforms_place": "Centrale dans le projet de mandat.",
+                "objective": "Passer à l'action ?",
+                "contribution": "Notre expérience du réemploi.",
+            },
+            "partners": [{"name": "Commune de Lomme", "insee": "59355"}, {"name": "Ville de Hénin-Beaumont", "siren": "216204271"}],
+            "attachments": [{"path": "pièces/délibération.pdf"}],
+        }
+    )
 
 
 def _summary() -> SummaryDocInput:
-    return SummaryDocInput(receipt_number="AMI-2024-0007", campaign_name="AMI 2024 — plateformes numériques",
-                           received_at=datetime(2024, 9, 8, 12, 0, tzinfo=ZoneInfo("UTC")), form=_form(),
-                           official_name="CA d'Hénin-Carvin", kind_label="Communauté d'agglomération",
-                           departement="Pas-de-Calais (62)")
+    return SummaryDocInput(
+        receipt_number="AMI-2024-0007",
+        campaign_name="AMI 2024 — plateformes numériques",
+        received_at=datetime(2024, 9, 8, 12, 0, tzinfo=ZoneInfo("UTC")),
+        form=_form(),
+        official_name="CA d'Hénin-Carvin",
+        kind_label="Communauté d'agglomération",
+        departement="Pas-de-Calais (62)",
+    )
 
 
 def _decision(decision: str = "selected") -> DecisionLetterInput:
-    return DecisionLetterInput.model_validate({
-        "receipt_number": "AMI-2024-0007", "campaign_name": "AMI 2024", "decision": decision,
-        "collectivite_name": "Communauté d'agglomération d'Hénin-Carvin", "response_date": "2024-09-15",
-        "waitlist_position": 2 if decision == "waitlisted" else None,
-        "confirmation_deadline": "2024-09-30" if decision == "selected" else None,
-    })
+    return DecisionLetterInput.model_validate(
+        {
+            "receipt_number": "AMI-2024-0007",
+            "campaign_name": "AMI 2024",
+            "decision": decision,
+            "collectivite_name": "Communauté d'agglomération d'Hénin-Carvin",
+            "response_date": "2024-09-15",
+            "waitlist_position": 2 if decision == "waitlisted" else None,
+            "confirmation_deadline": "2024-09-30" if decision == "selected" else None,
+        }
+    )
 
 
 def _certificate() -> CertificateInput:
-    return CertificateInput(receipt_number="AMI-2024-0007", campaign_name="AMI 2024",
-                            collectivite_name="Ville d'Amiens",
-                            sessions=[SessionAttended(number=i, date=d, theme=f"Séance {i} : les communs",
-                                                      present=i != 3) for i, d in enumerate(MONTHS, 1)])
+    return CertificateInput(
+        receipt_number="AMI-2024-0007",
+        campaign_name="AMI 2024",
+        collectivite_name="Ville d'Amiens",
+        sessions=[SessionAttended(number=i, date=d, theme=f"Séance {i} : les communs", present=i != 3) for i, d in enumerate(MONTHS, 1)],
+    )
 
 
 def _collectivite_report() -> CollectiviteReportInput:
     return CollectiviteReportInput(
-        receipt_number="AMI-2024-0007", campaign_name="AMI 2024", collectivite_name="Ville d'Amiens",
-        sessions=[SessionReportLine(number=i, date=d, theme=f"Thème {i}", elected_present=i != 2,
-                                    technician_present=True, others=i % 3, satisfaction=4 if i != 5 else None,
-                                    feedback="Très riche ! Merci." if i % 2 else None)
-                  for i, d in enumerate(MONTHS, 1)],
+        receipt_number="AMI-2024-0007",
+        campaign_name="AMI 2024",
+        collectivite_name="Ville d'Amiens",
+        sessions=[
+            SessionReportLine(
+                number=i,
+                date=d,
+                theme=f"Thème {i}",
+                elected_present=i != 2,
+                technician_present=True,
+                others=i % 3,
+                satisfaction=4 if i != 5 else None,
+                feedback="Très riche ! Merci." if i % 2 else None,
+            )
+            for i, d in enumerate(MONTHS, 1)
+        ],
         experiment="Déployer une plateforme de réemploi à l'échelle de l'agglomération.",
     )
 
 
 def _campaign_report() -> CampaignReportInput:
     return CampaignReportInput(
-        campaign_name="AMI 2024", region_name="Hauts-de-France",
-        counts={"received": 23, "eligible": 18, "selected": 10, "waitlisted": 3, "not_selected": 5,
-                "enrolled": 10, "capitalised": 9, "closed": 14},
-        sessions=[SessionAggregate(number=i, date=d, theme=f"Séance {i}", invited=10, present=10 - i % 3,
-                                   binome_complete=8 - i % 4, mean_satisfaction=4.25) for i, d in enumerate(MONTHS, 1)],
+        campaign_name="AMI 2024",
+        region_name="Hauts-de-France",
+        counts={
+            "received": 23,
+            "eligible": 18,
+            "selected": 10,
+            "waitlisted": 3,
+            "not_selected": 5,
+            "enrolled": 10,
+            "capitalised": 9,
+            "closed": 14,
+        },
+        sessions=[
+            SessionAggregate(
+                number=i, date=d, theme=f"Séance {i}", invited=10, present=10 - i % 3, binome_complete=8 - i % 4, mean_satisfaction=4.25
+            )
+            for i, d in enumerate(MONTHS, 1)
+        ],
         quotes=["On a enfin compris ce qu'est un commun !", "Très utile : à refaire."],
     )
 
@@ -184,10 +234,19 @@ def test_pdf_is_a4_with_metadata_and_french_text(name: str) -> None:
 
 def test_summary_pdf_content() -> None:
     text = _text(summary_pdf(_summary()))
-    for expected in ["Récapitulatif de candidature", "AMI-2024-0007", "8 septembre 2024 à 14 h 00",
-                     "Hénin-Carvin", "Françoise Lefèvre", "Jérôme Cœur", "Lomme", "délibération.pdf",
-                     f"«{NNBSP}faire commun{NNBSP}»{NNBSP}: c'est essentiel{NNBSP}!", "l'œuvre",
-                     "Les référents ci-dessus"]:
+    for expected in [
+        "Récapitulatif de candidature",
+        "AMI-2024-0007",
+        "8 septembre 2024 à 14 h 00",
+        "Hénin-Carvin",
+        "Françoise Lefèvre",
+        "Jérôme Cœur",
+        "Lomme",
+        "délibération.pdf",
+        f"«{NNBSP}faire commun{NNBSP}»{NNBSP}: c'est essentiel{NNBSP}!",
+        "l'œuvre",
+        "Les référents ci-dessus",
+    ]:
         assert expected in text, expected
     assert "https://example.org/a?b=1" in text and "14:00" in text
     metadata = PdfReader(io.BytesIO(summary_pdf(_summary()))).metadata
@@ -212,8 +271,15 @@ def test_certificate_and_reports() -> None:
     assert "complet à 5 séances sur 6" in report and f"83{NNBSP}%" in report
     assert "4,0 / 5" in report and f"Très riche{NNBSP}! Merci." in report and "réemploi" in report
     campaign = _text(campaign_report_pdf(_campaign_report()))
-    for expected in ["Candidatures reçues", "23", "Région Hauts-de-France", "Binôme complet", "4,3 / 5",
-                     "janv. 2025", f"«{NNBSP}On a enfin compris ce qu'est un commun{NNBSP}!{NNBSP}»"]:
+    for expected in [
+        "Candidatures reçues",
+        "23",
+        "Région Hauts-de-France",
+        "Binôme complet",
+        "4,3 / 5",
+        "janv. 2025",
+        f"«{NNBSP}On a enfin compris ce qu'est un commun{NNBSP}!{NNBSP}»",
+    ]:
         assert expected in campaign, expected
 
 
@@ -231,12 +297,24 @@ def test_form_round_trip() -> None:
 
 def test_blank_form_has_every_question_and_reads_as_empty() -> None:
     data = blank_form_docx("AMI 2024")
-    text = "\n".join(cell.text for table in Document(io.BytesIO(data)).tables
-                     for row in table.rows for cell in row.cells)
-    for label in ["Nom de la collectivité", "SIREN", "Code INSEE", "Référent politique", "Référent technique",
-                  "Point contact", "Qualité", "Motivations de la collectivité", "Actions déjà réalisées",
-                  "Pistes de travail", "Principaux besoins", "aux plateformes dans", "Quel objectif",
-                  "apporter", "partenaires"]:
+    text = "\n".join(cell.text for table in Document(io.BytesIO(data)).tables for row in table.rows for cell in row.cells)
+    for label in [
+        "Nom de la collectivité",
+        "SIREN",
+        "Code INSEE",
+        "Référent politique",
+        "Référent technique",
+        "Point contact",
+        "Qualité",
+        "Motivations de la collectivité",
+        "Actions déjà réalisées",
+        "Pistes de travail",
+        "Principaux besoins",
+        "aux plateformes dans",
+        "Quel objectif",
+        "apporter",
+        "partenaires",
+    ]:
         assert label in text, label
     raw = read_form_docx(data)
     assert raw["political_referent"] is None and raw["motivations"] is None and raw["partners"] == []
@@ -260,15 +338,30 @@ def _rows() -> list[JuryGridRow]:
     form = _form()
     letter = form.letter
     assert letter is not None
-    first = JuryGridRow(receipt_number="AMI-2024-0007", collectivite_name=form.collectivite.name,
-                        siren_or_insee="246200299", departement="62", kind_label="Communauté d'agglomération",
-                        received_at=datetime(2024, 9, 8, 12, 0, tzinfo=ZoneInfo("UTC")),
-                        motivations=form.motivations, actions=form.actions, work_tracks=form.work_tracks,
-                        needs=form.needs, platforms_place=letter.platforms_place, objective=letter.objective,
-                        contribution=letter.contribution)
-    second = first.model_copy(update={"receipt_number": "AMI-2024-0008", "collectivite_name": "Lomme",
-                                      "siren_or_insee": "59355", "motivations": "=HYPERLINK(\"http://x\")",
-                                      "needs": None})
+    first = JuryGridRow(
+        receipt_number="AMI-2024-0007",
+        collectivite_name=form.collectivite.name,
+        siren_or_insee="246200299",
+        departement="62",
+        kind_label="Communauté d'agglomération",
+        received_at=datetime(2024, 9, 8, 12, 0, tzinfo=ZoneInfo("UTC")),
+        motivations=form.motivations,
+        actions=form.actions,
+        work_tracks=form.work_tracks,
+        needs=form.needs,
+        platforms_place=letter.platforms_place,
+        objective=letter.objective,
+        contribution=letter.contribution,
+    )
+    second = first.model_copy(
+        update={
+            "receipt_number": "AMI-2024-0008",
+            "collectivite_name": "Lomme",
+            "siren_or_insee": "59355",
+            "motivations": '=HYPERLINK("http://x")',
+            "needs": None,
+        }
+    )
     return [first, second]
 
 
@@ -277,13 +370,18 @@ def test_jury_grid_xlsx() -> None:
     sheet = book["Grille du jury"]
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[0] == headings(CRITERIA)
-    assert values[0][-3:] == ["Motivation et vision des plateformes", "Engagement du binôme élu-technicien",
-                              "Commentaire"]
+    assert values[0][-3:] == ["Motivation et vision des plateformes", "Engagement du binôme élu-technicien", "Commentaire"]
     assert len(values) == 3
-    assert values[1][:6] == ["AMI-2024-0007", "Communauté d'agglomération d'Hénin-Carvin", "246200299", "62",
-                             "Communauté d'agglomération", "08/09/2024 14:00"]
+    assert values[1][:6] == [
+        "AMI-2024-0007",
+        "Communauté d'agglomération d'Hénin-Carvin",
+        "246200299",
+        "62",
+        "Communauté d'agglomération",
+        "08/09/2024 14:00",
+    ]
     assert values[1][6] == _form().motivations
-    assert values[2][6] == "=HYPERLINK(\"http://x\")" and sheet.cell(3, 7).data_type == "s"
+    assert values[2][6] == '=HYPERLINK("http://x")' and sheet.cell(3, 7).data_type == "s"
     assert values[2][9] is None and values[1][-3:] == [None, None, None]
     assert sheet.freeze_panes == "C2" and sheet.cell(2, 7).alignment.wrap_text
     assert book["Critères"].cell(2, 1).value == "motivation"

@@ -31,7 +31,13 @@ text = st.one_of(
 )
 emails = st.one_of(st.sampled_from(["elu@example.org", "a.b+c@sous.domaine.fr", "", "pas-une-adresse", "a@b", "x@y.fr\n"]), text)
 sirens = st.one_of(st.sampled_from(KNOWN_IDS), st.from_regex(r"\A[0-9 ]{8,10}\Z"), text)
-wrong = st.one_of(st.integers(), st.floats(allow_nan=True), st.booleans(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+wrong = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 
 
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -46,7 +52,9 @@ def fixed(d: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(d).map(lambda x: {k: v for k, v in x.items() if v is not _ABSENT})
 
 
-person = fixed({"name": maybe(text), "role": maybe(text), "email": maybe(emails), "phone": maybe(st.sampled_from(["+33 3 21 00 00 00", "abc", ""]))})
+person = fixed(
+    {"name": maybe(text), "role": maybe(text), "email": maybe(emails), "phone": maybe(st.sampled_from(["+33 3 21 00 00 00", "abc", ""]))}
+)
 collectivite = fixed(
     {
         "name": maybe(text),
@@ -76,9 +84,9 @@ forms = fixed(
     }
 )
 # Unknown keys, at the top and inside objects.
-forms_with_typos = st.tuples(forms, st.dictionaries(st.sampled_from(["motivation", "Collectivite", "lettre", "siret", "x"]), text, max_size=2)).map(
-    lambda pair: {**pair[0], **pair[1]}
-)
+forms_with_typos = st.tuples(
+    forms, st.dictionaries(st.sampled_from(["motivation", "Collectivite", "lettre", "siret", "x"]), text, max_size=2)
+).map(lambda pair: {**pair[0], **pair[1]})
 anything = st.one_of(forms, forms_with_typos, wrong, text)
 
 

@@ -125,7 +125,9 @@ class CampaignWorkflow:
             await self._alert("coord_deadline_summary", self._counts())
             self._done.add("deadline")
         if self._pending("jury_eve"):
-            on_time = await self._until(self._plan.response_at - self._plan.jury_alert_lead, "Veille de la date de réponse", self._deliberated)
+            on_time = await self._until(
+                self._plan.response_at - self._plan.jury_alert_lead, "Veille de la date de réponse", self._deliberated
+            )
             if not on_time:
                 await self._alert("coord_jury_late", self._counts())
             self._done.add("jury_eve")
@@ -142,10 +144,14 @@ class CampaignWorkflow:
                     await self._child(entry).signal(CandidatureWorkflow.capitalise)
             self._done.add("cycle")
         if self._pending("campaign_report"):
-            await self._until(None, "Capitalisation des candidatures", lambda: all(e.state not in _CYCLE_STATES for e in self._entries.values()))
+            await self._until(
+                None, "Capitalisation des candidatures", lambda: all(e.state not in _CYCLE_STATES for e in self._entries.values())
+            )
             report = await workflow.execute_activity_method(
                 DocumentActivities.make_document,
-                MakeDocumentInput(workflow_id=workflow.info().workflow_id, receipt_number=None, kind="campaign_report", data=self._report_data()),
+                MakeDocumentInput(
+                    workflow_id=workflow.info().workflow_id, receipt_number=None, kind="campaign_report", data=self._report_data()
+                ),
                 start_to_close_timeout=DOCUMENT_TIMEOUT,
                 retry_policy=DEFAULT_RETRY,
                 summary="Rapport de capitalisation de la campagne",
@@ -184,7 +190,11 @@ class CampaignWorkflow:
             else:
                 number = int(kind.split("-")[1])
                 self._alerted.add(number)
-                await self._alert("coord_session_undated", {"session_number": number, "month": self._plan.sessions[number - 1].month}, occurrence=str(number))
+                await self._alert(
+                    "coord_session_undated",
+                    {"session_number": number, "month": self._plan.sessions[number - 1].month},
+                    occurrence=str(number),
+                )
 
     # --- candidatures ------------------------------------------------------------------------
 
@@ -269,7 +279,9 @@ class CampaignWorkflow:
     def _validate_score(self, input: ScoreInput) -> None:
         self._check_member_and_candidature(input.member_id, input.receipt_number)
         if input.member_id in self._conflicts.get(input.receipt_number, []):
-            raise _refuse(f"Le membre {input.member_id} a déclaré un conflit d'intérêts sur {input.receipt_number} : il ne peut pas la noter.")
+            raise _refuse(
+                f"Le membre {input.member_id} a déclaré un conflit d'intérêts sur {input.receipt_number} : il ne peut pas la noter."
+            )
         criteria = {c.id for c in self._plan.criteria}
         unknown = sorted(set(input.scores) - criteria)
         if unknown:
@@ -302,7 +314,9 @@ class CampaignWorkflow:
     async def deliberate(self, input: DeliberateInput) -> DeliberationResult:
         eligible = self._eligible()
         received = {e.receipt_number: e.received_at for e in eligible}
-        ranking = rank(received, self._reviews, self._plan.criterion_weights(), self._plan.capacity, self._plan.waitlist_size, input.overrides)
+        ranking = rank(
+            received, self._reviews, self._plan.criterion_weights(), self._plan.capacity, self._plan.waitlist_size, input.overrides
+        )
         self._deliberation = DeliberationResult(decided_at=workflow.now(), actor=input.actor, ranking=ranking, overrides=input.overrides)
         for ranked in ranking:
             entry = self._entries[self._by_receipt[ranked.receipt_number]]
@@ -397,7 +411,11 @@ class CampaignWorkflow:
         if not self._publish:
             return None
         return TypedSearchAttributes(
-            [SearchAttributePair(sa.CAMPAIGN, self._plan.id), SearchAttributePair(sa.RECEIPT, receipt), SearchAttributePair(sa.STATE, State.SUBMITTED.value)]
+            [
+                SearchAttributePair(sa.CAMPAIGN, self._plan.id),
+                SearchAttributePair(sa.RECEIPT, receipt),
+                SearchAttributePair(sa.STATE, State.SUBMITTED.value),
+            ]
         )
 
     def _eligible(self) -> list[CampaignEntry]:
@@ -502,7 +520,9 @@ class CampaignWorkflow:
             summary=f"Journal du jury : {kind} sur {receipt}",
         )
 
-    async def _alert(self, purpose: str, context: dict[str, Any], occurrence: str = "1", attachments: list[dict[str, Any]] | None = None) -> None:
+    async def _alert(
+        self, purpose: str, context: dict[str, Any], occurrence: str = "1", attachments: list[dict[str, Any]] | None = None
+    ) -> None:
         await workflow.execute_activity_method(
             EmailActivities.send_email,
             SendEmailInput.model_validate(
@@ -575,7 +595,9 @@ class CampaignWorkflow:
             capitalising=self._capitalising,
             runs=self._runs,
         )
-        workflow.continue_as_new(CampaignInput(plan=self._plan, search_attributes=self._publish, carried=carry, continue_as_new_at=self._continue_at))
+        workflow.continue_as_new(
+            CampaignInput(plan=self._plan, search_attributes=self._publish, carried=carry, continue_as_new_at=self._continue_at)
+        )
 
 
 _EVENT_SUMMARIES = {

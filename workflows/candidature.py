@@ -8,9 +8,10 @@ fails the workflow); the campaign talks to its candidatures by signals.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -219,8 +220,7 @@ class CandidatureWorkflow:
         self._set_deadline(None, None)
         while not self._capitalise:
             due = self._next_cycle_event()
-            version = self._schedule_version
-            changed = lambda: self._schedule_version != version or self._capitalise  # noqa: E731
+            changed = partial(self._schedule_changed, self._schedule_version)
             if due is None:
                 await self._wait(changed)
                 continue
@@ -230,12 +230,19 @@ class CandidatureWorkflow:
             self._cycle_done.add(key)
             await action()
 
+    def _schedule_changed(self, version: int) -> bool:
+        return self._schedule_version != version or self._capitalise
+
     async def _capitalise_cycle(self) -> None:
         await self._advance(Trigger.CAPITALISE)
         certificate = await self._document("certificate", self._certificate_data())
         report = await self._document("collectivite_report", self._report_data())
         await self._email("certificate", self._recipients(), attachments=[certificate, report])
-        await self._report(summary=CycleSummary(attendance=list(self._attendance.values()), feedback=list(self._feedback.values()), experiment=self._experiment))
+        await self._report(
+            summary=CycleSummary(
+                attendance=list(self._attendance.values()), feedback=list(self._feedback.values()), experiment=self._experiment
+            )
+        )
 
     # --- signals from the campaign ----------------------------------------------------------
 
@@ -273,7 +280,9 @@ class CandidatureWorkflow:
 
     @workflow.update
     async def confirm_binome(self, input: ConfirmBinomeInput) -> CandidatureStatus:
-        self._form = self._form.model_copy(update={"political_referent": input.political_referent, "technical_referent": input.technical_referent})
+        self._form = self._form.model_copy(
+            update={"political_referent": input.political_referent, "technical_referent": input.technical_referent}
+        )
         self._enrolled_at = workflow.now()
         await self._advance(Trigger.CONFIRM_BINOME, actor=input.actor)
         await self._email("binome_confirmed", self._recipients())
@@ -283,9 +292,17 @@ class CandidatureWorkflow:
     def _validate_confirm(self, input: ConfirmBinomeInput) -> None:
         self._refuse_unless(Trigger.CONFIRM_BINOME)
         if self._decision is None or (self._decision.decision is not Decision.SELECTED and not self._promoted):
-            raise ApplicationError("Seule une collectivité retenue (ou promue depuis la liste d'attente) confirme son binôme.", type="Refused", non_retryable=True)
+            raise ApplicationError(
+                "Seule une collectivité retenue (ou promue depuis la liste d'attente) confirme son binôme.",
+                type="Refused",
+                non_retryable=True,
+            )
         if not (input.political_referent.complete and input.technical_referent.complete):
-            raise ApplicationError("Le binôme confirmé doit indiquer le nom, la qualité et le courriel de l'élu et du technicien.", type="Refused", non_retryable=True)
+            raise ApplicationError(
+                "Le binôme confirmé doit indiquer le nom, la qualité et le courriel de l'élu et du technicien.",
+                type="Refused",
+                non_retryable=True,
+            )
 
     @workflow.update
     async def withdraw(self, input: WithdrawInput) -> CandidatureStatus:
@@ -311,7 +328,12 @@ class CandidatureWorkflow:
         await self._advance(Trigger.RECORD_ATTENDANCE, actor=input.actor, justification=f"séance {input.session_number}")
         await self._fact("attendance", f"attendance-{input.session_number}-{len(self._transitions)}", record.model_dump(mode="json"))
         if record.absent and first:
-            await self._email("absence_followup", self._recipients(), occurrence=str(input.session_number), context={"session": self._session_context(input.session_number)})
+            await self._email(
+                "absence_followup",
+                self._recipients(),
+                occurrence=str(input.session_number),
+                context={"session": self._session_context(input.session_number)},
+            )
         return self.status()
 
     @record_attendance.validator
@@ -319,7 +341,11 @@ class CandidatureWorkflow:
         self._refuse_unless(Trigger.RECORD_ATTENDANCE)
         session = self._sessions.get(input.session_number)
         if session is None:
-            raise ApplicationError(f"La séance {input.session_number} n'a pas encore de date : impossible d'y enregistrer une présence.", type="Refused", non_retryable=True)
+            raise ApplicationError(
+                f"La séance {input.session_number} n'a pas encore de date : impossible d'y enregistrer une présence.",
+                type="Refused",
+                non_retryable=True,
+            )
         if workflow.now() < session.starts_at:
             raise ApplicationError(f"La séance {input.session_number} n'a pas encore eu lieu.", type="Refused", non_retryable=True)
 
@@ -333,9 +359,17 @@ class CandidatureWorkflow:
     @record_feedback.validator
     def _validate_feedback(self, input: RecordFeedbackInput) -> None:
         if self._lifecycle.current not in (State.ENROLLED, State.SESSION_TRACKED):
-            raise ApplicationError(f"Questionnaire refusé : la candidature est « {STATE_LABELS[self._lifecycle.current]} ».", type="Refused", non_retryable=True)
+            raise ApplicationError(
+                f"Questionnaire refusé : la candidature est « {STATE_LABELS[self._lifecycle.current]} ».",
+                type="Refused",
+                non_retryable=True,
+            )
         if input.session_number not in self._attendance:
-            raise ApplicationError(f"Aucune présence enregistrée pour la séance {input.session_number} : enregistrez-la d'abord.", type="Refused", non_retryable=True)
+            raise ApplicationError(
+                f"Aucune présence enregistrée pour la séance {input.session_number} : enregistrez-la d'abord.",
+                type="Refused",
+                non_retryable=True,
+            )
 
     @workflow.update
     async def record_experiment(self, input: RecordExperimentInput) -> CandidatureStatus:
@@ -381,24 +415,37 @@ class CandidatureWorkflow:
                 continue  # held before this collectivité joined (a late promotion)
             seen = self._schedule_seen.get((n, s.sequence), now)
             if s.starts_at > now:
-                pending.append((now, f"invitation-{n}-{s.sequence}", lambda s=s: self._invite(s)))
+                pending.append((now, f"invitation-{n}-{s.sequence}", partial(self._invite, s)))
             for i, offset in enumerate(self._plan.reminder_offsets):
                 at = s.starts_at - offset
                 if at >= seen and s.starts_at > now:
-                    pending.append((at, f"reminder-{n}-{s.sequence}-{i}", lambda s=s, i=i: self._remind(s, i)))
-            pending.append((s.ends_at, f"feedback-{n}", lambda s=s: self._ask_feedback(s)))
+                    pending.append((at, f"reminder-{n}-{s.sequence}-{i}", partial(self._remind, s, i)))
+            pending.append((s.ends_at, f"feedback-{n}", partial(self._ask_feedback, s)))
         pending = [p for p in pending if p[1] not in self._cycle_done]
         return min(pending, key=lambda p: (p[0], p[1])) if pending else None
 
     async def _invite(self, s: ScheduledSession) -> None:
         purpose = "session_invitation" if s.sequence == 0 else "session_updated"
-        await self._email(purpose, self._recipients(), occurrence=f"{s.number}-{s.sequence}", context={"session": self._session_context(s.number)}, calendar=self._calendar(s))
+        await self._email(
+            purpose,
+            self._recipients(),
+            occurrence=f"{s.number}-{s.sequence}",
+            context={"session": self._session_context(s.number)},
+            calendar=self._calendar(s),
+        )
 
     async def _remind(self, s: ScheduledSession, index: int) -> None:
-        await self._email("session_reminder", self._recipients(), occurrence=f"{s.number}-{s.sequence}-{index}", context={"session": self._session_context(s.number)})
+        await self._email(
+            "session_reminder",
+            self._recipients(),
+            occurrence=f"{s.number}-{s.sequence}-{index}",
+            context={"session": self._session_context(s.number)},
+        )
 
     async def _ask_feedback(self, s: ScheduledSession) -> None:
-        await self._email("feedback_request", self._recipients(), occurrence=str(s.number), context={"session": self._session_context(s.number)})
+        await self._email(
+            "feedback_request", self._recipients(), occurrence=str(s.number), context={"session": self._session_context(s.number)}
+        )
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -473,7 +520,8 @@ class CandidatureWorkflow:
 
     async def _report(self, summary: CycleSummary | None = None) -> None:
         view = self._verdict.collectivite if self._verdict else None
-        handle = workflow.get_external_workflow_handle(workflow.info().parent.workflow_id if workflow.info().parent else self._campaign_id())
+        parent = workflow.info().parent
+        handle = workflow.get_external_workflow_handle(parent.workflow_id if parent else self._campaign_id())
         await handle.signal(
             REPORT_SIGNAL,
             CandidatureReport(
@@ -552,10 +600,8 @@ class CandidatureWorkflow:
         if condition():
             return True
         if remaining > timedelta(0):
-            try:
+            with contextlib.suppress(TimeoutError):  # the instant came: the condition says which
                 await workflow.wait_condition(lambda: condition() or self._lifecycle.final, timeout=remaining, timeout_summary=summary)
-            except asyncio.TimeoutError:
-                pass
         if self._lifecycle.final and not condition():
             raise _Ended()
         return condition()
@@ -609,7 +655,9 @@ class CandidatureWorkflow:
         workflow.set_current_details("\n\n".join(lines))
 
     def _rules(self) -> EligibilityRules:
-        return EligibilityRules(region=self._plan.region, timezone=self._plan.timezone, opens_at=self._plan.opens_at, deadline_at=self._plan.deadline_at)
+        return EligibilityRules(
+            region=self._plan.region, timezone=self._plan.timezone, opens_at=self._plan.opens_at, deadline_at=self._plan.deadline_at
+        )
 
     def _recipients(self) -> list[str]:
         return self._form.recipients()
@@ -633,7 +681,14 @@ class CandidatureWorkflow:
 
     def _session_context(self, number: int) -> dict[str, Any]:
         s = self._sessions[number]
-        return {"number": s.number, "theme": s.theme, "place": s.place, "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(), "sequence": s.sequence}
+        return {
+            "number": s.number,
+            "theme": s.theme,
+            "place": s.place,
+            "starts_at": s.starts_at.isoformat(),
+            "ends_at": s.ends_at.isoformat(),
+            "sequence": s.sequence,
+        }
 
     def _calendar(self, s: ScheduledSession) -> dict[str, Any]:
         return {

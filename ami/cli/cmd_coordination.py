@@ -39,7 +39,8 @@ def register(commands: Any) -> None:
     status.add_argument("--campaign", required=True)
     status.add_argument("identifier", nargs="?", help="SIREN ou code INSEE d'une candidature")
     status.add_argument("--json", action="store_true")
-    status.set_defaults(handler=_action(_status))
+    status.add_argument("--from-store", action="store_true", help="lire la base (AMI_DATABASE_URL) au lieu du serveur Temporal")
+    status.set_defaults(handler=_status_handler)
 
     jury = commands.add_parser("jury", help="notes, conflits d'intérêts, délibération")
     jsub = jury.add_subparsers(dest="jury_command", required=True, metavar="ACTION")
@@ -171,6 +172,29 @@ async def _submit(coord: Coordination, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _status_handler(args: argparse.Namespace) -> int:
+    if not args.from_store:
+        return _action(_status)(args)
+    from ami.store import SchemaError, campaign_summary
+
+    try:
+        rows = campaign_summary(args.campaign)
+    except SchemaError as error:
+        err.print(str(error))
+        return EXIT_UNAVAILABLE
+    if args.json:
+        print(json.dumps([{**vars(r), "updated_at": r.updated_at.isoformat()} for r in rows], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    out.print(f"Campagne {args.campaign} (base) — {len(rows)} candidature(s)")
+    for r in rows:
+        out.print(
+            f"  {r.receipt_number}  {r.collectivite[:40]:<40} {r.departement or '':<3} {r.state:<20} {r.decision or '':<13}"
+            f" notes {r.reviews}, séances {r.sessions_attended}",
+            soft_wrap=True,
+        )
+    return EXIT_OK
+
+
 async def _status(coord: Coordination, args: argparse.Namespace) -> int:
     if args.identifier:
         status: Any = await coord.candidature_status(args.identifier)
@@ -273,4 +297,4 @@ async def _withdraw(coord: Coordination, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-__all__ = ["register", "json"]
+__all__ = ["register"]

@@ -145,8 +145,7 @@ class AmiPdf(FPDF):
         self.set_font(FAMILY, "", size)
         if empty or muted:
             self.set_text_color(*MUTED)
-        self.multi_cell(0, size * 0.52, pdf_text(EMPTY if empty else str(text)), align=align,
-                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, size * 0.52, pdf_text(EMPTY if empty else str(text)), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(*INK)
         self.ln(2)
 
@@ -154,9 +153,16 @@ class AmiPdf(FPDF):
     def fields(self, rows: Sequence[tuple[str, str | None]], widths: tuple[float, float] = (0.3, 0.7)) -> None:
         """A two-column label / value table (values « Non renseigné » when empty)."""
         self.set_font(FAMILY, "", 9.5)
-        with self.table(col_widths=widths, first_row_as_headings=False, num_heading_rows=0, text_align=Align.L,
-                        borders_layout=TableBordersLayout.HORIZONTAL_LINES, line_height=5.2,
-                        padding=1.6, v_align="TOP") as table:
+        with self.table(
+            col_widths=widths,
+            first_row_as_headings=False,
+            num_heading_rows=0,
+            text_align=Align.L,
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+            line_height=5.2,
+            padding=1.6,
+            v_align="TOP",
+        ) as table:
             for name, value in rows:
                 row = table.row()
                 row.cell(pdf_text(name), style=FontFace(emphasis="BOLD", color=ACCENT))
@@ -166,13 +172,21 @@ class AmiPdf(FPDF):
                     row.cell(EMPTY, style=FontFace(color=MUTED))
         self.ln(3)
 
-    def grid(self, headings: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
-             aligns: Sequence[Align] | None = None) -> None:
+    def grid(
+        self, headings: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float], aligns: Sequence[Align] | None = None
+    ) -> None:
         """A table with a shaded heading row, repeated on every page it spans."""
         self.set_font(FAMILY, "", 9)
         heading_style = FontFace(emphasis="BOLD", color=INK, fill_color=FILL, size_pt=8)
-        with self.table(col_widths=tuple(widths), text_align=Align.L, headings_style=heading_style,
-                        line_height=5, padding=1.4, v_align="MIDDLE", repeat_headings=1) as table:
+        with self.table(
+            col_widths=tuple(widths),
+            text_align=Align.L,
+            headings_style=heading_style,
+            line_height=5,
+            padding=1.4,
+            v_align="MIDDLE",
+            repeat_headings=1,
+        ) as table:
             head = table.row()
             for text in headings:
                 head.cell(pdf_text(text))

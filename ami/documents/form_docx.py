@@ -120,10 +120,12 @@ def _build(form: CandidatureFile | None, campaign_name: str) -> bytes:
     for run in heading.runs:
         run.font.color.rgb = _ACCENT
     doc.add_paragraph(french(campaign_name))
-    doc.add_paragraph(french(
-        "Complétez ce formulaire dans les cases prévues, sans modifier les intitulés : il est lu "
-        "automatiquement. Une case peut contenir plusieurs paragraphes."
-    ))
+    doc.add_paragraph(
+        french(
+            "Complétez ce formulaire dans les cases prévues, sans modifier les intitulés : il est lu "
+            "automatiquement. Une case peut contenir plusieurs paragraphes."
+        )
+    )
 
     c = form.collectivite if form else None
     _labelled(doc, COLLECTIVITE_SECTION, [(label, getattr(c, key) if c else None) for key, label in COLLECTIVITE_ROWS])
@@ -152,11 +154,13 @@ def _build(form: CandidatureFile | None, campaign_name: str) -> bytes:
         _write(_add_row(attachments).cells[0], attachment.path)
     for _ in range(_BLANK_ROWS if not (form and form.attachments) else 0):
         _add_row(attachments)
-    doc.add_paragraph(french(
-        "N'hésitez pas à nous transmettre éventuellement des documents complémentaires que vous "
-        "jugerez utiles pour l'étude de votre candidature. Formulaire à renvoyer complété à l'Apes, "
-        "en version électronique (.docx et PDF)."
-    ))
+    doc.add_paragraph(
+        french(
+            "N'hésitez pas à nous transmettre éventuellement des documents complémentaires que vous "
+            "jugerez utiles pour l'étude de votre candidature. Formulaire à renvoyer complété à l'Apes, "
+            "en version électronique (.docx et PDF)."
+        )
+    )
 
     out = io.BytesIO()
     doc.save(out)
@@ -190,11 +194,11 @@ _NOT_DOCX = "Ce fichier n'est pas un document Word (.docx) lisible."
 
 def _open(data: bytes) -> DocxDocument:
     if data.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: Word 97-2003
-        raise FormReadError(french("Ce fichier est au format Word 97-2003 (.doc) : enregistrez-le au format "
-                                   ".docx, puis envoyez-le de nouveau."))
+        raise FormReadError(
+            french("Ce fichier est au format Word 97-2003 (.doc) : enregistrez-le au format .docx, puis envoyez-le de nouveau.")
+        )
     if data.startswith(b"%PDF"):
-        raise FormReadError(french("Ce fichier est un PDF : seul le formulaire au format Word (.docx) "
-                                   "peut être importé."))
+        raise FormReadError(french("Ce fichier est un PDF : seul le formulaire au format Word (.docx) peut être importé."))
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise FormReadError(_NOT_DOCX)
     try:
@@ -228,14 +232,14 @@ def _fields(table: Table, labels: Sequence[tuple[str, str]]) -> dict[str, str | 
 def read_form_docx(data: bytes) -> dict[str, object]:
     """The raw candidature (keys of SPEC §4) from a filled form; the caller validates it."""
     sections = _sections(_open(data))
-    required = [COLLECTIVITE_SECTION, *(t for _, t in PERSON_SECTIONS), *(q for _, q in QUESTIONS),
-                *(q for _, q in LETTER_QUESTIONS)]
+    required = [COLLECTIVITE_SECTION, *(t for _, t in PERSON_SECTIONS), *(q for _, q in QUESTIONS), *(q for _, q in LETTER_QUESTIONS)]
     missing = [title for title in required if _key(title) not in sections]
     if missing:
         names = " ; ".join(f"« {title} »" for title in missing)
         plural = "s" if len(missing) > 1 else ""
-        raise FormReadError(french(f"Ce document n'est pas le formulaire de candidature attendu : "
-                                   f"section{plural} introuvable{plural} : {names}."))
+        raise FormReadError(
+            french(f"Ce document n'est pas le formulaire de candidature attendu : section{plural} introuvable{plural} : {names}.")
+        )
 
     def section(title: str) -> Table:
         return sections[_key(title)]

@@ -7,8 +7,7 @@ the form read cannot drift apart.
 from __future__ import annotations
 
 FORM_TITLE = (
-    "Formulaire de candidature pour participer au cycle de qualification "
-    "« Vers des plateformes numériques locales, utiles et solidaires »"
+    "Formulaire de candidature pour participer au cycle de qualification « Vers des plateformes numériques locales, utiles et solidaires »"
 )
 
 COLLECTIVITE_SECTION = "Nom de la collectivité et coordonnées du contact"
@@ -38,13 +37,19 @@ PERSON_ROWS: tuple[tuple[str, str], ...] = (
 
 # The four free-text questions of the seed's form, in its order.
 QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("motivations", ("Motivations de la collectivité à s'engager dans ce cycle (parcours, objectifs, "
-                     "regard sur les plateformes coopératives…)")),
+    (
+        "motivations",
+        ("Motivations de la collectivité à s'engager dans ce cycle (parcours, objectifs, regard sur les plateformes coopératives…)"),
+    ),
     ("actions", "Actions déjà réalisées ou prévues dans le domaine des plateformes locales et utiles"),
-    ("work_tracks", ("Pistes de travail envisagées (ou imaginées sans formalisation) sur les plateformes "
-                     "locales et utiles")),
-    ("needs", ("Principaux besoins identifiés (au sein de votre organisation, à l'échelle du territoire) "
-               "sur le sujet des plateformes locales et utiles qui pourraient être traités dans ce cycle")),
+    ("work_tracks", ("Pistes de travail envisagées (ou imaginées sans formalisation) sur les plateformes locales et utiles")),
+    (
+        "needs",
+        (
+            "Principaux besoins identifiés (au sein de votre organisation, à l'échelle du territoire) "
+            "sur le sujet des plateformes locales et utiles qui pourraient être traités dans ce cycle"
+        ),
+    ),
 )
 
 # What the seed's criteria ask the motivation letter to explain, as three questions.
@@ -53,8 +58,10 @@ LETTER_INTRO = (
     "Répondez-y ci-dessous (vous pouvez aussi joindre la lettre signée)."
 )
 LETTER_QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("platforms_place", ("Quelle place accordez-vous, ou souhaitez-vous accorder, aux plateformes dans "
-                         "votre projet ou votre dynamique politique ?")),
+    (
+        "platforms_place",
+        ("Quelle place accordez-vous, ou souhaitez-vous accorder, aux plateformes dans votre projet ou votre dynamique politique ?"),
+    ),
     ("objective", "Quel objectif recherchez-vous en participant à ce cycle ?"),
     ("contribution", "Que pensez-vous apporter au cycle et aux autres collectivités ?"),
 )

@@ -96,9 +96,15 @@ def jury_grid_xlsx(rows: list[JuryGridRow], criteria: list[tuple[str, str]], tz:
     if criteria and rows:
         first = get_column_letter(len(COLUMNS) + 1)
         final = get_column_letter(len(COLUMNS) + len(criteria))
-        check = DataValidation(type="whole", operator="between", formula1="0", formula2=str(SCORE_MAX),
-                               showErrorMessage=True, errorTitle="Note invalide",
-                               error=f"Notez chaque critère par un entier de 0 à {SCORE_MAX}.")
+        check = DataValidation(
+            type="whole",
+            operator="between",
+            formula1="0",
+            formula2=str(SCORE_MAX),
+            showErrorMessage=True,
+            errorTitle="Note invalide",
+            error=f"Notez chaque critère par un entier de 0 à {SCORE_MAX}.",
+        )
         check.add(f"{first}2:{final}{len(rows) + 1}")
         sheet.add_data_validation(check)
 

@@ -26,31 +26,40 @@ _OBJECT = {
 def _body(data: DecisionLetterInput) -> list[str]:
     name = data.collectivite_name
     if data.decision == "selected":
-        deadline = (
-            f"avant le {date_fr(data.confirmation_deadline)}" if data.confirmation_deadline else "dès que possible"
-        )
+        deadline = f"avant le {date_fr(data.confirmation_deadline)}" if data.confirmation_deadline else "dès que possible"
         return [
-            (f"Nous avons le plaisir de vous annoncer que le jury a retenu la candidature de {name} pour "
-             f"participer au {CYCLE}."),
-            ("Le cycle réunit chaque mois les collectivités retenues pour une séance d'une demi-journée. "
-             "Votre engagement repose sur la présence d'un binôme — un élu ou une élue et un technicien ou "
-             "une technicienne — à chacune des séances."),
-            (f"Merci de nous confirmer {deadline} les noms et qualités des deux membres de ce binôme, en "
-             "répondant à ce courrier. Vous recevrez ensuite l'invitation à la première séance, avec sa "
-             "date, son horaire et son lieu."),
+            (f"Nous avons le plaisir de vous annoncer que le jury a retenu la candidature de {name} pour participer au {CYCLE}."),
+            (
+                "Le cycle réunit chaque mois les collectivités retenues pour une séance d'une demi-journée. "
+                "Votre engagement repose sur la présence d'un binôme — un élu ou une élue et un technicien ou "
+                "une technicienne — à chacune des séances."
+            ),
+            (
+                f"Merci de nous confirmer {deadline} les noms et qualités des deux membres de ce binôme, en "
+                "répondant à ce courrier. Vous recevrez ensuite l'invitation à la première séance, avec sa "
+                "date, son horaire et son lieu."
+            ),
         ]
     if data.decision == "waitlisted":
         return [
-            (f"Le jury a examiné avec attention la candidature de {name}. Le nombre de places du {CYCLE} "
-             f"étant limité, il l'a inscrite sur la liste d'attente, au rang {data.waitlist_position}."),
-            ("Si une collectivité retenue se désiste avant la première séance, nous vous proposerons de "
-             "rejoindre le cycle, dans l'ordre de la liste d'attente. Nous vous écrirons dans tous les cas."),
+            (
+                f"Le jury a examiné avec attention la candidature de {name}. Le nombre de places du {CYCLE} "
+                f"étant limité, il l'a inscrite sur la liste d'attente, au rang {data.waitlist_position}."
+            ),
+            (
+                "Si une collectivité retenue se désiste avant la première séance, nous vous proposerons de "
+                "rejoindre le cycle, dans l'ordre de la liste d'attente. Nous vous écrirons dans tous les cas."
+            ),
         ]
     return [
-        (f"Le jury a examiné avec attention la candidature de {name}. Le nombre de places du {CYCLE} étant "
-         "limité, nous avons le regret de vous informer qu'elle n'a pas été retenue pour cette édition."),
-        ("Les productions du cycle seront accessibles à toutes et à tous : nous vous les adresserons, et "
-         "nous serons heureux de vous retrouver lors des prochaines éditions."),
+        (
+            f"Le jury a examiné avec attention la candidature de {name}. Le nombre de places du {CYCLE} étant "
+            "limité, nous avons le regret de vous informer qu'elle n'a pas été retenue pour cette édition."
+        ),
+        (
+            "Les productions du cycle seront accessibles à toutes et à tous : nous vous les adresserons, et "
+            "nous serons heureux de vous retrouver lors des prochaines éditions."
+        ),
     ]
 
 
@@ -66,8 +75,7 @@ def decision_letter_pdf(data: DecisionLetterInput) -> bytes:
     pdf.cell(0, 6, ORGANISATION, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(8)
     pdf.set_font(FAMILY, "", 10.5)
-    pdf.multi_cell(0, 6, pdf_text(f"À l'attention de {data.collectivite_name}"), align=Align.R,
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 6, pdf_text(f"À l'attention de {data.collectivite_name}"), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.cell(0, 6, pdf_text(f"Le {date_fr(data.response_date)}"), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(10)
     pdf.set_font(FAMILY, "B", 10.5)
@@ -111,8 +119,7 @@ def certificate_pdf(data: CertificateInput) -> bytes:
         align=Align.C,
     )
     pdf.para(
-        f"La collectivité a été représentée à {attended} séance{'s' if attended > 1 else ''} "
-        f"sur {len(sessions)} :",
+        f"La collectivité a été représentée à {attended} séance{'s' if attended > 1 else ''} sur {len(sessions)} :",
         size=12,
         align=Align.C,
     )

@@ -53,8 +53,7 @@ def collectivite_report_pdf(data: CollectiviteReportInput) -> bytes:
         created=stable_instant(max((s.date for s in sessions), default=_NO_SESSION)),
         content=data.model_dump_json(),
     )
-    pdf.title_block(f"Bilan du parcours de {data.collectivite_name}",
-                    f"{data.campaign_name} — dossier n° {data.receipt_number}")
+    pdf.title_block(f"Bilan du parcours de {data.collectivite_name}", f"{data.campaign_name} — dossier n° {data.receipt_number}")
 
     complete = sum(s.binome_complete for s in sessions)
     pdf.heading("Assiduité et binôme")
@@ -67,8 +66,15 @@ def collectivite_report_pdf(data: CollectiviteReportInput) -> bytes:
     pdf.grid(
         ["N°", "Date", "Thème", "Élu·e", "Technicien·ne", "Autres", "Binôme complet"],
         [
-            [str(s.number), date_fr(s.date), s.theme, _yes(s.elected_present), _yes(s.technician_present),
-             str(s.others), _yes(s.binome_complete)]
+            [
+                str(s.number),
+                date_fr(s.date),
+                s.theme,
+                _yes(s.elected_present),
+                _yes(s.technician_present),
+                str(s.others),
+                _yes(s.binome_complete),
+            ]
             for s in sessions
         ],
         (0.06, 0.2, 0.28, 0.09, 0.14, 0.1, 0.13),
@@ -78,8 +84,10 @@ def collectivite_report_pdf(data: CollectiviteReportInput) -> bytes:
     rated = [s.satisfaction for s in sessions if s.satisfaction is not None]
     pdf.heading("Satisfaction et retours")
     if rated:
-        pdf.para(f"Satisfaction moyenne : {_satisfaction(sum(rated) / len(rated))} "
-                 f"({len(rated)} séance{'s' if len(rated) > 1 else ''} évaluée{'s' if len(rated) > 1 else ''}).")
+        pdf.para(
+            f"Satisfaction moyenne : {_satisfaction(sum(rated) / len(rated))} "
+            f"({len(rated)} séance{'s' if len(rated) > 1 else ''} évaluée{'s' if len(rated) > 1 else ''})."
+        )
     else:
         pdf.para("Aucun questionnaire de satisfaction n'a été retourné.", muted=True)
     for s in sessions:
@@ -110,15 +118,21 @@ def campaign_report_pdf(data: CampaignReportInput) -> bytes:
 
     pdf.heading("Chiffres clés")
     keys = [k for k in COUNT_KEYS if k in data.counts] + sorted(k for k in data.counts if k not in COUNT_KEYS)
-    pdf.grid(["Étape", "Nombre"], [[COUNT_LABELS.get(k, k), str(data.counts[k])] for k in keys],
-             (0.75, 0.25), [Align.L, Align.R])
+    pdf.grid(["Étape", "Nombre"], [[COUNT_LABELS.get(k, k), str(data.counts[k])] for k in keys], (0.75, 0.25), [Align.L, Align.R])
 
     pdf.heading("Participation aux séances")
     pdf.grid(
         ["N°", "Date", "Thème", "Invitées", "Présentes", "Binôme complet", "Satisfaction"],
         [
-            [str(s.number), date_fr(s.date), s.theme, str(s.invited), str(s.present),
-             f"{s.binome_complete} ({percent_fr(s.binome_complete, s.present)})", _satisfaction(s.mean_satisfaction)]
+            [
+                str(s.number),
+                date_fr(s.date),
+                s.theme,
+                str(s.invited),
+                str(s.present),
+                f"{s.binome_complete} ({percent_fr(s.binome_complete, s.present)})",
+                _satisfaction(s.mean_satisfaction),
+            ]
             for s in sessions
         ],
         (0.06, 0.19, 0.23, 0.11, 0.12, 0.15, 0.14),
