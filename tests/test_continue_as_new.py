@@ -7,7 +7,6 @@ continued as new, so this scenario runs in compressed real time instead."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from ami.devserver import start_dev_server
 from ami.examples import example
 from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
@@ -30,15 +28,6 @@ pytestmark = pytest.mark.devserver
 
 STEMS = ["01-henin-carvin", "02-mel", "03-libercourt"]
 DAY_SECONDS = 0.12
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server(port=free_port(), ui_port=free_port())
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 async def until(instant: datetime) -> None:

@@ -8,14 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from ami.devserver import start_dev_server
 from ami.mail.sink import start_sink
 from ami.settings import Settings
 from tests.conftest import free_port
@@ -24,15 +22,6 @@ from worker import build_worker
 pytestmark = pytest.mark.devserver
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server(port=free_port(), ui_port=free_port())
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 def ami(env: WorkflowEnvironment, settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
