@@ -771,8 +771,23 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+ENGINE_FILES = ("workflows", "activities", "models", "ami", "worker.py")
+
+
+def engine_mtimes() -> dict[str, float]:
+    """The engine's sources: the workflow sandbox re-reads them for every new workflow run, so a file
+    edited during a run would mix two versions of the engine in one measurement."""
+    found: dict[str, float] = {}
+    for name in ENGINE_FILES:
+        path = ROOT / name
+        for f in [path] if path.is_file() else path.rglob("*.py"):
+            found[str(f.relative_to(ROOT))] = f.stat().st_mtime
+    return found
+
+
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
+    before = engine_mtimes()
     phases = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = set(phases) - set(PHASES)
     if unknown:
@@ -794,6 +809,11 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                     bench.results.setdefault("phase_s", {})[phase] = round(time.monotonic() - t, 1)
         finally:
             await bench.stop()
+    after = engine_mtimes()
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    bench.results["engine_files_changed_during_run"] = changed
+    if changed:
+        log(f"WARNING: engine files changed during the run (figures mix two versions): {', '.join(changed)}")
     bench.results["wall_s"] = round(time.monotonic() - started, 1)
     bench.results["loadavg_after"] = [round(x, 2) for x in __import__("os").getloadavg()]
     return bench.results
@@ -803,6 +823,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     results = asyncio.run(amain(args))
     print(table(results))
+    if results.get("engine_files_changed_during_run"):
+        print("WARNING: engine files changed during the run: " + ", ".join(results["engine_files_changed_during_run"]))
     if results.get("errors"):
         print("errors: " + json.dumps(results["errors"], ensure_ascii=False))
     if args.json:

@@ -1,0 +1,74 @@
+"""The main job, as a person runs it: `ami demo` plays the whole 2024 campaign and exits 0; a second
+`ami demo` while the first runs says so instead of crashing on the port."""
+
+from __future__ import annotations
+
+import email
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from email import policy
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from ami.devserver import UI_PORT, port_in_use
+
+pytestmark = pytest.mark.devserver
+
+
+def ami(*args: str, timeout: float) -> subprocess.Popen[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ami.cli.main", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+
+
+def test_demo_runs_the_whole_campaign(tmp_path: Path) -> None:
+    if port_in_use(UI_PORT):
+        pytest.skip("une démonstration tourne déjà sur ce poste")
+    out = tmp_path / "demo"
+    first = ami("demo", "--out", str(out), timeout=400)
+    try:
+        deadline = time.monotonic() + 60
+        while not port_in_use(UI_PORT) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        second = subprocess.run(
+            [sys.executable, "-m", "ami.cli.main", "demo", "--out", str(tmp_path / "other")], capture_output=True, text=True, timeout=60
+        )
+        assert second.returncode == 4
+        assert "tourne déjà" in second.stderr and "http://localhost:8233" in second.stderr
+        stdout, stderr = first.communicate(timeout=400)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, stderr[-3000:]
+    assert "Parcours de chaque candidature" in stdout
+    for branch in ("refusée", "correction", "promue depuis la liste d'attente", "déplacée", "retrait en cours de cycle", "une absence"):
+        assert branch in stdout, branch
+
+    # Every candidature reached a final state, and the store holds the whole run.
+    with sqlite3.connect(out / "ami.db") as db:
+        states = dict(db.execute("select receipt_number, state from candidatures").fetchall())
+        transitions = db.execute("select count(*) from transitions").fetchone()[0]
+        documents = db.execute("select count(*) from documents").fetchone()[0]
+        emails = db.execute("select count(*) from emails where status = 'sent'").fetchone()[0]
+    assert len(states) == 13 and set(states.values()) == {"capitalised", "closed"}
+    assert transitions > 100 and documents >= 30
+
+    # Every email is a well-formed French HTML + text message; every PDF was written.
+    messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in (out / "mail").glob("*.eml")]
+    assert len(messages) == emails
+    purposes = {m["Subject"] for m in messages}
+    assert any("retenue" in s for s in purposes) and any("Invitation" in s for s in purposes)
+    for message in messages:
+        kinds = {part.get_content_type() for part in message.walk()}
+        assert {"text/plain", "text/html"} <= kinds, message["Subject"]
+    assert any(part.get_filename() == "seance.ics" for m in messages for part in m.walk())
+    assert len(list((out / "documents").rglob("*.pdf"))) >= 30
+    grid = load_workbook(out / "grille-jury.xlsx")
+    assert grid.active is not None and grid.active.max_row >= 12
+    assert (out / "formulaire-candidature.docx").stat().st_size > 5000
