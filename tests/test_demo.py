@@ -56,8 +56,12 @@ def test_demo_runs_the_whole_campaign(tmp_path: Path) -> None:
         transitions = db.execute("select count(*) from transitions").fetchone()[0]
         documents = db.execute("select count(*) from documents").fetchone()[0]
         emails = db.execute("select count(*) from emails where status = 'sent'").fetchone()[0]
+        attended = dict(db.execute("select receipt_number, count(distinct session_number) from attendance group by 1").fetchall())
+        feedback = db.execute("select count(*) from feedback").fetchone()[0]
     assert len(states) == 13 and set(states.values()) == {"capitalised", "closed"}
     assert transitions > 100 and documents >= 30
+    # Six collectivités went through the six sessions (the seventh withdrew after the second).
+    assert sorted(attended.values()).count(6) == 6 and feedback > 30
 
     # Every email is a well-formed French HTML + text message; every PDF was written.
     messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in (out / "mail").glob("*.eml")]

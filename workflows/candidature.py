@@ -268,6 +268,9 @@ class CandidatureWorkflow:
     def schedule(self, schedule: ScheduleInput) -> None:
         now = workflow.now()
         for session in schedule.sessions:
+            current = self._sessions.get(session.number)
+            if current is not None and current.sequence > session.sequence:
+                continue  # signals may cross: an older version never replaces a newer one
             self._schedule_seen.setdefault((session.number, session.sequence), now)
             self._sessions[session.number] = session
         self._schedule_version += 1
@@ -509,7 +512,7 @@ class CandidatureWorkflow:
                 campaign_id=self._plan.id,
                 receipt_number=self._receipt,
                 kind=kind,
-                fact_id=fact_id,
+                fact_id=f"{workflow.info().workflow_id}-{fact_id}",  # unique across dossiers
                 at=workflow.now(),
                 data=data,
             ),
