@@ -35,7 +35,9 @@ from models.messages import CampaignStatus, Decision
 
 PARIS = ZoneInfo("Europe/Paris")
 DEFAULT_DAY_SECONDS = 0.4  # one published day lasts this long: the calendar (about 280 days) fits in 2 minutes
-DEMO_CAPACITY, DEMO_WAITLIST = 7, 2  # smaller than the call's ten, so that every decision branch occurs
+DEMO_CAPACITY, DEMO_WAITLIST = 7, 3  # smaller than the call's ten, so that every decision branch occurs
+# The sink refuses this address (550), as a mistyped one would be: the bounce path runs for real.
+BOUNCING_ADDRESS = "technique.abbeville@example.org"
 
 # Jury marks (0-5) per example: the ranking they produce walks every decision.
 MARKS = {
@@ -293,7 +295,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
     mail_dir = out_dir / "mail"
-    controller, _sink = start_sink(mail_dir, port=_free_port())
+    controller, _sink = start_sink(mail_dir, port=_free_port(), refuse={BOUNCING_ADDRESS})
     settings = Settings(
         data_dir=out_dir,
         database_url=f"sqlite:///{out_dir / 'ami.db'}",
@@ -359,9 +361,20 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
             emails = len(list(mail_dir.glob("*.eml")))
             documents = len(list((out_dir / "documents").rglob("*.pdf")))
             all_final = all(State(e.state) in FINAL_STATES for e in final.candidatures)
+            from ami.store import store_for
+
+            sent = store_for(settings.resolved_database_url()).emails()
+            purposes = sorted({e.purpose for e in sent})
+            bounces = sum(1 for e in sent if e.purpose == "coord_bounce")
             console.print(
                 f"{len(final.candidatures)} candidatures, {emails} courriels (.eml) et {documents} documents PDF sous {out_dir}, "
-                f"base {out_dir / 'ami.db'} — {time.monotonic() - started:.0f} s."
+                f"base {out_dir / 'ami.db'} — {time.monotonic() - started:.0f} s.",
+                soft_wrap=True,
+            )
+            console.print(
+                f"{len(purposes)} sortes de courriels envoyées ; {bounces} adresse(s) refusée(s) par le serveur ({BOUNCING_ADDRESS}) "
+                "signalée(s) aux coordinateurs, le dossier suivant son cours.",
+                soft_wrap=True,
             )
             if keep:
                 console.print(f"--keep : l'interface reste ouverte sur http://localhost:{ui_port} (Ctrl-C pour arrêter).")

@@ -55,7 +55,7 @@ def test_demo_runs_the_whole_campaign(tmp_path: Path) -> None:
         states = dict(db.execute("select receipt_number, state from candidatures").fetchall())
         transitions = db.execute("select count(*) from transitions").fetchone()[0]
         documents = db.execute("select count(*) from documents").fetchone()[0]
-        emails = db.execute("select count(*) from emails where status = 'sent'").fetchone()[0]
+        emails = db.execute("select count(*) from emails where status in ('sent', 'bounced')").fetchone()[0]
         attended = dict(db.execute("select receipt_number, count(distinct session_number) from attendance group by 1").fetchall())
         feedback = db.execute("select count(*) from feedback").fetchone()[0]
     assert len(states) == 13 and set(states.values()) == {"capitalised", "closed"}
@@ -72,6 +72,8 @@ def test_demo_runs_the_whole_campaign(tmp_path: Path) -> None:
         kinds = {part.get_content_type() for part in message.walk()}
         assert {"text/plain", "text/html"} <= kinds, message["Subject"]
     assert any(part.get_filename() == "seance.ics" for m in messages for part in m.walk())
+    # The refused address is reported to the coordinators; its dossier went on.
+    assert any("refusé" in str(m["Subject"]) for m in messages)
     assert len(list((out / "documents").rglob("*.pdf"))) >= 30
     grid = load_workbook(out / "grille-jury.xlsx")
     assert grid.active is not None and grid.active.max_row >= 12
