@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,10 +32,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_ROOT = Path(__file__).resolve().parent.parent
+try:
+    import temporalio  # noqa: F401
+except ImportError:  # a bare `python bench/run.py` outside the virtualenv: run again with the project's
+    _VENV_PYTHON = _ROOT / ".venv" / "bin" / "python"
+    if _VENV_PYTHON.exists() and not os.environ.get("AMI_BENCH_REEXEC"):
+        os.environ["AMI_BENCH_REEXEC"] = "1"
+        os.execv(str(_VENV_PYTHON), [str(_VENV_PYTHON), *sys.argv])
+    raise
+sys.path.insert(0, str(_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import contextlib
 
 from common import (  # noqa: E402
     ROOT,
@@ -815,7 +824,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     if changed:
         log(f"WARNING: engine files changed during the run (figures mix two versions): {', '.join(changed)}")
     bench.results["wall_s"] = round(time.monotonic() - started, 1)
-    bench.results["loadavg_after"] = [round(x, 2) for x in __import__("os").getloadavg()]
+    bench.results["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     return bench.results
 
 

@@ -116,6 +116,15 @@ class ScoreInput(BaseModel):
     comment: str | None = None
 
 
+class ReviewAck(BaseModel):
+    """What a score or a conflict returns: small on purpose, since every update's result is kept in
+    the campaign's history (the full status is a query, which costs no history)."""
+
+    receipt_number: str
+    member_id: str
+    reviews: int  # reviews that count for this candidature now (conflicted members excluded)
+
+
 class ConflictInput(BaseModel):
     model_config = _MSG
 

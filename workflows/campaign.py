@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         MakeDocumentInput,
         RecordCampaignInput,
         RecordFactInput,
+        ReviewAck,
         ScheduledSession,
         ScheduleInput,
         ScoreInput,
@@ -267,13 +268,13 @@ class CampaignWorkflow:
     # --- the jury ----------------------------------------------------------------------------
 
     @workflow.update
-    async def score(self, input: ScoreInput) -> CampaignStatus:
+    async def score(self, input: ScoreInput) -> ReviewAck:
         reviews = self._reviews.setdefault(input.receipt_number, {})
         trace = {"at": workflow.now().isoformat(), "kind": "score", "replaces": input.member_id in reviews, **input.model_dump()}
         self._review_trace.append(trace)
         reviews[input.member_id] = dict(input.scores)
         await self._fact(input.receipt_number, "review", f"review-{len(self._review_trace)}", trace)
-        return self.status()
+        return self._ack(input.receipt_number, input.member_id)
 
     @score.validator
     def _validate_score(self, input: ScoreInput) -> None:
@@ -294,7 +295,7 @@ class CampaignWorkflow:
             raise _refuse("Notes hors de l'échelle 0 à 5 : " + ", ".join(f"{c}={v}" for c, v in wrong.items()) + ".")
 
     @workflow.update
-    async def declare_conflict(self, input: ConflictInput) -> CampaignStatus:
+    async def declare_conflict(self, input: ConflictInput) -> ReviewAck:
         conflicted = self._conflicts.setdefault(input.receipt_number, [])
         if input.member_id not in conflicted:
             conflicted.append(input.member_id)
@@ -304,7 +305,7 @@ class CampaignWorkflow:
         # the activity is awaited, so a deliberation accepted meanwhile cannot count it.
         self._reviews.get(input.receipt_number, {}).pop(input.member_id, None)
         await self._fact(input.receipt_number, "conflict", f"conflict-{len(self._review_trace)}", trace)
-        return self.status()
+        return self._ack(input.receipt_number, input.member_id)
 
     @declare_conflict.validator
     def _validate_conflict(self, input: ConflictInput) -> None:
@@ -417,6 +418,11 @@ class CampaignWorkflow:
                 SearchAttributePair(sa.STATE, State.SUBMITTED.value),
             ]
         )
+
+    def _ack(self, receipt: str, member_id: str) -> ReviewAck:
+        conflicted = self._conflicts.get(receipt, [])
+        counted = [m for m in self._reviews.get(receipt, {}) if m not in conflicted]
+        return ReviewAck(receipt_number=receipt, member_id=member_id, reviews=len(counted))
 
     def _eligible(self) -> list[CampaignEntry]:
         return [e for e in self._entries.values() if e.state == State.ELIGIBILITY_CHECKED.value]
