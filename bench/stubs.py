@@ -12,6 +12,7 @@ from models.messages import (
     DocumentRef,
     EmailOutcome,
     MakeDocumentInput,
+    RecordCampaignInput,
     RecordFactInput,
     RecordTransitionInput,
     SendEmailInput,
@@ -35,9 +36,13 @@ class StubActivities:
     async def record_fact(self, input: RecordFactInput) -> bool:
         return True
 
+    @activity.defn(name="record_campaign")
+    async def record_campaign(self, input: RecordCampaignInput) -> None:
+        return None
+
 
 def stub_activities() -> list[object]:
     from activities.eligibility import check_eligibility
 
     s = StubActivities()
-    return [check_eligibility, s.make_document, s.send_email, s.record_transition, s.record_fact]
+    return [check_eligibility, s.make_document, s.send_email, s.record_transition, s.record_fact, s.record_campaign]
