@@ -7,9 +7,11 @@ transition that matters here; the campaign never waits on a child's history.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -92,12 +94,20 @@ class CampaignWorkflow:
         self._waitlist_closed = carried.waitlist_closed if carried else False
         self._capitalising = carried.capitalising if carried else False
         self._runs = carried.runs + 1 if carried else 1
+        self._watching_sessions = False
+        self._session_watcher: asyncio.Task[None] | None = None
 
     @workflow.run
     async def run(self, input: CampaignInput) -> CampaignStatus:
         """Each step is marked done once complete, so a run continued as new resumes where the last
         one stopped (continue-as-new only happens while waiting, never inside an activity)."""
         self._set_phase(self._phase)
+        # Undated sessions are watched from the start, so an alert is on time even while the jury
+        # is still deliberating (it used to wait for the deliberation). Guarded: older histories
+        # replay with the alerts inside the cycle's calendar.
+        self._watching_sessions = workflow.patched("undated-session-watcher")
+        if self._watching_sessions:
+            self._session_watcher = asyncio.create_task(self._watch_undated_sessions())
         # Added after the first histories were saved: guarded so that they still replay.
         if self._runs == 1 and workflow.patched("record-campaign-row"):
             await workflow.execute_activity_method(
@@ -164,6 +174,38 @@ class CampaignWorkflow:
         self._set_phase("done")
         return self.status()
 
+    async def _watch_undated_sessions(self) -> None:
+        """Alert the coordinators for each session still without a date `session_alert_lead` before
+        its month. Runs beside the story; marked alerted only once sent, so a continue-as-new during
+        the send re-sends the same message (same Message-ID: the outbox keeps one)."""
+        while True:
+            pending = sorted(
+                (p.window_start - self._plan.session_alert_lead, p.number)
+                for p in self._plan.sessions
+                if p.number not in self._sessions and p.number not in self._alerted
+            )
+            if not pending:
+                return
+            at, number = pending[0]
+            dated = len(self._sessions)
+            remaining = at - workflow.now()
+            if remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        partial(self._dated_since, dated), timeout=remaining, timeout_summary="Alerte : séance sans date"
+                    )
+                    continue  # a session got its date: recompute
+                except TimeoutError:
+                    pass
+            if number in self._sessions:
+                continue
+            month = self._plan.sessions[number - 1].month
+            await self._alert("coord_session_undated", {"session_number": number, "month": month}, occurrence=str(number))
+            self._alerted.add(number)
+
+    def _dated_since(self, dated: int) -> bool:
+        return len(self._sessions) != dated
+
     async def _run_cycle_calendar(self) -> None:
         """Alerts for undated sessions, the end of the waitlist, then capitalisation after the last session."""
         while True:
@@ -171,7 +213,7 @@ class CampaignWorkflow:
             changed: Callable[[], bool] = lambda v=version: v != tuple((s.number, s.sequence) for s in self._sessions.values())  # type: ignore[misc]  # noqa: E731
             events: list[tuple[datetime, str]] = []
             for plan in self._plan.sessions:
-                if plan.number not in self._sessions and plan.number not in self._alerted:
+                if not self._watching_sessions and plan.number not in self._sessions and plan.number not in self._alerted:
                     events.append((plan.window_start - self._plan.session_alert_lead, f"alert-{plan.number}"))
             if not self._waitlist_closed:
                 events.append((self._first_session_start(), "waitlist"))
