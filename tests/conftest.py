@@ -36,8 +36,7 @@ def dev_server_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+async def _time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
     )
@@ -45,19 +44,20 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    async for env in _time_skipping():
+        yield env
 
 
 @pytest.fixture
 async def fresh_time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server for one large scenario (15 candidatures). After such a scenario, the
     shared server sometimes lets `env.sleep` time out in the next test; a fresh one costs a second."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
-    )
-    try:
+    async for env in _time_skipping():
         yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture
