@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from models import search_attributes as sa
     from models.candidature import CandidatureFile
-    from models.lifecycle import FINAL_STATES, STATE_LABELS, IllegalTransition, Lifecycle, State, Trigger
+    from models.lifecycle import STATE_LABELS, IllegalTransition, Lifecycle, State, Trigger
     from models.messages import (
         DECISION_LABELS,
         Attendance,
@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 SYSTEM = "système"
+APPLICANT = "collectivité"
 REPORT_SIGNAL = "report"
 
 
@@ -112,7 +113,7 @@ class CandidatureWorkflow:
     @workflow.run
     async def run(self, input: CandidatureInput) -> CandidatureStatus:
         try:
-            await self._record(None, State.SUBMITTED, "submit", input_actor(input))
+            await self._record(None, State.SUBMITTED, "submit", APPLICANT)
             await self._intake()
             await self._await_decision()
             if await self._outcome():
@@ -154,7 +155,7 @@ class CandidatureWorkflow:
             self._form, self._received_at = self._correction.form, self._correction.received_at
             self._correction = None
             self._corrections += 1
-            await self._advance(Trigger.CORRECT, actor="collectivité")
+            await self._advance(Trigger.CORRECT, actor=APPLICANT)
             summary = await self._document("summary", self._summary_data())
             await self._email("receipt", self._recipients(), attachments=[summary], occurrence=str(self._corrections + 1))
 
@@ -454,8 +455,6 @@ class CandidatureWorkflow:
 
     async def _advance(self, trigger: Trigger, actor: str = SYSTEM, justification: str | None = None) -> None:
         """Fire a trigger, push the new state everywhere, write the audit row, tell the campaign."""
-        if self._lifecycle.final and trigger is not Trigger.CAPITALISE:
-            raise _Ended()
         try:
             source, dest = self._lifecycle.fire(trigger)
         except IllegalTransition as error:
@@ -770,8 +769,4 @@ class CandidatureWorkflow:
         }
 
 
-def input_actor(input: CandidatureInput) -> str:
-    return "collectivité"
-
-
-__all__ = ["CandidatureWorkflow", "candidature_workflow_id", "FINAL_STATES"]
+__all__ = ["CandidatureWorkflow", "candidature_workflow_id"]
