@@ -10,7 +10,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
@@ -102,5 +101,3 @@ async def fake_worker(client: Client, fakes: FakeActivities, task_queue: str) ->
     )
     async with worker:
         yield worker
-
-

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,9 +91,7 @@ async def campaign(env: WorkflowEnvironment, fakes: FakeActivities | None = None
     fakes = fakes or FakeActivities()
     now = await env.get_current_time()
     base = plan_starting(now)
-    plan = base.model_copy(
-        update={"id": f"p-{uuid.uuid4().hex[:8]}", "quorum": 1, "sessions": base.sessions[:1], **changes}
-    )
+    plan = base.model_copy(update={"id": f"p-{uuid.uuid4().hex[:8]}", "quorum": 1, "sessions": base.sessions[:1], **changes})
     queue = f"protocol-{plan.id}"
     async with fake_worker(env.client, fakes, queue):
         handle = await start_campaign(env.client, plan, queue, search_attributes=False)
@@ -113,11 +111,7 @@ async def _terminate(run: Run) -> None:
     except Exception:  # noqa: BLE001 - a campaign already closed answers no query on some servers
         entries = []
     for entry in entries:
-        try:
+        with suppress(RPCError):
             await run.coord.candidature(entry.key).terminate("fin du test")
-        except RPCError:
-            pass
-    try:
+    with suppress(RPCError):
         await run.handle.terminate("fin du test")
-    except RPCError:
-        pass

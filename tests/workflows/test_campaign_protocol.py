@@ -34,9 +34,7 @@ async def test_a_form_registered_while_a_session_is_set(time_env: WorkflowEnviro
         await run.at(run.plan.deadline_at + timedelta(hours=1))
         session = run.plan.sessions[0]
         starts = session.window_start + timedelta(days=10)
-        scheduled, late = await asyncio.gather(
-            run.coord.set_session(1, starts, "Lille"), run.coord.submit(example("05-arras"))
-        )
+        scheduled, late = await asyncio.gather(run.coord.set_session(1, starts, "Lille"), run.coord.submit(example("05-arras")))
         assert scheduled.number == 1 and late.receipt_number.endswith("0003")
         await run.score_and_deliberate(receipts)
         status = await run.coord.status()
