@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.campaign import CampaignWorkflow
     from workflows.candidature import CandidatureWorkflow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).parent.parent
 HISTORIES = Path(__file__).parent / "histories"
 ONE = HISTORIES / "selected-enrolled-capitalised.json"
 
