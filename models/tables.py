@@ -171,3 +171,18 @@ class ExperimentRow(_Fact, Base):
     __tablename__ = "experiments"
 
     experiment: Mapped[str] = mapped_column(Text)
+
+
+class DataKeyRow(Base):
+    """A data key of one scope (a workflow id: a candidature, or a campaign's own payloads), wrapped by
+    a master key of the codec. Destroying it (wrapped set to NULL, the row kept as the proof and the
+    date of the erasure) makes every payload it encrypted unreadable for good: crypto-shredding."""
+
+    __tablename__ = "data_keys"
+
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200), index=True)
+    master_key_id: Mapped[str | None] = mapped_column(String(64))
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    destroyed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
