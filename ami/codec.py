@@ -56,9 +56,7 @@ class CodecError(ValueError):
 
 
 class EncryptionCodec(PayloadCodec, WithSerializationContext):
-    def __init__(
-        self, keys: Mapping[str, bytes], active_key_id: str, key_store: KeyStore | None = None, scope: str | None = None
-    ) -> None:
+    def __init__(self, keys: Mapping[str, bytes], active_key_id: str, key_store: KeyStore | None = None, scope: str | None = None) -> None:
         super().__init__()
         if active_key_id not in keys:
             raise CodecSettingsError(f"la clé active « {active_key_id} » ne figure pas parmi les clés configurées.")
@@ -142,7 +140,9 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
     def _decrypt_data_key(self, payload: Payload) -> Payload:
         key_id = payload.metadata[DATA_KEY_METADATA].decode("utf-8", "replace")
         if self.key_store is None:
-            raise CodecError(f"payload chiffré avec la clé de données « {key_id} » : ce décodeur n'a pas accès à la table des clés (AMI_DATABASE_URL).")
+            raise CodecError(
+                f"payload chiffré avec la clé de données « {key_id} » : ce décodeur n'a pas accès à la table des clés (AMI_DATABASE_URL)."
+            )
         try:
             data_key = self.key_store.get(key_id, self._ciphers)
         except KeyStoreError as error:

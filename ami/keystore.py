@@ -122,7 +122,9 @@ class KeyStore:
     def _unwrap(self, row: DataKeyRow, masters: dict[str, AESGCM]) -> DataKey:
         if row.wrapped is None:
             when = row.destroyed_at.date().isoformat() if row.destroyed_at else "?"
-            raise DestroyedKeyError(f"dossier effacé le {when} : sa clé de données « {row.key_id} » a été détruite, ses données sont illisibles.")
+            raise DestroyedKeyError(
+                f"dossier effacé le {when} : sa clé de données « {row.key_id} » a été détruite, ses données sont illisibles."
+            )
         master = masters.get(row.master_key_id or "")
         if master is None:
             raise KeyStoreError(
@@ -183,7 +185,9 @@ class KeyStore:
         try:
             return call()
         except (OperationalError, ProgrammingError) as error:
-            raise KeyStoreError(f"table des clés de données inaccessible ({type(error.orig).__name__}) : lancez « ami db upgrade ».") from None
+            raise KeyStoreError(
+                f"table des clés de données inaccessible ({type(error.orig).__name__}) : lancez « ami db upgrade »."
+            ) from None
 
 
 @cache

@@ -36,7 +36,13 @@ async def test_each_workflow_gets_its_own_data_key(keys: KeyStore) -> None:
     # An activity scheduled by A encrypts with A's key too.
     activity_of_a = codec.with_context(
         ActivitySerializationContext(
-            namespace="default", activity_id="1", activity_type="x", activity_task_queue="q", workflow_id=A, workflow_type="W", is_local=False
+            namespace="default",
+            activity_id="1",
+            activity_type="x",
+            activity_task_queue="q",
+            workflow_id=A,
+            workflow_type="W",
+            is_local=False,
         )
     )
     in_b = codec.with_context(WorkflowSerializationContext(namespace="default", workflow_id=B))
