@@ -98,8 +98,11 @@ class KeyStore:
         nonce = os.urandom(_NONCE)
         wrapped = nonce + masters[master_id].encrypt(nonce, key, _aad(key_id, scope))
         row = DataKeyRow(key_id=key_id, scope=scope, master_key_id=master_id, wrapped=wrapped, created_at=datetime.now(UTC))
-        with self.sessions.begin() as session:
-            self._unchecked(lambda: session.add(row) or session.flush())
+        def insert() -> None:
+            with self.sessions.begin() as session:
+                session.add(row)
+
+        self._unchecked(insert)
         return DataKey(key_id, scope, key)
 
     # --- decryption side -------------------------------------------------------------------
@@ -190,9 +193,15 @@ class KeyStore:
             ) from None
 
 
-@cache
 def key_store_for(url: str) -> KeyStore:
     """The process's key store for the database at `url` (one cache, so a destruction here is seen at once)."""
-    from ami.store import make_engine, normalise_url
+    from ami.store import normalise_url
 
-    return KeyStore(make_engine(normalise_url(url)))
+    return _key_store(normalise_url(url))
+
+
+@cache
+def _key_store(url: str) -> KeyStore:
+    from ami.store import make_engine
+
+    return KeyStore(make_engine(url))

@@ -71,6 +71,8 @@ class CandidatureRow(Base):
     # When the engine recorded that form (its `submitted` transition): the jury grid's « Reçue le ».
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set by the purge: personal fields replaced by a marker, the row kept for the statistics.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class TransitionRow(Base):
@@ -107,6 +109,7 @@ class EmailRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # raw bytes deleted by the purge, row kept
 
 
 class DocumentRow(Base):
@@ -121,6 +124,7 @@ class DocumentRow(Base):
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # file deleted by the purge, row kept
 
 
 class _Fact:

@@ -1,4 +1,5 @@
-"""The data keys of the payload codec (crypto-shredding of Temporal histories, issue 18).
+"""The data keys of the payload codec (crypto-shredding of Temporal histories, issue 18), and the
+date each dossier, message and document was erased by the purge (the rows stay, for the statistics).
 
 Revision ID: 0003_data_keys
 Revises: 0002
@@ -16,6 +17,7 @@ branch_labels = None
 depends_on = None
 
 _AT = sa.DateTime(timezone=True)
+_ERASABLE = ("candidatures", "emails", "documents")
 
 
 def upgrade() -> None:
@@ -29,8 +31,14 @@ def upgrade() -> None:
         sa.Column("destroyed_at", _AT, nullable=True),
     )
     op.create_index("ix_data_keys_scope", "data_keys", ["scope"])
+    for table in _ERASABLE:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("erased_at", _AT, nullable=True))
 
 
 def downgrade() -> None:
+    for table in _ERASABLE:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("erased_at")
     op.drop_index("ix_data_keys_scope", table_name="data_keys")
     op.drop_table("data_keys")
