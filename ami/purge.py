@@ -61,6 +61,12 @@ def campaign_workflow(campaign_id: str) -> str:
     return f"campaign-{campaign_id}"
 
 
+def campaign_ids(store: Store) -> list[str]:
+    with store.sessions() as session:
+        found = set(session.scalars(select(CandidatureRow.campaign_id).distinct())) | set(session.scalars(select(CampaignRow.id)))
+    return sorted(found)
+
+
 def plan(
     store: Store, campaigns_dir: Path, now: datetime, running: set[str], live_scopes: set[str] | None = None, dry_run: bool = True
 ) -> PurgeReport:
