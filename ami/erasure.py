@@ -30,11 +30,15 @@ MARKER = "[effacé]"
 
 def _mark_facts(session: Session, workflow_id: str) -> None:
     session.execute(
-        update(TransitionRow).where(TransitionRow.workflow_id == workflow_id, TransitionRow.justification.is_not(None)).values(justification=MARKER)
+        update(TransitionRow)
+        .where(TransitionRow.workflow_id == workflow_id, TransitionRow.justification.is_not(None))
+        .values(justification=MARKER)
     )
     session.execute(update(ReviewRow).where(ReviewRow.workflow_id == workflow_id, ReviewRow.comment.is_not(None)).values(comment=MARKER))
     session.execute(update(ReviewRow).where(ReviewRow.workflow_id == workflow_id, ReviewRow.reason.is_not(None)).values(reason=MARKER))
-    session.execute(update(FeedbackRow).where(FeedbackRow.workflow_id == workflow_id, FeedbackRow.comment.is_not(None)).values(comment=MARKER))
+    session.execute(
+        update(FeedbackRow).where(FeedbackRow.workflow_id == workflow_id, FeedbackRow.comment.is_not(None)).values(comment=MARKER)
+    )
     session.execute(update(ExperimentRow).where(ExperimentRow.workflow_id == workflow_id).values(experiment=MARKER))
 
 

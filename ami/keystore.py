@@ -98,6 +98,7 @@ class KeyStore:
         nonce = os.urandom(_NONCE)
         wrapped = nonce + masters[master_id].encrypt(nonce, key, _aad(key_id, scope))
         row = DataKeyRow(key_id=key_id, scope=scope, master_key_id=master_id, wrapped=wrapped, created_at=datetime.now(UTC))
+
         def insert() -> None:
             with self.sessions.begin() as session:
                 session.add(row)

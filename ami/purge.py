@@ -113,7 +113,9 @@ def plan(
         found = files.get(campaign_of(m.workflow_id))
         sent = found.retention.expires(DataKind.OUTBOX, m.sent_at or m.created_at) if found else None
         if sent is not None and sent <= now:
-            report.lines.append(PurgeLine(action=PurgeAction.MESSAGE, target=m.message_id, campaign_id=campaign_of(m.workflow_id), due=sent))
+            report.lines.append(
+                PurgeLine(action=PurgeAction.MESSAGE, target=m.message_id, campaign_id=campaign_of(m.workflow_id), due=sent)
+            )
     for d in documents:
         found = files.get(campaign_of(d.workflow_id))
         made = found.retention.expires(DataKind.ATTACHMENTS, d.created_at) if found else None

@@ -72,13 +72,19 @@ def _row(row: Any) -> dict[str, Any]:
 def dossiers_of(store: Store, identifier: str) -> list[CandidatureRow]:
     """The dossiers of a collectivité, every campaign: workflow ids end with its SIREN or INSEE code."""
     with store.sessions() as session:
-        query = select(CandidatureRow).where(CandidatureRow.workflow_id.like(f"candidature-%-{identifier}")).order_by(CandidatureRow.workflow_id)
+        query = (
+            select(CandidatureRow)
+            .where(CandidatureRow.workflow_id.like(f"candidature-%-{identifier}"))
+            .order_by(CandidatureRow.workflow_id)
+        )
         return list(session.scalars(query))
 
 
 def store_rows(store: Store, workflow_id: str) -> dict[str, Any]:
     with store.sessions() as session:
-        found: dict[str, Any] = {"candidature": [_row(r) for r in session.scalars(select(CandidatureRow).where(CandidatureRow.workflow_id == workflow_id))]}
+        found: dict[str, Any] = {
+            "candidature": [_row(r) for r in session.scalars(select(CandidatureRow).where(CandidatureRow.workflow_id == workflow_id))]
+        }
         found["transitions"] = [_row(r) for r in session.scalars(select(TransitionRow).where(TransitionRow.workflow_id == workflow_id))]
         for name, model in _FACTS:
             found[name] = [_row(r) for r in session.scalars(select(model).where(model.workflow_id == workflow_id))]

@@ -163,8 +163,8 @@ def _build(form: CandidatureFile | None, campaign_name: str, notice: Sequence[st
     )
     if notice:
         # The privacy notice (RGPD art. 13): paragraphs, not a table, so the reader never mistakes it for a section.
-        title = doc.add_paragraph()
-        title.add_run(french("Vos données personnelles")).bold = True
+        notice_title = doc.add_paragraph()
+        notice_title.add_run(french("Vos données personnelles")).bold = True
         for text in notice:
             paragraph = doc.add_paragraph()
             paragraph.add_run(french(text)).font.size = Pt(8.5)
