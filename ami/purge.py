@@ -137,4 +137,5 @@ def apply(report: PurgeReport, store: Store, keys: KeyStore | None) -> PurgeRepo
             shredded.add(line.target)
     erase_messages(store, [line.target for line in report.lines if line.action == PurgeAction.MESSAGE], report.at)
     files += erase_documents(store, [int(line.target) for line in report.lines if line.action == PurgeAction.DOCUMENT], report.at)
+    store.flush_erased()
     return report.model_copy(update={"dry_run": False, "files_deleted": files, "keys_destroyed": keys_destroyed})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -22,6 +22,8 @@ PURGE_WORKFLOW_ID = "ami-rgpd-purge"
 
 class PurgeInput(BaseModel):
     dry_run: bool = False
+    # The instant the periods are measured at; None (the schedule's runs): the workflow's own clock.
+    at: AwareDatetime | None = None
 
 
 @workflow.defn
@@ -30,7 +32,7 @@ class PurgeWorkflow:
     async def run(self, input: PurgeInput) -> PurgeReport:
         return await workflow.execute_activity_method(
             RgpdActivities.purge,
-            PurgeRequest(at=workflow.now(), dry_run=input.dry_run),
+            PurgeRequest(at=input.at or workflow.now(), dry_run=input.dry_run),
             start_to_close_timeout=timedelta(minutes=30),
             retry_policy=DEFAULT_RETRY,
             summary="Purge RGPD : effacement de ce qui a passé sa durée de conservation",
