@@ -155,6 +155,8 @@ async def test_purge_export_rotation_and_byte_wise_search(env: WorkflowEnvironme
             "data": list(folder_places(settings.data_dir)),
             "histories": await history_places(env.client, ids, k1),
         }
+        database = Path(url.removeprefix("sqlite:///"))
+        places["database file"] = [(str(p), p.read_bytes()) for p in database.parent.glob(database.name + "*")]
         for kind, items in places.items():
             assert any(found(needles_a, blob) for _, blob in items), kind
             assert any(found(needles_b, blob) for _, blob in items), kind
@@ -213,7 +215,6 @@ async def test_purge_export_rotation_and_byte_wise_search(env: WorkflowEnvironme
 
         # The byte-wise search: nothing left anywhere, decoded with the current keys.
         store.engine.dispose()
-        database = Path(url.removeprefix("sqlite:///"))
         everything = [
             *store_places(store),
             *folder_places(settings.data_dir),
