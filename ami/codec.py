@@ -89,11 +89,15 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         if self.key_store is None or not self.scope or not payloads:
             return [self.encrypt(p) for p in payloads]
-        data_key = await asyncio.to_thread(self.data_key)
+        # A database call only when this process does not hold the key yet: off the event loop.
+        data_key = self.key_store.cached_active(self.scope)
+        if data_key is None:
+            data_key = await asyncio.to_thread(self.data_key)
         return [self.encrypt_with(p, data_key) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        if any(DATA_KEY_METADATA in p.metadata for p in payloads):
+        ids = {p.metadata[DATA_KEY_METADATA].decode("utf-8", "replace") for p in payloads if DATA_KEY_METADATA in p.metadata}
+        if ids and (self.key_store is None or any(self.key_store.cached(i) is None for i in ids)):
             return await asyncio.to_thread(self.decrypt_all, payloads)
         return self.decrypt_all(payloads)
 

@@ -72,13 +72,27 @@ class KeyStore:
 
     # --- encryption side -------------------------------------------------------------------
 
+    def cached_active(self, scope: str) -> DataKey | None:
+        """The scope's key when this process already holds it (no database call: the event loop's path)."""
+        with self._lock:
+            cached = self._active.get(scope)
+            if cached and time.monotonic() - cached[0] < CACHE_SECONDS and cached[1] in self._by_id:
+                return self._by_id[cached[1]][1]
+        return None
+
+    def cached(self, key_id: str) -> DataKey | None:
+        with self._lock:
+            cached = self._by_id.get(key_id)
+            if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+                return cached[1]
+        return None
+
     def active(self, scope: str, masters: dict[str, AESGCM], master_id: str) -> DataKey:
         """The scope's live data key, created (and wrapped by `master_id`) when it has none."""
         now = time.monotonic()
-        with self._lock:
-            cached = self._active.get(scope)
-            if cached and now - cached[0] < CACHE_SECONDS and cached[1] in self._by_id:
-                return self._by_id[cached[1]][1]
+        hit = self.cached_active(scope)
+        if hit is not None:
+            return hit
         with self.sessions() as session:
             query = (
                 select(DataKeyRow)
@@ -110,10 +124,9 @@ class KeyStore:
 
     def get(self, key_id: str, masters: dict[str, AESGCM]) -> DataKey:
         now = time.monotonic()
-        with self._lock:
-            cached = self._by_id.get(key_id)
-            if cached and now - cached[0] < CACHE_SECONDS:
-                return cached[1]
+        hit = self.cached(key_id)
+        if hit is not None:
+            return hit
         with self.sessions() as session:
             row = self._unchecked(lambda: session.get(DataKeyRow, key_id))
         if row is None:

@@ -187,6 +187,8 @@ async def test_purge_export_rotation_and_byte_wise_search(env: WorkflowEnvironme
         with zipfile.ZipFile(archive) as z:
             sent_a = [e.raw for e in store.emails(ids[1])]
             assert sorted(z.read(n) for n in z.namelist() if n.endswith(".eml")) == sorted(sent_a)
+            files_a = [Path(d.path).read_bytes() for d in store.documents(ids[1])]
+            assert files_a and sorted(z.read(n) for n in z.namelist() if "/documents/" in n) == sorted(files_a)
 
         # T1: the campaign is over and B's period has run, A's has not.
         capitalised = next(c for c in store.candidatures(CAMPAIGN) if c.state == "capitalised").updated_at
