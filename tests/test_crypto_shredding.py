@@ -3,17 +3,20 @@ destroys its key, and master key rotation (re-wrapping) leaves every other dossi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from temporalio.api.common.v1 import Payload
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
 
 from ami.codec import DATA_KEY_METADATA, KEY_ID_METADATA, CodecError, EncryptionCodec, data_converter
+from ami.codec_server import CodecServer
 from ami.codec_settings import CodecSettings
 from ami.keystore import KeyStore, key_store_for
 from ami.store import store_for
-from tests.test_codec import KEY_A, KEY_B, entry
+from tests.test_codec import JSON, KEY_A, KEY_B, TOKEN, UI, call, decoded_texts, entry
 
 A = "candidature-ami-2024-246200299"
 B = "candidature-ami-2024-200041960"
@@ -24,6 +27,10 @@ def keys(tmp_path: Path) -> KeyStore:
     url = f"sqlite:///{tmp_path / 'keys.db'}"
     store_for(url)  # migrated to head: the data_keys table exists
     return key_store_for(url)
+
+
+def plain_json(text: str) -> Payload:
+    return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(text).encode())
 
 
 def plain(text: str) -> Payload:
@@ -103,3 +110,18 @@ async def test_the_converter_propagates_the_context_to_the_codec(keys: KeyStore)
     off = data_converter(CodecSettings(codec_keys=entry("a", KEY_A), codec_data_keys=False))
     [direct] = await off.with_context(WorkflowSerializationContext("default", A)).encode(["x"])
     assert direct.metadata[KEY_ID_METADATA] == b"a"
+
+
+async def test_the_codec_server_decodes_live_dossiers_and_refuses_erased_ones(keys: KeyStore) -> None:
+    worker = EncryptionCodec({"a": KEY_A}, "a", key_store=keys)
+    [pa] = await worker.with_context(WorkflowSerializationContext("default", A)).encode([plain_json("Sophie Lambert")])
+    [pb] = await worker.with_context(WorkflowSerializationContext("default", B)).encode([plain_json("Claire Petit")])
+    keys.destroy(A)
+    # The codec server: no workflow context, a process of its own (nothing cached).
+    served = EncryptionCodec({"a": KEY_A}, "a", key_store=KeyStore(keys.engine))
+    headers = {**JSON, "Authorization": f"Bearer {TOKEN}"}
+    with CodecServer(served, TOKEN, frozenset({UI}), port=0) as server:
+        status, _, answer = call(server, "POST", "/decode", json_format.MessageToJson(Payloads(payloads=[pb])).encode(), headers)
+        assert status == 200 and decoded_texts(answer) == ["Claire Petit"]
+        status, _, answer = call(server, "POST", "/decode", json_format.MessageToJson(Payloads(payloads=[pa])).encode(), headers)
+        assert status == 400 and "dossier effacé" in json.loads(answer)["error"]
