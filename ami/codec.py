@@ -118,7 +118,7 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
 
     def encrypt_with(self, payload: Payload, data_key: DataKey) -> Payload:
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(data_key.key).encrypt(nonce, payload.SerializeToString(), data_key.key_id.encode())
+        sealed = data_key.cipher.encrypt(nonce, payload.SerializeToString(), data_key.key_id.encode())
         return Payload(metadata={"encoding": ENCODING, DATA_KEY_METADATA: data_key.key_id.encode()}, data=nonce + sealed)
 
     def decrypt_all(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -151,7 +151,7 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             data_key = self.key_store.get(key_id, self._ciphers)
         except KeyStoreError as error:
             raise CodecError(str(error)) from None
-        return self._open(AESGCM(data_key.key), key_id, payload.data)
+        return self._open(data_key.cipher, key_id, payload.data)
 
     @staticmethod
     def _open(cipher: AESGCM, key_id: str, data: bytes) -> Payload:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import TypeVar
 
 from cryptography.exceptions import InvalidTag
@@ -55,6 +55,10 @@ class DataKey:
     key_id: str
     scope: str
     key: bytes
+
+    @cached_property
+    def cipher(self) -> AESGCM:
+        return AESGCM(self.key)
 
 
 def _aad(key_id: str, scope: str) -> bytes:
