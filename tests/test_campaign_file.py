@@ -38,6 +38,7 @@ def test_shipped_campaign_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = campaign_check(SHIPPED, capsys)
     assert (code, err) == (0, "")
     assert "valide" in out and "09/09/2024 00:00 CEST" in out and "UTC 2024-09-08 22:00" in out
+    assert "conservation non retenus 6 mois, cycle 24 mois" in out
 
 
 def test_campaign_by_id(capsys: pytest.CaptureFixture[str]) -> None:
