@@ -71,7 +71,8 @@ def erase_person(store: Store, address: str, at: datetime) -> PersonErasure:
                 result.running.append(row.workflow_id)
             if not _has_contact(form):
                 result.without_contact.append(row.workflow_id)
-        for message in session.scalars(select(EmailRow).where(EmailRow.erased_at.is_(None))):
+        # A message still pending is left alone: its activity would retry with empty bytes.
+        for message in session.scalars(select(EmailRow).where(EmailRow.erased_at.is_(None), EmailRow.status != "pending")):
             if needle in message.raw.lower():
                 message.raw, message.erased_at = b"", at
                 message.detail = MARKER if message.detail else None
