@@ -13,12 +13,14 @@ from activities.documents import DocumentActivities
 from activities.eligibility import check_eligibility
 from activities.email import EmailActivities
 from activities.records import RecordActivities
+from activities.rgpd import RgpdActivities
 from ami.settings import Settings, get_settings
 from ami.store import store_for
 from workflows.campaign import CampaignWorkflow
 from workflows.candidature import CandidatureWorkflow
+from workflows.purge import PurgeWorkflow
 
-WORKFLOWS: Sequence[type] = (CampaignWorkflow, CandidatureWorkflow)
+WORKFLOWS: Sequence[type] = (CampaignWorkflow, CandidatureWorkflow, PurgeWorkflow)
 
 
 def activities_for(settings: Settings) -> list[Any]:
@@ -30,6 +32,7 @@ def activities_for(settings: Settings) -> list[Any]:
         RecordActivities(store).record_fact,
         RecordActivities(store).record_campaign,
         DocumentActivities(settings, store).make_document,
+        RgpdActivities(settings, store).purge,
     ]
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from ami.documents import pdf
+from ami.privacy import campaign_of, notice
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
 from models import documents as inputs
@@ -49,7 +50,10 @@ class DocumentActivities:
     @activity.defn
     async def make_document(self, input: MakeDocumentInput) -> DocumentRef:
         model, renderer, stem = RENDERERS[input.kind]
-        data = model.model_validate(input.data)
+        raw = input.data
+        if input.kind == "summary" and not raw.get("privacy_notice"):
+            raw = {**raw, "privacy_notice": notice(campaign_of(input.workflow_id), self.settings.campaigns_dir) or []}
+        data = model.model_validate(raw)
         content = await asyncio.to_thread(renderer, data)
         path, digest = await asyncio.to_thread(store_content, self.settings.data_dir, content, ".pdf")
         filename = f"{stem}-{input.receipt_number}.pdf" if input.receipt_number else f"{stem}.pdf"

@@ -21,6 +21,7 @@ from ami.mail import calendar as ics
 from ami.mail.message import build, message_id
 from ami.mail.render import render
 from ami.mail.smtp import Bounced, deliver
+from ami.privacy import email_notice
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
 from models.messages import EmailOutcome, SendEmailInput
@@ -53,7 +54,8 @@ class EmailActivities:
         return EmailOutcome(message_id=msg_id, status="sent")
 
     def _render(self, input: SendEmailInput, msg_id: str) -> EmailRow:
-        rendered = render(input.purpose, input.context, self.settings.templates_dir)
+        context = {**input.context, "privacy": email_notice(input.purpose, input.context, self.settings.campaigns_dir)}
+        rendered = render(input.purpose, context, self.settings.templates_dir)
         invite = input.context.get("calendar")
         sender = self.settings.mail_from
         now = datetime.now(UTC)

@@ -31,6 +31,9 @@ class CodecSettings(BaseSettings):
     codec_active_key: str = ""
     # Production guard: refuse to start in clear text when no key is configured.
     codec_required: bool = False
+    # One data key per workflow, wrapped by the master keys, in the database's `data_keys` table
+    # (crypto-shredding, docs/privacy.md); false: the master key encrypts every payload directly.
+    codec_data_keys: bool = True
 
     codec_server_host: str = "127.0.0.1"
     codec_server_port: int = Field(default=8081, ge=0, le=65535)

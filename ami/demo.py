@@ -27,6 +27,7 @@ from ami.documents.form_docx import blank_form_docx
 from ami.examples import example
 from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
+from ami.privacy import notice
 from ami.settings import Settings
 from models.campaign import CampaignPlan, TimeMap, load_campaign
 from models.candidature import CandidatureFile
@@ -313,12 +314,19 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         codec_server_token=secrets.token_urlsafe(32),
         codec_cors_origins=f"http://localhost:{ui_port},http://127.0.0.1:{ui_port}",
     )
-    codec = codec_from_settings(codec_settings)
+    from ami.store import store_for
+
+    # The data keys (one per workflow, crypto-shredding) live in the demo's own database.
+    store_for(settings.resolved_database_url())
+    codec = codec_from_settings(codec_settings, database_url=settings.resolved_database_url())
     assert codec is not None
     token = codec_settings.codec_server_token.get_secret_value()
     codec_server = CodecServer(codec, token, codec_settings.cors_origins(), port=0).start()
     env = await start_dev_server(
-        port=port, ui_port=ui_port, data_converter=data_converter(codec_settings), ui_codec_endpoint=codec_server.ui_endpoint
+        port=port,
+        ui_port=ui_port,
+        data_converter=data_converter(codec_settings, database_url=settings.resolved_database_url()),
+        ui_codec_endpoint=codec_server.ui_endpoint,
     )
     try:
         file_plan = load_campaign("ami-2024").plan()
@@ -342,7 +350,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 out_dir=out_dir,
                 database_url=settings.resolved_database_url(),
             )
-            (out_dir / "formulaire-candidature.docx").write_bytes(blank_form_docx(plan.name))
+            (out_dir / "formulaire-candidature.docx").write_bytes(blank_form_docx(plan.name, notice(plan.id, settings.campaigns_dir) or ()))
             console.print(f"Formulaire de candidature vierge : {out_dir / 'formulaire-candidature.docx'}")
             await _play(run)
             console.print("Capitalisation : attestations, rapports par collectivité et rapport de campagne…")

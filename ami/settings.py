@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     message_id_domain: str = "ami.apes-hdf.example.org"
 
     templates_dir: Path | None = None  # coordinators' overrides, looked up before the bundled templates
+    # Where the emails, the documents and the purge find a campaign's retention periods and privacy notice.
+    campaigns_dir: Path = ROOT / "config" / "campaigns"
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod

@@ -77,6 +77,8 @@ def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Erased values are overwritten with zeros, not left in free pages (the purge, docs/privacy.md).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -122,6 +124,12 @@ class Store:
         self.url = normalise_url(url)
         self.engine: Engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def flush_erased(self) -> None:
+        """After an erasure: SQLite's write-ahead log still holds the old pages until a checkpoint."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def upgrade(self) -> None:
         with self.engine.begin() as connection:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.candidature import Email
+from models.privacy import PrivacyNotice, Retention
 
 _FILE = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,6 +97,9 @@ class CampaignFile(BaseModel):
     sessions: list[SessionFile] = Field(min_length=1)
     jury: list[JuryMember] = Field(default_factory=list)
     criteria: list[Criterion] = Field(min_length=1)
+    # Required (issue 18): how long each kind of personal data is kept, and the notice owed to the people.
+    retention: Retention
+    privacy: PrivacyNotice
 
     @field_validator("timezone")
     @classmethod
@@ -363,5 +367,8 @@ def load_campaign(id_or_path: str | Path) -> CampaignFile:
                 continue
             where = _where(item["loc"]) or "(fichier)"
             message = str(item["msg"]).removeprefix("Value error, ")
+            if item["type"] == "missing":
+                message = "entrée obligatoire absente" + (" (durées de conservation, voir docs/privacy.md)" if "retention" in where else "")
+                message += " (mention d'information, voir docs/privacy.md)" if "privacy" in where else ""
             lines.append(f"  - {where} : {message}")
         raise CampaignFileError("\n".join(lines)) from None

@@ -39,6 +39,8 @@ class SummaryDocInput(BaseModel):
     kind_label: str | None = None  # « Commune », « Communauté d'agglomération »…
     departement: str | None = None
     timezone: str = "Europe/Paris"  # the campaign's, to write the time of receipt
+    # The campaign's privacy notice, added by the document activity from the campaign file (issue 18).
+    privacy_notice: list[str] = Field(default_factory=list)
 
 
 class DecisionLetterInput(BaseModel):

@@ -71,6 +71,8 @@ class CandidatureRow(Base):
     # When the engine recorded that form (its `submitted` transition): the jury grid's « Reçue le ».
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set by the purge: personal fields replaced by a marker, the row kept for the statistics.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class TransitionRow(Base):
@@ -107,6 +109,7 @@ class EmailRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # raw bytes deleted by the purge, row kept
 
 
 class DocumentRow(Base):
@@ -121,6 +124,7 @@ class DocumentRow(Base):
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # file deleted by the purge, row kept
 
 
 class _Fact:
@@ -171,3 +175,18 @@ class ExperimentRow(_Fact, Base):
     __tablename__ = "experiments"
 
     experiment: Mapped[str] = mapped_column(Text)
+
+
+class DataKeyRow(Base):
+    """A data key of one scope (a workflow id: a candidature, or a campaign's own payloads), wrapped by
+    a master key of the codec. Destroying it (wrapped set to NULL, the row kept as the proof and the
+    date of the erasure) makes every payload it encrypted unreadable for good: crypto-shredding."""
+
+    __tablename__ = "data_keys"
+
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200), index=True)
+    master_key_id: Mapped[str | None] = mapped_column(String(64))
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    destroyed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

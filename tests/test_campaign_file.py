@@ -38,6 +38,7 @@ def test_shipped_campaign_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = campaign_check(SHIPPED, capsys)
     assert (code, err) == (0, "")
     assert "valide" in out and "09/09/2024 00:00 CEST" in out and "UTC 2024-09-08 22:00" in out
+    assert "conservation non retenus 6 mois, cycle 24 mois" in out
 
 
 def test_campaign_by_id(capsys: pytest.CaptureFixture[str]) -> None:
@@ -207,3 +208,15 @@ def test_compression_factor_must_be_positive(factor: float) -> None:
 def test_compression_anchor_must_be_aware() -> None:
     with pytest.raises(ValueError, match="fuseau"):
         plan().compressed(datetime(2030, 1, 1), 0.5)
+
+
+def test_a_campaign_without_retention_or_notice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 18: the retention periods and the privacy notice are required, each missing entry named.
+    path = variant(tmp_path, (r"^\[retention\]\n(?:.*\n)*?\n", ""), (r"^contact = .*\n", ""))
+    code, out, err = campaign_check(path, capsys)
+    assert code == 2 and out == ""
+    assert "retention : entrée obligatoire absente (durées de conservation" in err
+    assert "privacy.contact : entrée obligatoire absente" in err
+    path = variant(tmp_path, (r"^outbox_months = 6", "outbox_months = 0"), name="zero.toml")
+    code, _, err = campaign_check(path, capsys)
+    assert code == 2 and "retention.outbox_months" in err

@@ -24,6 +24,7 @@ from ami.codec_settings import CodecSettings
 from ami.examples import example
 from ami.ops import Coordination, start_campaign
 from ami.settings import Settings
+from ami.store import store_for
 from models.candidature import CandidatureFile
 from tests import conftest
 from tests.scenario import binome, plan_starting, skip_to
@@ -85,9 +86,17 @@ async def decoded_text(history: WorkflowHistory, codec: EncryptionCodec) -> str:
 
 
 @pytest.fixture(scope="module")
-async def private_env() -> AsyncIterator[WorkflowEnvironment]:
+def keys_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The database of the data keys (one per workflow, issue 18), shared by the client and the control."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('keys') / 'keys.db'}"
+    store_for(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+async def private_env(keys_url: str) -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=conftest.test_server_path(), data_converter=data_converter(TEST_KEYS)
+        test_server_existing_path=conftest.test_server_path(), data_converter=data_converter(TEST_KEYS, database_url=keys_url)
     )
     try:
         yield env
@@ -122,13 +131,15 @@ async def run_lifecycle(env: WorkflowEnvironment, settings: Settings) -> list[st
         return [campaign_workflow_id(plan.id)] + [candidature_workflow_id(plan.id, entry.key) for entry in final.candidatures]
 
 
-async def test_histories_hold_no_personal_data_in_clear(private_env: WorkflowEnvironment, settings: Settings, sink: object) -> None:
+async def test_histories_hold_no_personal_data_in_clear(
+    private_env: WorkflowEnvironment, keys_url: str, settings: Settings, sink: object
+) -> None:
     ids = await run_lifecycle(private_env, settings)
     assert ids == [campaign_workflow_id("privacy"), candidature_workflow_id("privacy", SIREN)]
 
     # A client without the codec: what the server, its database and a Web UI without codec server hold.
     raw_client = await Client.connect(private_env.client.service_client.config.target_host, namespace=private_env.client.namespace)
-    codec = data_converter(TEST_KEYS).payload_codec
+    codec = data_converter(TEST_KEYS, database_url=keys_url).payload_codec
     assert isinstance(codec, EncryptionCodec)
     needles = personal_data(FORM)
     assert {"Sophie Lambert", "elu.henin-carvin@example.org", "+33 3 21 00 00 00"} <= needles

@@ -131,4 +131,9 @@ def check_campaign(args: argparse.Namespace) -> int:
     print(f"  réponse      {_local(plan.response_at, zone)}")
     for s in plan.sessions:
         print(f"  séance {s.number}     {s.month} — {s.theme}")
+    r = campaign.retention
+    print(
+        f"  conservation non retenus {r.not_retained_months} mois, cycle {r.completed_months} mois, "
+        f"courriels {r.outbox_months} mois, documents {r.attachments_months} mois — contact {campaign.privacy.contact}"
+    )
     return EXIT_OK

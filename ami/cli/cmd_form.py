@@ -13,6 +13,7 @@ from typing import Any
 from ami.cli.common import EXIT_MALFORMED, EXIT_OK
 from ami.documents.form_docx import blank_form_docx
 from models.campaign import CampaignFileError, load_campaign
+from models.privacy import notice_paragraphs
 
 
 def register(commands: Any) -> None:
@@ -40,7 +41,7 @@ def write_template(args: argparse.Namespace) -> int:
         print(f"--campaign : {error}", file=sys.stderr)
         return EXIT_MALFORMED
     try:
-        out.write_bytes(blank_form_docx(campaign.name))
+        out.write_bytes(blank_form_docx(campaign.name, notice_paragraphs(campaign.privacy, campaign.retention)))
     except OSError as error:
         print(f"--out : impossible d'écrire {out} ({error.strerror or error})", file=sys.stderr)
         return EXIT_MALFORMED

@@ -107,7 +107,7 @@ def _person_rows(person: Person | None) -> list[tuple[str, str | None]]:
     return [(label, getattr(person, key) if person else None) for key, label in PERSON_ROWS]
 
 
-def _build(form: CandidatureFile | None, campaign_name: str) -> bytes:
+def _build(form: CandidatureFile | None, campaign_name: str, notice: Sequence[str] = ()) -> bytes:
     doc = Document()
     normal = doc.styles["Normal"]
     normal.font.name = "Calibri"
@@ -161,20 +161,27 @@ def _build(form: CandidatureFile | None, campaign_name: str) -> bytes:
             "en version électronique (.docx et PDF)."
         )
     )
+    if notice:
+        # The privacy notice (RGPD art. 13): paragraphs, not a table, so the reader never mistakes it for a section.
+        notice_title = doc.add_paragraph()
+        notice_title.add_run(french("Vos données personnelles")).bold = True
+        for text in notice:
+            paragraph = doc.add_paragraph()
+            paragraph.add_run(french(text)).font.size = Pt(8.5)
 
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
 
 
-def blank_form_docx(campaign_name: str) -> bytes:
-    """The empty form the Apes sends with the call."""
-    return _build(None, campaign_name)
+def blank_form_docx(campaign_name: str, notice: Sequence[str] = ()) -> bytes:
+    """The empty form the Apes sends with the call, ending with the campaign's privacy notice."""
+    return _build(None, campaign_name, notice)
 
 
-def fill_form_docx(form: CandidatureFile, campaign_name: str) -> bytes:
+def fill_form_docx(form: CandidatureFile, campaign_name: str, notice: Sequence[str] = ()) -> bytes:
     """The same form with a candidature's answers (round-trip tests, demos)."""
-    return _build(form, campaign_name)
+    return _build(form, campaign_name, notice)
 
 
 # -- reading ---------------------------------------------------------------------------------

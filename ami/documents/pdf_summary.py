@@ -92,4 +92,8 @@ def summary_pdf(data: SummaryDocInput) -> bytes:
         align=Align.J,
         muted=True,
     )
+    if data.privacy_notice:
+        pdf.heading("Vos données personnelles")
+        for paragraph in data.privacy_notice:
+            pdf.para(paragraph, size=8.5, align=Align.J, muted=True)
     return pdf.render()
