@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     message_id_domain: str = "ami.apes-hdf.example.org"
 
     templates_dir: Path | None = None  # coordinators' overrides, looked up before the bundled templates
+    demo: bool = False  # `ami demo`'s worker: emails and documents are marked as a demonstration
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod

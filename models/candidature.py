@@ -8,7 +8,7 @@ malformed: they make the candidature ineligible (SPEC §5), so those fields are 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -124,17 +124,22 @@ class Collectivite(BaseModel):
         return self.siren or self.insee or ""
 
 
+# How a letter addresses a referent (« Madame la Présidente »). Optional: not in the 2024 form.
+Civility = Literal["Madame", "Monsieur"]
+
+
 class Person(BaseModel):
     """A referent. Name, role and email may be missing: that is an ineligibility, not a malformation."""
 
     model_config = _STRICT
 
+    civility: Civility | None = None
     name: Line | None = None
     role: Line | None = None
     email: Email | None = None
     phone: Phone | None = None
 
-    _blank_optional = field_validator("name", "role", "email", "phone", mode="before")(_blank_to_none)
+    _blank_optional = field_validator("civility", "name", "role", "email", "phone", mode="before")(_blank_to_none)
 
     @property
     def complete(self) -> bool:

@@ -513,41 +513,16 @@ class CampaignWorkflow:
         return {"received": len(self._entries), "states": dict(states), "decisions": dict(decisions)}
 
     def _report_data(self) -> dict[str, Any]:
-        zone = self._plan.zone()
-        counts = Counter(e.state for e in self._entries.values())
-        decisions = Counter(e.decision.value for e in self._entries.values() if e.decision)
-        sessions = []
-        for n, s in sorted(self._sessions.items()):
-            lines = [a for summary in self._summaries.values() for a in summary.attendance if a.session_number == n]
-            marks = [f.satisfaction for summary in self._summaries.values() for f in summary.feedback if f.session_number == n]
-            sessions.append(
-                {
-                    "number": n,
-                    "date": s.starts_at.astimezone(zone).date().isoformat(),
-                    "theme": s.theme,
-                    "invited": len(self._summaries),
-                    "present": sum(1 for a in lines if not a.absent),
-                    "binome_complete": sum(1 for a in lines if a.binome_complete),
-                    "mean_satisfaction": round(sum(marks) / len(marks), 2) if marks else None,
-                }
-            )
-        quotes = [f.comment for summary in self._summaries.values() for f in summary.feedback if f.comment]
+        """Identifiers and the schedule: the document activity reads every figure from the store."""
+        sessions = [{"number": n, "theme": s.theme, "starts_at": s.starts_at.isoformat()} for n, s in sorted(self._sessions.items())]
+        time_map = self._plan.time_map.model_dump(mode="json") if self._plan.time_map else None
         return {
+            "campaign_id": self._plan.id,
             "campaign_name": self._plan.name,
-            "region_name": self._plan.region,
-            "counts": {
-                "received": len(self._entries),
-                "eligible": sum(1 for e in self._entries.values() if e.decision is not None),
-                "selected": decisions.get(Decision.SELECTED.value, 0),
-                "waitlisted": decisions.get(Decision.WAITLISTED.value, 0),
-                "not_selected": decisions.get(Decision.NOT_SELECTED.value, 0),
-                "enrolled": len(self._summaries),
-                "capitalised": counts.get(State.CAPITALISED.value, 0),
-                "closed": counts.get(State.CLOSED.value, 0),
-            },
+            "region": self._plan.region,
+            "timezone": self._plan.timezone,
             "sessions": sessions,
-            "quotes": quotes,
-            "experiments": [s.experiment for s in self._summaries.values() if s.experiment],
+            "time_map": time_map,
         }
 
     async def _fact(self, receipt: str, kind: str, fact_id: str, data: dict[str, Any]) -> None:
@@ -579,7 +554,7 @@ class CampaignWorkflow:
                     "purpose": purpose,
                     "occurrence": occurrence,
                     "to": self._plan.coordinators,
-                    "context": {"campaign": {"id": self._plan.id, "name": self._plan.name, "timezone": self._plan.timezone}, **context},
+                    "context": {"campaign": self._plan.reader_context(), **context},
                     "attachments": attachments or [],
                 }
             ),

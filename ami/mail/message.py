@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import datetime
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -17,6 +18,33 @@ from ami.mail.render import Rendered
 from models.messages import DocumentRef
 
 _SPACES = re.compile(r" {2,}")
+
+
+class _SmtpPolicy(policy.EmailPolicy):
+    """`policy.SMTP`, except for a non-ASCII subject, encoded here in whole encoded-words.
+
+    The standard library folds a long non-ASCII subject into encoded-words separated by spaces, and
+    RFC 2047 readers drop the whitespace between two encoded-words: « 0007 — Communauté » came back
+    as « 0007 —Communauté » in every client. Here each encoded-word carries its own spaces, so the
+    subject decodes to exactly the rendered text (tests/test_email_subjects.py).
+    """
+
+    def _subject(self, name: str, value: str) -> str | None:
+        text = str(value)
+        if name.lower() != "subject" or text.isascii():
+            return None
+        return f"{name}: {Header(text, 'utf-8', header_name=name).encode(linesep=self.linesep)}{self.linesep}"
+
+    def fold(self, name: str, value: str) -> str:
+        return self._subject(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        encoded = self._subject(name, value)
+        return encoded.encode("ascii") if encoded else super().fold_binary(name, value)
+
+
+# What the outbox stores and SMTP sends: CRLF line ends, subjects that round-trip exactly.
+SMTP_POLICY = _SmtpPolicy(linesep="\r\n")
 
 
 def message_id(workflow_id: str, purpose: str, occurrence: str, domain: str) -> str:
