@@ -124,8 +124,15 @@ class Collectivite(BaseModel):
         return self.siren or self.insee or ""
 
 
-# How a letter addresses a referent (« Madame la Présidente »). Optional: not in the 2024 form.
+# How a letter addresses a referent (« Madame la Présidente »). Optional: the 2024 form did not ask it.
 Civility = Literal["Madame", "Monsieur"]
+_CIVILITIES = {"madame": "Madame", "mme": "Madame", "mme.": "Madame", "monsieur": "Monsieur", "m.": "Monsieur", "m": "Monsieur"}
+
+
+def _civility(value: Any) -> Any:
+    """« madame », « Mme », « M. » as the two forms a letter uses; anything else is left to refuse."""
+    value = _blank_to_none(value)
+    return _CIVILITIES.get(value.strip().lower(), value) if isinstance(value, str) else value
 
 
 class Person(BaseModel):
@@ -139,7 +146,8 @@ class Person(BaseModel):
     email: Email | None = None
     phone: Phone | None = None
 
-    _blank_optional = field_validator("civility", "name", "role", "email", "phone", mode="before")(_blank_to_none)
+    _blank_optional = field_validator("name", "role", "email", "phone", mode="before")(_blank_to_none)
+    _known_civility = field_validator("civility", mode="before")(_civility)
 
     @property
     def complete(self) -> bool:

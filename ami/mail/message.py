@@ -21,26 +21,25 @@ _SPACES = re.compile(r" {2,}")
 
 
 class _SmtpPolicy(policy.EmailPolicy):
-    """`policy.SMTP`, except for a non-ASCII subject, encoded here in whole encoded-words.
+    """`policy.SMTP`, except for the subject, folded here so that it decodes to exactly its text.
 
     The standard library folds a long non-ASCII subject into encoded-words separated by spaces, and
     RFC 2047 readers drop the whitespace between two encoded-words: « 0007 — Communauté » came back
-    as « 0007 —Communauté » in every client. Here each encoded-word carries its own spaces, so the
-    subject decodes to exactly the rendered text (tests/test_email_subjects.py).
+    as « 0007 —Communauté » in every client; a long ASCII subject came back with a leading space.
+    Here a non-ASCII subject is cut into encoded-words that carry their own spaces, and an ASCII
+    one is folded at its spaces (tests/test_email_subjects.py).
     """
 
-    def _subject(self, name: str, value: str) -> str | None:
+    def _subject(self, name: str, value: str) -> str:
         text = str(value)
-        if name.lower() != "subject" or text.isascii():
-            return None
-        return f"{name}: {Header(text, 'utf-8', header_name=name).encode(linesep=self.linesep)}{self.linesep}"
+        charset = "us-ascii" if text.isascii() else "utf-8"
+        return f"{name}: {Header(text, charset, header_name=name).encode(linesep=self.linesep)}{self.linesep}"
 
     def fold(self, name: str, value: str) -> str:
-        return self._subject(name, value) or super().fold(name, value)
+        return self._subject(name, value) if name.lower() == "subject" else super().fold(name, value)
 
     def fold_binary(self, name: str, value: str) -> bytes:
-        encoded = self._subject(name, value)
-        return encoded.encode("ascii") if encoded else super().fold_binary(name, value)
+        return self._subject(name, value).encode("ascii") if name.lower() == "subject" else super().fold_binary(name, value)
 
 
 # What the outbox stores and SMTP sends: CRLF line ends, subjects that round-trip exactly.
