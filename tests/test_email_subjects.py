@@ -64,4 +64,3 @@ def test_long_names_round_trip_in_a_subject() -> None:
         assert round_trip(subject) == subject
     assert round_trip("Invitation : séance 1") == "Invitation : séance 1"
     assert round_trip("Plain ASCII subject " * 6) == ("Plain ASCII subject " * 6).strip()
-

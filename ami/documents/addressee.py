@@ -105,7 +105,10 @@ def _title_of(role: str | None) -> tuple[_Title, str] | None:
         return None
     lowered = role.strip().lower()
     matches = [
-        (form, title) for title in _TITLES for form in (title.masculine, title.feminine) if re.match(re.escape(form.lower()) + r"(?!\w)", lowered)
+        (form, title)
+        for title in _TITLES
+        for form in (title.masculine, title.feminine)
+        if re.match(re.escape(form.lower()) + r"(?!\w)", lowered)
     ]
     if not matches:
         return None

@@ -26,7 +26,9 @@ COUNT_LABELS = {
     "selected": "Collectivités retenues",
     "waitlisted": "Inscrites sur liste d'attente",
     "not_selected": "Non retenues",
+    "promoted": "Promues depuis la liste d'attente",
     "enrolled": "Engagées dans le cycle",
+    "withdrawn": "Retraits (avant ou pendant le cycle)",
     "capitalised": "Parcours achevés et capitalisés",
     "closed": "Dossiers clos sans parcours",
 }
@@ -105,7 +107,7 @@ def campaign_report_pdf(data: CampaignReportInput, *, demo: bool = False) -> byt
     sessions = sorted(data.sessions, key=lambda s: s.number)
     pdf = AmiPdf(
         title=f"Bilan de la campagne — {data.campaign_name}",
-        subject=f"Capitalisation du cycle de qualification, région {data.region_name}",
+        subject=f"Capitalisation du cycle de qualification, région {data.region_name}",  # its name: Hauts-de-France
         running_head=data.campaign_name,
         created=stable_instant(max((s.date for s in sessions), default=_NO_SESSION)),
         content=data.model_dump_json(),
