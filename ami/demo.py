@@ -9,6 +9,7 @@ few minutes, so that every branch of the lifecycle is walked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Awaitable
@@ -23,11 +24,13 @@ from rich.table import Table
 from ami.codec import codec_from_settings, data_converter, new_key_entry
 from ami.codec_server import CodecServer
 from ami.codec_settings import CodecSettings
+from ami.demo_output import Dossier, forwarding_runtime, quiet_logs, write_index
 from ami.documents.form_docx import blank_form_docx
 from ami.examples import example
 from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
 from ami.settings import Settings
+from ami.store import store_for
 from models.campaign import CampaignPlan, TimeMap, load_campaign
 from models.candidature import CandidatureFile
 from models.lifecycle import FINAL_STATES, State
@@ -302,6 +305,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         smtp_port=controller.port,
         task_queue="ami-demo",
         temporal_address=f"localhost:{port}",
+        demo=True,  # emails and documents marked, discreetly, as a demonstration
     )
     console.print(
         f"[bold]ami demo[/] — serveur Temporal et interface sur [link]http://localhost:{ui_port}[/link], courriels dans {mail_dir}"
@@ -318,9 +322,18 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
     token = codec_settings.codec_server_token.get_secret_value()
     codec_server = CodecServer(codec, token, codec_settings.cors_origins(), port=0).start()
     env = await start_dev_server(
-        port=port, ui_port=ui_port, data_converter=data_converter(codec_settings), ui_codec_endpoint=codec_server.ui_endpoint
+        port=port,
+        ui_port=ui_port,
+        data_converter=data_converter(codec_settings),
+        ui_codec_endpoint=codec_server.ui_endpoint,
+        runtime=forwarding_runtime(),
     )
+    logs = contextlib.ExitStack()
     try:
+        # Worker and SDK log lines go to a file; the story gets one French line where it matters.
+        log_file = logs.enter_context(
+            quiet_logs(out_dir, lambda note: console.print(f"[dim]{'':>10}[/]  [yellow]note[/] : {note}", soft_wrap=True))
+        )
         file_plan = load_campaign("ami-2024").plan()
         factor = day_seconds / 86400
         plan = file_plan.compressed(datetime.now(UTC) + timedelta(seconds=2), factor).model_copy(
@@ -358,11 +371,21 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                     form.collectivite.name if form else entry.key
                 )
             console.print(_summary_table(final, paths, names))
+            dossiers = [
+                Dossier(
+                    e.receipt_number,
+                    names[e.key],
+                    _DECISIONS[e.decision] if e.decision else "—",
+                    e.state,
+                    " → ".join(paths.get(e.key, [])),
+                    e.workflow_id,
+                )
+                for e in final.candidatures
+            ]
+            index = write_index(out_dir, store_for(settings.resolved_database_url()), handle.id, plan.name, dossiers)
             emails = len(list(mail_dir.glob("*.eml")))
             documents = len(list((out_dir / "documents").rglob("*.pdf")))
             all_final = all(State(e.state) in FINAL_STATES for e in final.candidatures)
-            from ami.store import store_for
-
             sent = store_for(settings.resolved_database_url()).emails()
             purposes = sorted({e.purpose for e in sent})
             bounces = sum(1 for e in sent if e.purpose == "coord_bounce")
@@ -376,6 +399,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 "signalée(s) aux coordinateurs, le dossier suivant son cours.",
                 soft_wrap=True,
             )
+            console.print(f"Index de la démonstration (dossiers, courriels, documents) : {index} ; journal technique : {log_file}")
             if keep:
                 console.print(f"--keep : l'interface reste ouverte sur http://localhost:{ui_port} (Ctrl-C pour arrêter).")
                 await asyncio.Event().wait()
@@ -384,6 +408,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         await env.shutdown()
         codec_server.stop()
         controller.stop()
+        logs.close()
 
 
 _ENDINGS = {"withdraw": "retrait", "expire": "date limite"}
