@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from rich.console import Console
 from rich.table import Table
 
@@ -25,6 +26,7 @@ from ami.codec import codec_from_settings, data_converter, new_key_entry
 from ami.codec_server import CodecServer
 from ami.codec_settings import CodecSettings
 from ami.demo_output import Dossier, forwarding_runtime, quiet_logs, write_index
+from ami.documents.addressee import full_name
 from ami.documents.form_docx import blank_form_docx
 from ami.examples import example
 from ami.mail.sink import start_sink
@@ -241,10 +243,12 @@ async def _play(run: DemoRun) -> None:
 
         await asyncio.gather(*(attend(key, plan.number, plan.month) for key in enrolled))
         notes = {3: " — une absence (courriel de relance)", 4: " — un binôme incomplet"}.get(plan.number, "")
-        run.say(plan.month, f"séance {plan.number} : présences et questionnaires enregistrés pour {len(enrolled)} collectivités{notes}")
+        run.say(
+            _month(plan.month), f"séance {plan.number} : présences et questionnaires enregistrés pour {len(enrolled)} collectivités{notes}"
+        )
         if plan.number == 2 and mid_cycle in enrolled:
             await run.act(c.withdraw(mid_cycle, "Départ du technicien référent, la collectivité se retire du cycle."), plan.month)
-            run.say(plan.month, f"retrait en cours de cycle : {run.forms[mid_cycle].collectivite.name}")
+            run.say(_month(plan.month), f"retrait en cours de cycle : {run.forms[mid_cycle].collectivite.name}")
 
 
 async def _confirm_promoted(run: DemoRun, key: str, day: str) -> None:
@@ -367,9 +371,8 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 if cs.transitions and cs.transitions[-1].trigger in _ENDINGS:
                     paths[entry.key][-1] += f" ({_ENDINGS[cs.transitions[-1].trigger]})"
                 form = run.forms.get(entry.key)
-                names[entry.key] = (cs.verdict.collectivite.name if cs.verdict and cs.verdict.collectivite else None) or (
-                    form.collectivite.name if form else entry.key
-                )
+                view = cs.verdict.collectivite if cs.verdict else None
+                names[entry.key] = full_name(view.name, view.kind) if view else (form.collectivite.name if form else entry.key)
             console.print(_summary_table(final, paths, names))
             dossiers = [
                 Dossier(
@@ -424,6 +427,11 @@ _SHORT = {
     "capitalised": "capitalisée",
     "closed": "close",
 }
+
+
+def _month(month: str) -> str:
+    """« 2024-10 » as the story's date column shows it: « oct. 2024 »."""
+    return str(format_date(datetime.strptime(month, "%Y-%m").date(), "MMM y", locale="fr_FR"))
 
 
 def _compact(states: list[str]) -> list[str]:

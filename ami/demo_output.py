@@ -65,6 +65,9 @@ def quiet_logs(out_dir: Path, say: Callable[[str], None]) -> Iterator[Path]:
     root.addHandler(to_file)
     root.addHandler(notes)
     root.setLevel(logging.INFO)
+    quiet = logging.getLogger("fontTools")  # one line per PDF subset: noise, even in a log file
+    saved_font_level = quiet.level
+    quiet.setLevel(logging.WARNING)
     logging.captureWarnings(True)
     try:
         with warnings.catch_warnings():
@@ -75,6 +78,7 @@ def quiet_logs(out_dir: Path, say: Callable[[str], None]) -> Iterator[Path]:
         root.removeHandler(notes)
         root.removeHandler(to_file)
         root.setLevel(saved_level)
+        quiet.setLevel(saved_font_level)
         to_file.close()
 
 

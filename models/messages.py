@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from models.campaign import CampaignPlan
+from models.campaign import CampaignPlan, TimeMap
 from models.candidature import CandidatureFile, Person
 
 _MSG = ConfigDict(extra="forbid")
@@ -59,6 +59,7 @@ class EligibilityRules(BaseModel):
     timezone: str
     opens_at: AwareDatetime
     deadline_at: AwareDatetime
+    time_map: TimeMap | None = None  # a shifted plan's: reasons are dated in the published calendar
 
 
 class CheckEligibilityInput(BaseModel):

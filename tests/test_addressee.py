@@ -9,7 +9,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from ami.documents.addressee import address_lines, addressing, full_name, of_collectivite
+from ami.documents.addressee import address_lines, addressing, designation, full_name, of_collectivite
 from ami.documents.pdf import certificate_pdf, decision_letter_pdf
 from models.campaign import Signatory, load_campaign
 from models.candidature import Person
@@ -31,6 +31,9 @@ def test_the_register_abbreviations_are_written_out() -> None:
     assert of_collectivite("Abbeville", "commune") == "d'Abbeville"
     assert of_collectivite("Le Touquet-Paris-Plage", "commune") == "du Touquet-Paris-Plage"
     assert of_collectivite("Communauté urbaine d'Arras", "CU") == "de la Communauté urbaine d'Arras"
+    assert designation("Laon", "commune") == "la commune de Laon"
+    assert designation("Lomme", "commune_associee") == "la commune associée de Lomme"
+    assert designation("CU d'Arras", "CU") == "la Communauté urbaine d'Arras"
 
 
 def test_an_address_on_one_line_becomes_the_lines_of_a_block() -> None:
@@ -45,7 +48,14 @@ def test_an_address_on_one_line_becomes_the_lines_of_a_block() -> None:
 @pytest.mark.parametrize(
     ("kind", "name", "role", "civility", "first_line", "salutation"),
     [
-        ("CA", "Élodie Brasseur", "Présidente", None, "Madame la Présidente de la Communauté d'agglomération du Beauvaisis", "Madame la Présidente,"),
+        (
+            "CA",
+            "Élodie Brasseur",
+            "Présidente",
+            None,
+            "Madame la Présidente de la Communauté d'agglomération du Beauvaisis",
+            "Madame la Présidente,",
+        ),
         ("commune", "Bertrand Delcroix", "Maire", "Monsieur", "Monsieur le Maire de Beauvais", "Monsieur le Maire,"),
         ("CA", "Sophie Lambert", "Vice-présidente chargée du numérique", None, "Madame Sophie Lambert", "Madame la Vice-présidente,"),
         # The civility given wins over the form the role was written in.
@@ -60,7 +70,12 @@ def test_an_address_on_one_line_becomes_the_lines_of_a_block() -> None:
 def test_block_and_salutation(kind: str, name: str, role: str, civility: str | None, first_line: str, salutation: str) -> None:
     collectivite = "CA du Beauvaisis" if kind == "CA" else "Beauvais"
     result = addressing(
-        collectivite=collectivite, kind=kind, address="Hôtel de ville, 60000 Beauvais", name=name, role=role, civility=civility  # type: ignore[arg-type]
+        collectivite=collectivite,
+        kind=kind,
+        address="Hôtel de ville, 60000 Beauvais",
+        name=name,
+        role=role,
+        civility=civility,  # type: ignore[arg-type]
     )
     assert result.block[0] == first_line
     assert result.salutation == salutation
@@ -103,7 +118,7 @@ def test_every_letter_carries_title_address_and_signatory() -> None:
         assert "48 rue Desgroux" in text and "60000 Beauvais" in text
         assert "Madame la Présidente," in flat and "Nous vous prions d'agréer, Madame la Présidente" in flat
         assert "Claire Duval" in text and "Coordinatrice du cycle de qualification" in text
-        assert "la candidature de Communauté d'agglomération du Beauvaisis" in flat or "Communauté d'agglomération du Beauvaisis pour" in flat
+        assert "la candidature de la Communauté d'agglomération du Beauvaisis" in flat
         assert "CA du Beauvaisis" not in flat
         assert "Madame, Monsieur" not in flat
 
@@ -123,7 +138,9 @@ def test_the_certificate_names_the_collectivite_in_full_and_is_signed() -> None:
         sessions=[SessionAttended(number=1, date=dt.date(2024, 10, 15), theme="Thème", present=True)],
     )
     text = " ".join(text_of(certificate_pdf(data)).split())
-    assert "Communauté urbaine d'Arras a participé" in text and "Claire Duval" in text and "Pour l'Apes Hauts-de-France" in text
+    assert (
+        "atteste que la Communauté urbaine d'Arras a participé" in text and "Claire Duval" in text and "Pour l'Apes Hauts-de-France" in text
+    )
 
 
 def test_the_shipped_campaign_names_its_signatory() -> None:

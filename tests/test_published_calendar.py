@@ -122,3 +122,17 @@ def test_a_demo_email_is_dated_and_marked_as_a_demonstration(tmp_path: Path) -> 
     # An ordinary worker does not mark its messages.
     plain = render("receipt", demo_context(plan))
     assert mark not in plain.text and mark in render("receipt", demo_context(plan), demo=True).html
+
+
+def test_a_late_candidature_is_told_the_published_deadline() -> None:
+    from ami.eligibility import assess
+    from ami.examples import example
+    from models.messages import EligibilityRules
+
+    plan = demo_plan()
+    rules = EligibilityRules(
+        region=plan.region, timezone=plan.timezone, opens_at=plan.opens_at, deadline_at=plan.deadline_at, time_map=plan.time_map
+    )
+    verdict = assess(example("12-hellemmes"), datetime.fromisoformat(working(plan, 2024, 9, 9, 12)), rules)
+    (reason,) = [r for r in verdict.reasons if r.code == "after_deadline"]
+    assert "Reçue le 09/09/2024 à 12:00" in reason.message and "le 08/09/2024, fin de journée" in reason.message

@@ -658,7 +658,11 @@ class CandidatureWorkflow:
 
     def _rules(self) -> EligibilityRules:
         return EligibilityRules(
-            region=self._plan.region, timezone=self._plan.timezone, opens_at=self._plan.opens_at, deadline_at=self._plan.deadline_at
+            region=self._plan.region,
+            timezone=self._plan.timezone,
+            opens_at=self._plan.opens_at,
+            deadline_at=self._plan.deadline_at,
+            time_map=self._plan.time_map,
         )
 
     def _recipients(self) -> list[str]:

@@ -73,6 +73,19 @@ def of_collectivite(name: str, kind: str | None) -> str:
     return f"d'{name}" if name[:1] in _VOWELS else f"de {name}"
 
 
+def designation(name: str, kind: str | None) -> str:
+    """How a sentence names the collectivité: « la Communauté urbaine d'Arras », « la commune de Laon »."""
+    official = full_name(name, kind)
+    if kind == "commune":
+        return f"la commune {of_collectivite(official, kind)}"
+    if kind in ("commune_associee", "commune_deleguee"):
+        label = "associée" if kind == "commune_associee" else "déléguée"
+        return f"la commune {label} {of_collectivite(official, kind)}"
+    if kind is not None and official[:1].isupper():
+        return f"la {official}"
+    return official
+
+
 def organisation_line(name: str, kind: str | None) -> str:
     """The collectivité's line in a block: « Mairie de Libercourt », or the EPCI's full name."""
     if kind == "commune":

@@ -7,7 +7,7 @@ from datetime import date
 from fpdf.enums import Align, XPos, YPos
 
 from ami.documents._pdf_base import FAMILY, AmiPdf, pdf_text, stable_instant
-from ami.documents.addressee import Addressing, addressing, full_name
+from ami.documents.addressee import Addressing, addressing, designation
 from ami.documents.branding import ORGANISATION
 from ami.documents.typography import date_fr
 from models.campaign import Signatory
@@ -54,7 +54,8 @@ def _signature(pdf: AmiPdf, signatory: Signatory | None, lead: str = "") -> None
 
 
 def _body(data: DecisionLetterInput) -> list[str]:
-    name = full_name(data.collectivite_name, data.collectivite_kind)
+    # « la candidature de la Communauté urbaine d'Arras », « … de la commune de Laon »
+    name = designation(data.collectivite_name, data.collectivite_kind)
     if data.decision == "selected":
         deadline = f"avant le {date_fr(data.confirmation_deadline)}" if data.confirmation_deadline else "dès que possible"
         return [
@@ -147,7 +148,7 @@ def certificate_pdf(data: CertificateInput, *, demo: bool = False) -> bytes:
     pdf.set_text_color(33, 37, 41)
     pdf.ln(10)
     pdf.para(
-        f"L'{ORGANISATION} atteste que {full_name(data.collectivite_name, data.collectivite_kind)} a participé au {CYCLE}, "
+        f"L'{ORGANISATION} atteste que {designation(data.collectivite_name, data.collectivite_kind)} a participé au {CYCLE}, "
         f"{data.campaign_name} (dossier n° {data.receipt_number}).",
         size=12,
         align=Align.C,
