@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from email import policy
 from email.utils import parseaddr
 
 from temporalio import activity
 
 from ami.mail import calendar as ics
-from ami.mail.message import build, message_id
+from ami.mail.filters import time_map_of
+from ami.mail.message import SMTP_POLICY, build, message_id
 from ami.mail.render import render
 from ami.mail.smtp import Bounced, deliver
 from ami.privacy import email_notice
@@ -55,8 +55,9 @@ class EmailActivities:
 
     def _render(self, input: SendEmailInput, msg_id: str) -> EmailRow:
         context = {**input.context, "privacy": email_notice(input.purpose, input.context, self.settings.campaigns_dir)}
-        rendered = render(input.purpose, context, self.settings.templates_dir)
+        rendered = render(input.purpose, context, self.settings.templates_dir, demo=self.settings.demo)
         invite = input.context.get("calendar")
+        time_map = time_map_of(input.context.get("campaign"))
         sender = self.settings.mail_from
         now = datetime.now(UTC)
         message = build(
@@ -64,9 +65,10 @@ class EmailActivities:
             sender=sender,
             to=input.to,
             msg_id=msg_id,
-            created=now,
+            # The Date a mail client shows is on the campaign's published calendar, like the text.
+            created=time_map.for_reader(now) if time_map else now,
             attachments=input.attachments,
-            calendar=ics.session_ics(invite, parseaddr(sender)[1]) if invite else None,
+            calendar=ics.session_ics(invite, parseaddr(sender)[1], time_map) if invite else None,
         )
         return EmailRow(
             message_id=msg_id,
@@ -74,7 +76,7 @@ class EmailActivities:
             purpose=input.purpose,
             occurrence=input.occurrence,
             subject=rendered.subject,
-            raw=message.as_bytes(policy=policy.SMTP),
+            raw=message.as_bytes(policy=SMTP_POLICY),
             status="pending",
             attempts=0,
             created_at=now,

@@ -9,6 +9,7 @@ few minutes, so that every branch of the lifecycle is walked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Awaitable
@@ -17,22 +18,27 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from rich.console import Console
 from rich.table import Table
 
 from ami.codec import codec_from_settings, data_converter, new_key_entry
 from ami.codec_server import CodecServer
 from ami.codec_settings import CodecSettings
+from ami.demo_output import Dossier, forwarding_runtime, quiet_logs, write_index
+from ami.documents.addressee import full_name
 from ami.documents.form_docx import blank_form_docx
 from ami.examples import example
 from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
 from ami.privacy import notice
 from ami.settings import Settings
+from ami.store import store_for
 from models.campaign import CampaignPlan, TimeMap, load_campaign
 from models.candidature import CandidatureFile
 from models.lifecycle import FINAL_STATES, State
 from models.messages import CampaignStatus, Decision
+from workflows.candidature import candidature_workflow_id
 
 PARIS = ZoneInfo("Europe/Paris")
 DEFAULT_DAY_SECONDS = 0.4  # one published day lasts this long: the calendar (about 280 days) fits in 2 minutes
@@ -239,10 +245,12 @@ async def _play(run: DemoRun) -> None:
 
         await asyncio.gather(*(attend(key, plan.number, plan.month) for key in enrolled))
         notes = {3: " — une absence (courriel de relance)", 4: " — un binôme incomplet"}.get(plan.number, "")
-        run.say(plan.month, f"séance {plan.number} : présences et questionnaires enregistrés pour {len(enrolled)} collectivités{notes}")
+        run.say(
+            _month(plan.month), f"séance {plan.number} : présences et questionnaires enregistrés pour {len(enrolled)} collectivités{notes}"
+        )
         if plan.number == 2 and mid_cycle in enrolled:
             await run.act(c.withdraw(mid_cycle, "Départ du technicien référent, la collectivité se retire du cycle."), plan.month)
-            run.say(plan.month, f"retrait en cours de cycle : {run.forms[mid_cycle].collectivite.name}")
+            run.say(_month(plan.month), f"retrait en cours de cycle : {run.forms[mid_cycle].collectivite.name}")
 
 
 async def _confirm_promoted(run: DemoRun, key: str, day: str) -> None:
@@ -264,7 +272,6 @@ def _write_jury_grid(run: DemoRun) -> str:
     """The jury's grid, read back from the store like `ami export` does, in XLSX and CSV."""
     from ami.cli.cmd_export import grid_rows
     from ami.documents.jury_grid import jury_grid_csv, jury_grid_xlsx
-    from ami.store import store_for
 
     rows = grid_rows(store_for(run.database_url).candidatures(run.plan.id))
     criteria = [(c.id, c.label) for c in run.plan.criteria]
@@ -303,6 +310,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         smtp_port=controller.port,
         task_queue="ami-demo",
         temporal_address=f"localhost:{port}",
+        demo=True,  # emails and documents marked, discreetly, as a demonstration
     )
     console.print(
         f"[bold]ami demo[/] — serveur Temporal et interface sur [link]http://localhost:{ui_port}[/link], courriels dans {mail_dir}"
@@ -314,7 +322,6 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         codec_server_token=secrets.token_urlsafe(32),
         codec_cors_origins=f"http://localhost:{ui_port},http://127.0.0.1:{ui_port}",
     )
-    from ami.store import store_for
 
     # The data keys (one per workflow, crypto-shredding) live in the demo's own database.
     store_for(settings.resolved_database_url())
@@ -327,8 +334,14 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         ui_port=ui_port,
         data_converter=data_converter(codec_settings, database_url=settings.resolved_database_url()),
         ui_codec_endpoint=codec_server.ui_endpoint,
+        runtime=forwarding_runtime(),
     )
+    logs = contextlib.ExitStack()
     try:
+        # Worker and SDK log lines go to a file; the story gets one French line where it matters.
+        log_file = logs.enter_context(
+            quiet_logs(out_dir, lambda note: console.print(f"[dim]{'':>10}[/]  [yellow]note[/] : {note}", soft_wrap=True))
+        )
         file_plan = load_campaign("ami-2024").plan()
         factor = day_seconds / 86400
         plan = file_plan.compressed(datetime.now(UTC) + timedelta(seconds=2), factor).model_copy(
@@ -362,15 +375,24 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 if cs.transitions and cs.transitions[-1].trigger in _ENDINGS:
                     paths[entry.key][-1] += f" ({_ENDINGS[cs.transitions[-1].trigger]})"
                 form = run.forms.get(entry.key)
-                names[entry.key] = (cs.verdict.collectivite.name if cs.verdict and cs.verdict.collectivite else None) or (
-                    form.collectivite.name if form else entry.key
-                )
+                view = cs.verdict.collectivite if cs.verdict else None
+                names[entry.key] = full_name(view.name, view.kind) if view else (form.collectivite.name if form else entry.key)
             console.print(_summary_table(final, paths, names))
+            dossiers = [
+                Dossier(
+                    e.receipt_number,
+                    names[e.key],
+                    _DECISIONS[e.decision] if e.decision else "—",
+                    e.state,
+                    " → ".join(paths.get(e.key, [])),
+                    candidature_workflow_id(plan.id, e.key),
+                )
+                for e in final.candidatures
+            ]
+            index = write_index(out_dir, store_for(settings.resolved_database_url()), handle.id, plan.name, dossiers)
             emails = len(list(mail_dir.glob("*.eml")))
             documents = len(list((out_dir / "documents").rglob("*.pdf")))
             all_final = all(State(e.state) in FINAL_STATES for e in final.candidatures)
-            from ami.store import store_for
-
             sent = store_for(settings.resolved_database_url()).emails()
             purposes = sorted({e.purpose for e in sent})
             bounces = sum(1 for e in sent if e.purpose == "coord_bounce")
@@ -384,6 +406,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 "signalée(s) aux coordinateurs, le dossier suivant son cours.",
                 soft_wrap=True,
             )
+            console.print(f"Index de la démonstration (dossiers, courriels, documents) : {index} ; journal technique : {log_file}")
             if keep:
                 console.print(f"--keep : l'interface reste ouverte sur http://localhost:{ui_port} (Ctrl-C pour arrêter).")
                 await asyncio.Event().wait()
@@ -392,6 +415,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         await env.shutdown()
         codec_server.stop()
         controller.stop()
+        logs.close()
 
 
 _ENDINGS = {"withdraw": "retrait", "expire": "date limite"}
@@ -407,6 +431,11 @@ _SHORT = {
     "capitalised": "capitalisée",
     "closed": "close",
 }
+
+
+def _month(month: str) -> str:
+    """« 2024-10 » as the story's date column shows it: « oct. 2024 »."""
+    return str(format_date(datetime.strptime(month, "%Y-%m").date(), "MMM y", locale="fr_FR"))
 
 
 def _compact(states: list[str]) -> list[str]:

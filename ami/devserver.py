@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
 from ami.codec import data_converter as build_data_converter
@@ -37,6 +38,7 @@ async def start_dev_server(
     db_file: Path | None = None,
     data_converter: DataConverter | None = None,
     ui_codec_endpoint: str | None = None,
+    runtime: Runtime | None = None,
 ) -> WorkflowEnvironment:
     """`data_converter` defaults to the one of the settings (encrypted when AMI_CODEC_KEYS is set);
     `ui_codec_endpoint` points the Web UI at `ami codec-server` so it can show the decrypted payloads."""
@@ -52,4 +54,5 @@ async def start_dev_server(
         dev_server_extra_args=extra,
         dev_server_log_level="error",
         data_converter=data_converter or build_data_converter(),
+        runtime=runtime,
     )

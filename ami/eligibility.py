@@ -169,18 +169,21 @@ def assess(form: CandidatureFile, received_at: datetime, rules: EligibilityRules
 
     # Compared in UTC: two datetimes sharing a zone would be compared by wall-clock time.
     received, opens, deadline = (t.astimezone(UTC) for t in (received_at, rules.opens_at, rules.deadline_at))
+    # Compared on the plan's instants, written on the published calendar (a shifted plan's differ).
+    tm = rules.time_map
+    shown_received, shown_opens, shown_deadline = (tm.for_reader(t) if tm else t for t in (received_at, rules.opens_at, rules.deadline_at))
     if received < opens:
         reasons.append(
             Reason(
                 code=BEFORE_OPENING,
-                message=f"Reçue le {_when(received_at, zone)}, avant l'ouverture de l'appel le {_when(rules.opens_at, zone)}.",
+                message=f"Reçue le {_when(shown_received, zone)}, avant l'ouverture de l'appel le {_when(shown_opens, zone)}.",
             )
         )
     elif received >= deadline:
         reasons.append(
             Reason(
                 code=AFTER_DEADLINE,
-                message=f"Reçue le {_when(received_at, zone)}, après la date limite, {_deadline(rules.deadline_at, zone)}.",
+                message=f"Reçue le {_when(shown_received, zone)}, après la date limite, {_deadline(shown_deadline, zone)}.",
             )
         )
     return Verdict(eligible=not reasons, collectivite=view, reasons=reasons)

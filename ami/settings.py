@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     templates_dir: Path | None = None  # coordinators' overrides, looked up before the bundled templates
     # Where the emails, the documents and the purge find a campaign's retention periods and privacy notice.
     campaigns_dir: Path = ROOT / "config" / "campaigns"
+    demo: bool = False  # `ami demo`'s worker: emails and documents are marked as a demonstration
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod

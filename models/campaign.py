@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -48,6 +48,15 @@ class Criterion(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     label: str
     weight: float = Field(gt=0)
+
+
+class Signatory(BaseModel):
+    """Who signs the letters and certificates at the Apes: a name and a role, as printed."""
+
+    model_config = _FILE
+
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1)
 
 
 class SessionFile(BaseModel):
@@ -100,6 +109,7 @@ class CampaignFile(BaseModel):
     # Required (issue 18): how long each kind of personal data is kept, and the notice owed to the people.
     retention: Retention
     privacy: PrivacyNotice
+    signatory: Signatory | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -195,6 +205,7 @@ class CampaignFile(BaseModel):
             session_alert_lead=timedelta(days=cal.session_alert_days),
             session_duration=timedelta(hours=cal.session_duration_hours),
             sessions=sessions,
+            signatory=self.signatory,
         )
 
 
@@ -232,8 +243,54 @@ class TimeMap(BaseModel):
         elapsed = planned.astimezone(UTC) - self.anchor.astimezone(UTC)
         return (self.origin.astimezone(UTC) + elapsed / self.factor).astimezone(self.origin.tzinfo)
 
+    def for_reader(self, planned: datetime) -> datetime:
+        """The published instant a person reads for `planned`, to the minute when compressed.
 
-class CandidaturePlan(BaseModel):
+        A compressed plan's instants are exact only to a microsecond, which is worth 1/factor
+        microseconds of the published calendar (a fifth of a second in the demo): « 14 h » set by
+        a coordinator would come back as 13 h 59 min 59.8 s, and a deadline at midnight as the day
+        before. Rounding to the nearest minute gives back what was published.
+        """
+        published = self.to_published(planned)
+        if self.factor >= 1:
+            return published
+        utc = published.astimezone(UTC)
+        floor = utc.replace(second=0, microsecond=0)
+        rounded = floor + timedelta(minutes=1) if utc - floor >= timedelta(seconds=30) else floor
+        return rounded.astimezone(self.origin.tzinfo)
+
+
+class _Clock(BaseModel):
+    """What a plan needs to date things for people: its zone and, for a compressed plan, the map
+    back to the published calendar."""
+
+    id: str
+    name: str
+    timezone: str
+    time_map: TimeMap | None = None
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def published(self, planned: datetime) -> datetime:
+        """The instant a person reads for a working instant of this plan, in the campaign's zone.
+
+        A compressed plan (demo, `--day-seconds`) runs on instants of today; everything a person
+        reads (emails, documents, .ics) is dated in the published calendar instead.
+        """
+        return (self.time_map.for_reader(planned) if self.time_map else planned).astimezone(self.zone())
+
+    def reader_context(self) -> dict[str, Any]:
+        """The campaign as email templates see it: id, name, zone, and the clock its readers live in."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "timezone": self.timezone,
+            "time_map": self.time_map.model_dump(mode="json") if self.time_map else None,
+        }
+
+
+class CandidaturePlan(_Clock):
     """The part of the plan a candidature runs on: copied into every child's start input, so it
     leaves out the jury, the criteria and the sessions' windows (the campaign sends the dates)."""
 
@@ -250,12 +307,10 @@ class CandidaturePlan(BaseModel):
     confirmation_window: timedelta
     reminder_offsets: list[timedelta]
     time_map: TimeMap | None = None
-
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+    signatory: Signatory | None = None
 
 
-class CampaignPlan(BaseModel):
+class CampaignPlan(_Clock):
     """What the workflows run on: absolute instants and durations, nothing left to compute."""
 
     model_config = ConfigDict(frozen=True)
@@ -281,6 +336,7 @@ class CampaignPlan(BaseModel):
     jury_alert_lead: timedelta = timedelta(days=1)
     sessions: list[SessionPlan]
     time_map: TimeMap | None = None
+    signatory: Signatory | None = None
 
     def compressed(self, anchor: datetime, factor: float) -> CampaignPlan:
         """The same calendar starting at `anchor`, every interval multiplied by `factor` (< 1 compresses).
@@ -319,9 +375,6 @@ class CampaignPlan(BaseModel):
 
     def criterion_weights(self) -> dict[str, float]:
         return {c.id: c.weight for c in self.criteria}
-
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
 
 class CampaignFileError(ValueError):

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr, field_seriali
 
 from models.campaign import CampaignPlan
 from models.campaign_phase import Phase
-from models.messages import CampaignEntry, CycleSummary, Override, ScheduledSession
+from models.messages import CampaignEntry, Override, ScheduledSession
 
 
 class ChildSignal(StrEnum):
@@ -52,7 +52,6 @@ class CampaignState(BaseModel):
     conflicts: dict[str, list[str]] = Field(default_factory=dict)
     deliberation: Deliberation | None = None
     sessions: dict[int, ScheduledSession] = Field(default_factory=dict)
-    summaries: dict[str, CycleSummary] = Field(default_factory=dict)  # enrolled ones only: bounded by the capacity
     alerted: list[int] = Field(default_factory=list)  # sessions whose missing date was announced
     jury_eve_checked: bool = False
     waitlist_closed: bool = False

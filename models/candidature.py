@@ -8,7 +8,7 @@ malformed: they make the candidature ineligible (SPEC §5), so those fields are 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -124,17 +124,30 @@ class Collectivite(BaseModel):
         return self.siren or self.insee or ""
 
 
+# How a letter addresses a referent (« Madame la Présidente »). Optional: the 2024 form did not ask it.
+Civility = Literal["Madame", "Monsieur"]
+_CIVILITIES = {"madame": "Madame", "mme": "Madame", "mme.": "Madame", "monsieur": "Monsieur", "m.": "Monsieur", "m": "Monsieur"}
+
+
+def _civility(value: Any) -> Any:
+    """« madame », « Mme », « M. » as the two forms a letter uses; anything else is left to refuse."""
+    value = _blank_to_none(value)
+    return _CIVILITIES.get(value.strip().lower(), value) if isinstance(value, str) else value
+
+
 class Person(BaseModel):
     """A referent. Name, role and email may be missing: that is an ineligibility, not a malformation."""
 
     model_config = _STRICT
 
+    civility: Civility | None = None
     name: Line | None = None
     role: Line | None = None
     email: Email | None = None
     phone: Phone | None = None
 
     _blank_optional = field_validator("name", "role", "email", "phone", mode="before")(_blank_to_none)
+    _known_civility = field_validator("civility", mode="before")(_civility)
 
     @property
     def complete(self) -> bool:

@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.candidature import CandidatureFile
+from models.campaign import Signatory, TimeMap
+from models.candidature import CandidatureFile, Civility
 
 _MODEL = ConfigDict(extra="forbid", frozen=True)
 
@@ -23,7 +24,18 @@ SATISFACTION_MAX = 5
 Decision = Literal["selected", "waitlisted", "not_selected"]
 
 # The campaign report's key figures, in the order it prints them (other keys follow, as given).
-COUNT_KEYS = ("received", "eligible", "selected", "waitlisted", "not_selected", "enrolled", "capitalised", "closed")
+COUNT_KEYS = (
+    "received",
+    "eligible",
+    "selected",
+    "waitlisted",
+    "not_selected",
+    "promoted",
+    "enrolled",
+    "withdrawn",
+    "capitalised",
+    "closed",
+)
 
 
 class SummaryDocInput(BaseModel):
@@ -43,12 +55,26 @@ class SummaryDocInput(BaseModel):
     privacy_notice: list[str] = Field(default_factory=list)
 
 
+class Addressee(BaseModel):
+    """Whom a letter is addressed to: the collectivité's political referent, at its postal address."""
+
+    model_config = _MODEL
+
+    civility: Civility | None = None
+    name: str | None = None
+    role: str | None = None
+    address: str | None = None
+
+
 class DecisionLetterInput(BaseModel):
     model_config = _MODEL
 
     receipt_number: str
     campaign_name: str
     collectivite_name: str
+    collectivite_kind: str | None = None  # the register's kind: « CA du Beauvaisis » is written out in full
+    addressee: Addressee | None = None
+    signatory: Signatory | None = None  # from the campaign file; else the letter is signed by the team
     decision: Decision
     response_date: dt.date
     waitlist_position: int | None = Field(default=None, ge=1)
@@ -76,6 +102,8 @@ class CertificateInput(BaseModel):
     receipt_number: str
     campaign_name: str
     collectivite_name: str
+    collectivite_kind: str | None = None
+    signatory: Signatory | None = None
     sessions: list[SessionAttended]
 
 
@@ -103,6 +131,7 @@ class CollectiviteReportInput(BaseModel):
     receipt_number: str
     campaign_name: str
     collectivite_name: str
+    collectivite_kind: str | None = None
     sessions: list[SessionReportLine]
     experiment: str | None = None  # what the collectivité commits to experiment on its territory
 
@@ -162,3 +191,28 @@ class JuryGridRow(BaseModel):
     platforms_place: str | None = None
     objective: str | None = None
     contribution: str | None = None
+
+
+class ReportSession(BaseModel):
+    """A session as the campaign scheduled it (its working instant: the report dates it as published)."""
+
+    model_config = _MODEL
+
+    number: int = Field(ge=1)
+    theme: str
+    starts_at: AwareDatetime
+
+
+class CampaignReportRequest(BaseModel):
+    """What the campaign workflow sends to have its report made: identifiers and the schedule, no
+    figure. Every count is read from the store (`ami/campaign_report.py`); name, region and zone
+    default to the store's campaign row."""
+
+    model_config = _MODEL
+
+    campaign_id: str
+    campaign_name: str | None = None
+    region: str | None = None  # the code (« 32 »): the report prints the region's name
+    timezone: str | None = None
+    sessions: list[ReportSession] = Field(default_factory=list)
+    time_map: TimeMap | None = None

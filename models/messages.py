@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from models.campaign import CandidaturePlan
+from models.campaign import CandidaturePlan, TimeMap
 from models.candidature import CandidatureFile, Person
 from models.lifecycle import FINAL_STATES, State
 
@@ -60,6 +60,7 @@ class EligibilityRules(BaseModel):
     timezone: str
     opens_at: AwareDatetime
     deadline_at: AwareDatetime
+    time_map: TimeMap | None = None  # a shifted plan's: reasons are dated in the published calendar
 
 
 class CheckEligibilityInput(BaseModel):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
 from icalendar import Calendar
+from pypdf import PdfReader
 from temporalio.testing import WorkflowEnvironment
 
 from ami.mail.sink import EmlWriter
@@ -145,7 +147,7 @@ async def test_full_cycle(fresh_time_env: WorkflowEnvironment, settings: Setting
         calendars = [ics_of(m) for m in invitations]
         assert len({uid for uid, _, _ in calendars}) == 1
         assert [seq for _, seq, _ in calendars] == [0, 1, 2]
-        assert calendars[2][2] == on_day(s1, 15).replace(microsecond=0)  # an .ics has whole seconds
+        assert calendars[2][2] == plan.published(on_day(s1, 15))  # the .ics carries the published instant
         assert "Changement" in str(invitations[2]["Subject"])
         for occurrence in ("1-0-0", "1-0-1", "1-1-0", "1-1-1"):
             assert not sent(first, "session_reminder", occurrence), occurrence
@@ -181,6 +183,12 @@ async def test_full_cycle(fresh_time_env: WorkflowEnvironment, settings: Setting
         report = mails()[expected_id(settings, campaign_wf, "coord_campaign_report")]
         pdfs = [p for p in report.iter_attachments() if p.get_content_type() == "application/pdf"]
         assert len(pdfs) == 1 and pdfs[0].get_content().startswith(b"%PDF")
+        # Issue 21: session 1 counts the collectivité that withdrew after it (10 invited, 9 present,
+        # 9 complete binômes); session 2 does not (9 invited, 9 present, 8 complete). Region by name.
+        pages = PdfReader(io.BytesIO(pdfs[0].get_content())).pages
+        report_text = " ".join(" ".join((page.extract_text() or "").replace("\u202f", " ").split()) for page in pages)
+        assert "Région Hauts-de-France" in report_text and "32" not in report_text.split("Chiffres clés")[0]
+        assert "10 9 9 (100 %)" in report_text and "9 9 8 (89 %)" in report_text, report_text
 
         # --- history sizes --------------------------------------------------------------------------
         candidature_events = len((await coord.candidature(first).fetch_history()).events)

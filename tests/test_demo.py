@@ -16,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from ami.devserver import UI_PORT, port_in_use
+from tests.published_dates import email_text, outside, pdf_text, read_eml
 
 pytestmark = pytest.mark.devserver
 
@@ -78,3 +79,34 @@ def test_demo_runs_the_whole_campaign(tmp_path: Path) -> None:
     grid = load_workbook(out / "grille-jury.xlsx")
     assert grid.active is not None and grid.active.max_row >= 12
     assert (out / "formulaire-candidature.docx").stat().st_size > 5000
+
+    # Issue 21 — the demo reads like the 2024 call: no email and no PDF dated outside its calendar.
+    for path in (out / "mail").glob("*.eml"):
+        assert not outside(email_text(read_eml(path))), (path.name, outside(email_text(read_eml(path))))
+    for path in (out / "documents").rglob("*.pdf"):
+        assert not outside(pdf_text(path.read_bytes())), (path.name, outside(pdf_text(path.read_bytes())))
+    assert "warn" not in stdout.lower() and "email bounced" not in stdout  # worker logs are in the log file
+    assert "email bounced" in (out / "ami-demo.log").read_text(encoding="utf-8")
+    check_index(out, set(states))
+    check_campaign_report(out)
+
+
+def check_index(out: Path, receipts: set[str]) -> None:
+    """index.html lists every dossier, and each of its links leads to a file of the output."""
+    import re
+
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert all(receipt in page for receipt in receipts)
+    links = re.findall(r'href="([^"]+)"', page)
+    assert sum(link.endswith(".eml") for link in links) >= 100 and sum(link.endswith(".pdf") for link in links) >= 30
+    assert all((out / link).is_file() for link in links), [link for link in links if not (out / link).is_file()]
+
+
+def check_campaign_report(out: Path) -> None:
+    """The report counts sessions 1 and 2 with the collectivité that withdrew after session 2."""
+    with sqlite3.connect(out / "ami.db") as db:
+        (path,) = db.execute("select path from documents where kind = 'campaign_report'").fetchone()
+        per_session = dict(db.execute("select session_number, count(distinct workflow_id) from attendance group by 1").fetchall())
+    assert per_session[1] == per_session[2] == 7 and per_session[3] == 6
+    text = pdf_text(Path(path).read_bytes())
+    assert "Hauts-de-France" in text and "Région 32" not in text

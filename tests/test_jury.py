@@ -204,7 +204,7 @@ async def test_late_deliberation_alerts_and_holds_the_decisions(
         # The collectivité is given the whole confirmation window from the moment it is told.
         assert st.next_deadline is not None and st.next_deadline >= deliberated_at + plan.confirmation_window
         letter = read_mails(sink.out_dir)[ids[selected]]
-        day = date_fr(st.next_deadline, plan.timezone)
+        day = date_fr(plan.published(st.next_deadline), plan.timezone)
         assert day in body_text(letter), body_text(letter)
         pdf = next(p for p in letter.iter_attachments() if p.get_content_type() == "application/pdf")
         pdf_text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
@@ -245,7 +245,7 @@ async def test_withdrawal_before_first_session_promotes_and_asks_confirmation(
         await eventually(lambda: expected_id(settings, promoted_wf, "promoted") in read_mails(sink.out_dir), what="courriel de promotion")
         mail_id = expected_id(settings, promoted_wf, "promoted")
         text = body_text(read_mails(sink.out_dir)[mail_id])
-        assert "confirmer votre participation" in text and date_fr(st.next_deadline, plan.timezone) in text, text
+        assert "confirmer votre participation" in text and date_fr(plan.published(st.next_deadline), plan.timezone) in text, text
         # The second waitlisted stays on the list.
         second = await coord.candidature_status(keys[3])
         assert second.decision is Decision.WAITLISTED and second.state == "notified"

@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         ConflictInput,
         CorrectionAnswer,
         CorrectionInput,
-        Decision,
         DeliberateInput,
         DeliberationResult,
         MakeDocumentInput,
@@ -309,8 +308,6 @@ class CampaignWorkflow(CampaignEffects):
         entry.departement = report.departement or entry.departement
         if report.decision is not None:
             entry.decision = report.decision
-        if report.summary is not None:
-            self._state.summaries[entry.receipt_number] = report.summary
         if report.state is State.ENROLLED and self._state.sessions:
             self._enqueue(ChildSignal.SCHEDULE, entry)
         if entry.final and had_seat:
@@ -434,42 +431,16 @@ class CampaignWorkflow(CampaignEffects):
         return {"received": len(self._state.entries), "states": dict(states), "decisions": dict(decisions)}
 
     def _report_data(self) -> dict[str, Any]:
-        zone = self._plan.zone()
-        entries = self._state.entries.values()
-        counts = Counter(e.state for e in entries)
-        decisions = Counter(e.decision for e in entries if e.decision)
-        summaries = self._state.summaries.values()
-        sessions = []
-        for n, s in sorted(self._state.sessions.items()):
-            lines = [a for summary in summaries for a in summary.attendance if a.session_number == n]
-            marks = [f.satisfaction for summary in summaries for f in summary.feedback if f.session_number == n]
-            sessions.append(
-                {
-                    "number": n,
-                    "date": s.starts_at.astimezone(zone).date().isoformat(),
-                    "theme": s.theme,
-                    "invited": len(self._state.summaries),
-                    "present": sum(1 for a in lines if not a.absent),
-                    "binome_complete": sum(1 for a in lines if a.binome_complete),
-                    "mean_satisfaction": round(sum(marks) / len(marks), 2) if marks else None,
-                }
-            )
+        """Identifiers and the schedule: the document activity reads every figure from the store."""
+        sessions = [{"number": n, "theme": s.theme, "starts_at": s.starts_at.isoformat()} for n, s in sorted(self._state.sessions.items())]
+        time_map = self._plan.time_map.model_dump(mode="json") if self._plan.time_map else None
         return {
+            "campaign_id": self._plan.id,
             "campaign_name": self._plan.name,
-            "region_name": self._plan.region,
-            "counts": {
-                "received": len(self._state.entries),
-                "eligible": sum(1 for e in entries if e.rank is not None),
-                "selected": decisions.get(Decision.SELECTED, 0),
-                "waitlisted": decisions.get(Decision.WAITLISTED, 0),
-                "not_selected": decisions.get(Decision.NOT_SELECTED, 0),
-                "enrolled": len(self._state.summaries),
-                "capitalised": counts.get(State.CAPITALISED, 0),
-                "closed": counts.get(State.CLOSED, 0),
-            },
+            "region": self._plan.region,
+            "timezone": self._plan.timezone,
             "sessions": sessions,
-            "quotes": [f.comment for summary in summaries for f in summary.feedback if f.comment],
-            "experiments": [s.experiment for s in summaries if s.experiment],
+            "time_map": time_map,
         }
 
     def _advance(self, trigger: PhaseTrigger) -> None:

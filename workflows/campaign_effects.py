@@ -146,7 +146,7 @@ class CampaignEffects:
                     "purpose": purpose,
                     "occurrence": occurrence,
                     "to": self._plan.coordinators,
-                    "context": {"campaign": {"id": self._plan.id, "name": self._plan.name, "timezone": self._plan.timezone}, **context},
+                    "context": {"campaign": self._plan.reader_context(), **context},
                     "attachments": attachments or [],
                 }
             ),

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.email import EmailActivities
     from activities.records import RecordActivities
     from models import search_attributes as sa
-    from models.candidature import CandidatureFile
+    from models.candidature import CandidatureFile, Person
     from models.lifecycle import STATE_LABELS, IllegalTransition, Lifecycle, State, Trigger
     from models.messages import (
         DECISION_LABELS,
@@ -700,7 +700,11 @@ class CandidatureWorkflow:
 
     def _rules(self) -> EligibilityRules:
         return EligibilityRules(
-            region=self._plan.region, timezone=self._plan.timezone, opens_at=self._plan.opens_at, deadline_at=self._plan.deadline_at
+            region=self._plan.region,
+            timezone=self._plan.timezone,
+            opens_at=self._plan.opens_at,
+            deadline_at=self._plan.deadline_at,
+            time_map=self._plan.time_map,
         )
 
     def _recipients(self) -> list[str]:
@@ -711,7 +715,7 @@ class CandidatureWorkflow:
     def _email_context(self) -> dict[str, Any]:
         view = self._verdict.collectivite if self._verdict else None
         return {
-            "campaign": {"id": self._plan.id, "name": self._plan.name, "timezone": self._plan.timezone},
+            "campaign": self._plan.reader_context(),
             "receipt_number": self._receipt,
             "collectivite": {"name": self._form.collectivite.name, "official_name": view.name if view else None},
             "received_at": self._received_at.isoformat(),
@@ -751,7 +755,7 @@ class CandidatureWorkflow:
         return {
             "receipt_number": self._receipt,
             "campaign_name": self._plan.name,
-            "received_at": self._received_at.isoformat(),
+            "received_at": self._plan.published(self._received_at).isoformat(),
             "form": self._form.model_dump(mode="json"),
             "official_name": view.name if view else None,
             "kind_label": view.kind_label if view else None,
@@ -763,18 +767,24 @@ class CandidatureWorkflow:
         decision = self._visible_decision()
         assert decision is not None
         selected = decision is Decision.SELECTED
+        referent = self._form.political_referent or Person()
         return {
             "receipt_number": self._receipt,
             "campaign_name": self._plan.name,
-            "collectivite_name": self._official_name or self._form.collectivite.name,
+            **self._collectivite_data(),
+            "addressee": {"address": self._form.collectivite.address, **referent.model_dump(include={"civility", "name", "role"})},
+            "signatory": self._plan.signatory.model_dump() if self._plan.signatory else None,
             "decision": decision.value,
-            "response_date": self._plan.response_at.astimezone(self._plan.zone()).date().isoformat(),
+            "response_date": self._plan.published(self._plan.response_at).date().isoformat(),
             "waitlist_position": self._decision.waitlist_position,
-            "confirmation_deadline": self._confirmation_deadline().astimezone(self._plan.zone()).date().isoformat() if selected else None,
+            "confirmation_deadline": self._plan.published(self._confirmation_deadline()).date().isoformat() if selected else None,
         }
 
+    def _collectivite_data(self) -> dict[str, Any]:
+        view = self._verdict.collectivite if self._verdict else None
+        return {"collectivite_name": self._official_name or self._form.collectivite.name, "collectivite_kind": view.kind if view else None}
+
     def _session_lines(self) -> list[dict[str, Any]]:
-        zone = self._plan.zone()
         lines = []
         for n, s in sorted(self._sessions.items()):
             a = self._attendance.get(n)
@@ -782,7 +792,7 @@ class CandidatureWorkflow:
             lines.append(
                 {
                     "number": n,
-                    "date": s.starts_at.astimezone(zone).date().isoformat(),
+                    "date": self._plan.published(s.starts_at).date().isoformat(),
                     "theme": s.theme,
                     "present": bool(a and not a.absent),
                     "elected_present": bool(a and a.elected_present),
@@ -798,7 +808,8 @@ class CandidatureWorkflow:
         return {
             "receipt_number": self._receipt,
             "campaign_name": self._plan.name,
-            "collectivite_name": self._official_name or self._form.collectivite.name,
+            **self._collectivite_data(),
+            "signatory": self._plan.signatory.model_dump() if self._plan.signatory else None,
             "sessions": [{k: line[k] for k in ("number", "date", "theme", "present")} for line in self._session_lines()],
         }
 
@@ -807,7 +818,7 @@ class CandidatureWorkflow:
         return {
             "receipt_number": self._receipt,
             "campaign_name": self._plan.name,
-            "collectivite_name": self._official_name or self._form.collectivite.name,
+            **self._collectivite_data(),
             "sessions": [{k: line[k] for k in keys} for line in self._session_lines()],
             "experiment": self._experiment,
         }

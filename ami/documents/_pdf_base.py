@@ -31,6 +31,8 @@ RULE = (206, 212, 218)
 FILL = (233, 240, 247)
 
 EMPTY = "Non renseigné"
+# In the footer of every page of a document made by `ami demo`.
+DEMO_MARK = "Document de démonstration (ami demo)"
 
 
 @cache
@@ -72,8 +74,9 @@ def stable_instant(day: date) -> datetime:
 class AmiPdf(FPDF):
     """An A4 document of the Apes with the engine's styles; `content` is every text it may print."""
 
-    def __init__(self, *, title: str, subject: str, running_head: str, created: datetime, content: str) -> None:
+    def __init__(self, *, title: str, subject: str, running_head: str, created: datetime, content: str, demo: bool = False) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
+        self._demo = demo
         self._running_head = pdf_text(running_head)
         self._doc_title = pdf_text(title)
         regular, bold = font_files(content + title + subject + running_head)
@@ -83,6 +86,8 @@ class AmiPdf(FPDF):
         self.set_author(AUTHOR)
         self.set_subject(pdf_text(subject))
         self.set_creator("moteur ami (fpdf2)")
+        if demo:
+            self.set_keywords(DEMO_MARK)
         self.set_lang("fr-FR")
         self.set_creation_date(created)
         self.set_margins(20, 22, 20)
@@ -107,7 +112,8 @@ class AmiPdf(FPDF):
         self.set_y(-14)
         self.set_font(FAMILY, "", 8)
         self.set_text_color(*MUTED)
-        self.cell(0, 5, f"{self._doc_title} — page {self.page_no()} sur {{nb}}", align=Align.C)
+        mark = f"{DEMO_MARK} — " if self._demo else ""
+        self.cell(0, 5, f"{mark}{self._doc_title} — page {self.page_no()} sur {{nb}}", align=Align.C)
 
     # -- text blocks --------------------------------------------------------------------------
     def title_block(self, title: str, subtitle: str | None = None) -> None:

@@ -29,6 +29,7 @@ PERSON_SECTIONS: tuple[tuple[str, str], ...] = (
     ("contact_point", "Point contact technique pour l'Apes (si différent des référents politique ou technique)"),
 )
 PERSON_ROWS: tuple[tuple[str, str], ...] = (
+    ("civility", "Civilité (Madame ou Monsieur)"),
     ("name", "Nom"),
     ("role", "Qualité"),
     ("email", "Courriel"),

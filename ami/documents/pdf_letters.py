@@ -7,8 +7,10 @@ from datetime import date
 from fpdf.enums import Align, XPos, YPos
 
 from ami.documents._pdf_base import FAMILY, AmiPdf, pdf_text, stable_instant
+from ami.documents.addressee import Addressing, addressing, designation
 from ami.documents.branding import ORGANISATION
 from ami.documents.typography import date_fr
+from models.campaign import Signatory
 from models.documents import CertificateInput, DecisionLetterInput
 
 CYCLE = "cycle de qualification « Vers des plateformes numériques locales, utiles et solidaires »"
@@ -23,8 +25,37 @@ _OBJECT = {
 }
 
 
+def _addressing(data: DecisionLetterInput) -> Addressing:
+    who = data.addressee
+    return addressing(
+        collectivite=data.collectivite_name,
+        kind=data.collectivite_kind,
+        address=who.address if who else None,
+        name=who.name if who else None,
+        role=who.role if who else None,
+        civility=who.civility if who else None,
+    )
+
+
+def _signature(pdf: AmiPdf, signatory: Signatory | None, lead: str = "") -> None:
+    """The signatory's name and role at the Apes, right-aligned; the team when the campaign names nobody."""
+    pdf.set_font(FAMILY, "B", 10.5)
+    if signatory is None:
+        pdf.cell(0, 6, pdf_text(f"{lead}L'équipe de l'{ORGANISATION}"), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        return
+    if lead:
+        pdf.cell(0, 6, pdf_text(f"{lead}l'{ORGANISATION}"), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(2)
+    pdf.cell(0, 6, pdf_text(signatory.name), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FAMILY, "", 10)
+    pdf.multi_cell(0, 5, pdf_text(signatory.role), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if not lead:
+        pdf.cell(0, 5, ORGANISATION, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
 def _body(data: DecisionLetterInput) -> list[str]:
-    name = data.collectivite_name
+    # « la candidature de la Communauté urbaine d'Arras », « … de la commune de Laon »
+    name = designation(data.collectivite_name, data.collectivite_kind)
     if data.decision == "selected":
         deadline = f"avant le {date_fr(data.confirmation_deadline)}" if data.confirmation_deadline else "dès que possible"
         return [
@@ -63,39 +94,42 @@ def _body(data: DecisionLetterInput) -> list[str]:
     ]
 
 
-def decision_letter_pdf(data: DecisionLetterInput) -> bytes:
+def decision_letter_pdf(data: DecisionLetterInput, *, demo: bool = False) -> bytes:
     pdf = AmiPdf(
         title=f"Décision du jury — dossier n° {data.receipt_number}",
         subject=f"{data.campaign_name} — réponse à {data.collectivite_name}",
         running_head=data.campaign_name,
         created=stable_instant(data.response_date),
         content=data.model_dump_json(),
+        demo=demo,
     )
+    to = _addressing(data)
     pdf.set_font(FAMILY, "B", 11)
     pdf.cell(0, 6, ORGANISATION, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(8)
+    # The addressee block, in the right half of the page as a window envelope expects it.
     pdf.set_font(FAMILY, "", 10.5)
-    pdf.multi_cell(0, 6, pdf_text(f"À l'attention de {data.collectivite_name}"), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for line in to.block:
+        pdf.set_x(pdf.w / 2)
+        pdf.multi_cell(pdf.w / 2 - pdf.r_margin, 5.5, pdf_text(line), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(6)
     pdf.cell(0, 6, pdf_text(f"Le {date_fr(data.response_date)}"), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(10)
+    pdf.ln(8)
     pdf.set_font(FAMILY, "B", 10.5)
     subject = f"Objet : {data.campaign_name} — {_OBJECT[data.decision]} (dossier n° {data.receipt_number})"
     pdf.multi_cell(0, 6, pdf_text(subject), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
-    pdf.para("Madame, Monsieur,", size=10.5)
+    pdf.para(to.salutation, size=10.5)
     for paragraph in _body(data):
         pdf.para(paragraph, size=10.5, align=Align.J)
-    pdf.para(
-        "Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations distinguées.",
-        size=10.5,
-    )
+    regards = "nos salutations distinguées" if to.closing_title == "Madame, Monsieur" else "notre haute considération"
+    pdf.para(f"Nous vous prions d'agréer, {to.closing_title}, l'expression de {regards}.", size=10.5, align=Align.J)
     pdf.ln(6)
-    pdf.set_font(FAMILY, "B", 10.5)
-    pdf.cell(0, 6, f"L'équipe de l'{ORGANISATION}", align=Align.R)
+    _signature(pdf, data.signatory)
     return pdf.render()
 
 
-def certificate_pdf(data: CertificateInput) -> bytes:
+def certificate_pdf(data: CertificateInput, *, demo: bool = False) -> bytes:
     sessions = sorted(data.sessions, key=lambda s: s.number)
     attended = sum(s.present for s in sessions)
     last = max((s.date for s in sessions), default=None)
@@ -105,6 +139,7 @@ def certificate_pdf(data: CertificateInput) -> bytes:
         running_head=data.campaign_name,
         created=stable_instant(last or _NO_SESSION),
         content=data.model_dump_json(),
+        demo=demo,
     )
     pdf.ln(12)
     pdf.set_font(FAMILY, "B", 24)
@@ -113,7 +148,7 @@ def certificate_pdf(data: CertificateInput) -> bytes:
     pdf.set_text_color(33, 37, 41)
     pdf.ln(10)
     pdf.para(
-        f"L'{ORGANISATION} atteste que {data.collectivite_name} a participé au {CYCLE}, "
+        f"L'{ORGANISATION} atteste que {designation(data.collectivite_name, data.collectivite_kind)} a participé au {CYCLE}, "
         f"{data.campaign_name} (dossier n° {data.receipt_number}).",
         size=12,
         align=Align.C,
@@ -135,6 +170,5 @@ def certificate_pdf(data: CertificateInput) -> bytes:
     if last:
         pdf.para(f"Cycle achevé le {date_fr(last)}.", size=10.5, align=Align.C, muted=True)
     pdf.ln(10)
-    pdf.set_font(FAMILY, "B", 11)
-    pdf.cell(0, 6, f"Pour l'{ORGANISATION}", align=Align.R)
+    _signature(pdf, data.signatory, lead="Pour ")
     return pdf.render()

@@ -26,7 +26,9 @@ COUNT_LABELS = {
     "selected": "Collectivités retenues",
     "waitlisted": "Inscrites sur liste d'attente",
     "not_selected": "Non retenues",
+    "promoted": "Promues depuis la liste d'attente",
     "enrolled": "Engagées dans le cycle",
+    "withdrawn": "Retraits (avant ou pendant le cycle)",
     "capitalised": "Parcours achevés et capitalisés",
     "closed": "Dossiers clos sans parcours",
 }
@@ -44,7 +46,7 @@ def _satisfaction(value: float | None) -> str:
     return "—" if value is None else f"{decimal_fr(value)} / {SATISFACTION_MAX}"
 
 
-def collectivite_report_pdf(data: CollectiviteReportInput) -> bytes:
+def collectivite_report_pdf(data: CollectiviteReportInput, *, demo: bool = False) -> bytes:
     sessions = sorted(data.sessions, key=lambda s: s.number)
     pdf = AmiPdf(
         title=f"Bilan du parcours — {data.collectivite_name}",
@@ -52,6 +54,7 @@ def collectivite_report_pdf(data: CollectiviteReportInput) -> bytes:
         running_head=data.campaign_name,
         created=stable_instant(max((s.date for s in sessions), default=_NO_SESSION)),
         content=data.model_dump_json(),
+        demo=demo,
     )
     pdf.title_block(f"Bilan du parcours de {data.collectivite_name}", f"{data.campaign_name} — dossier n° {data.receipt_number}")
 
@@ -100,14 +103,15 @@ def collectivite_report_pdf(data: CollectiviteReportInput) -> bytes:
     return pdf.render()
 
 
-def campaign_report_pdf(data: CampaignReportInput) -> bytes:
+def campaign_report_pdf(data: CampaignReportInput, *, demo: bool = False) -> bytes:
     sessions = sorted(data.sessions, key=lambda s: s.number)
     pdf = AmiPdf(
         title=f"Bilan de la campagne — {data.campaign_name}",
-        subject=f"Capitalisation du cycle de qualification, région {data.region_name}",
+        subject=f"Capitalisation du cycle de qualification, région {data.region_name}",  # its name: Hauts-de-France
         running_head=data.campaign_name,
         created=stable_instant(max((s.date for s in sessions), default=_NO_SESSION)),
         content=data.model_dump_json(),
+        demo=demo,
     )
     pdf.title_block(f"Bilan de la campagne {data.campaign_name}", f"Région {data.region_name}")
     pdf.para(

@@ -21,7 +21,7 @@ def _person(person: Person | None) -> str | None:
     return "\n".join(part for part in parts if part) or None
 
 
-def summary_pdf(data: SummaryDocInput) -> bytes:
+def summary_pdf(data: SummaryDocInput, *, demo: bool = False) -> bytes:
     form = data.form
     local_received = data.received_at.astimezone(ZoneInfo(data.timezone))
     pdf = AmiPdf(
@@ -30,6 +30,7 @@ def summary_pdf(data: SummaryDocInput) -> bytes:
         running_head=data.campaign_name,
         created=stable_instant(local_received.date()),
         content=data.model_dump_json(),
+        demo=demo,
     )
     pdf.title_block("Récapitulatif de candidature", data.campaign_name)
     pdf.fields(

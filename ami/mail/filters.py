@@ -2,6 +2,10 @@
 
 Context values arrive as JSON (ISO strings) because they cross Temporal; the filters parse them, so a
 template writes `{{ session.starts_at | datetime_fr(campaign.timezone) }}` and nothing else.
+
+Every instant in a context is a working instant of the campaign's plan. When the plan was shifted or
+compressed (the demo, `ami campaign start --day-seconds`), `campaign.time_map` says how: the date
+filters then show the published instant (« 15 octobre 2024 à 14 h 00 »), never the working one.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from ami.documents import typography
+from models.campaign import TimeMap
 from models.lifecycle import STATE_LABELS, State
 from models.messages import DECISION_LABELS, Decision
 
@@ -58,6 +65,30 @@ def _local(value: str | datetime, tz: str) -> datetime:
     if not isinstance(parsed, datetime):
         raise TypeError(f"date et heure attendues, reçu {value!r}")
     return parsed.astimezone(ZoneInfo(tz))
+
+
+def time_map_of(campaign: Any) -> TimeMap | None:
+    """The campaign's time map from a context's `campaign` entry (absent: the calendar as published)."""
+    raw = campaign.get("time_map") if isinstance(campaign, dict) else None
+    return TimeMap.model_validate(raw) if raw else None
+
+
+def as_published(value: str | datetime, time_map: TimeMap | None) -> datetime:
+    """A working instant (ISO text or datetime) as the published instant a person reads."""
+    parsed = _parse(value)
+    if not isinstance(parsed, datetime):
+        raise TypeError(f"date et heure attendues, reçu {value!r}")
+    return time_map.for_reader(parsed) if time_map else parsed
+
+
+def _reader(context: Context, value: Any) -> Any:
+    """`value` mapped through the time map of the context's campaign; a bare date is left as it is."""
+    time_map = time_map_of(context.get("campaign"))
+    if time_map is None or isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and "T" not in value:
+        return value
+    return as_published(value, time_map)
 
 
 def date_fr(value: str | datetime | date, tz: str = "Europe/Paris") -> str:
@@ -109,11 +140,21 @@ def purpose_fr(value: str) -> str:
     return PURPOSE_LABELS.get(value, value)
 
 
+def _on_reader_clock(filter: Callable[..., str]) -> Callable[..., str]:
+    """The template filter: `filter` applied to the published instant of its value."""
+
+    @pass_context
+    def mapped(context: Context, value: Any, *args: Any) -> str:
+        return filter(_reader(context, value), *args)
+
+    return mapped
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
-    "date_fr": date_fr,
-    "datetime_fr": datetime_fr,
-    "time_fr": time_fr,
-    "deadline_day": deadline_day,
+    "date_fr": _on_reader_clock(date_fr),
+    "datetime_fr": _on_reader_clock(datetime_fr),
+    "time_fr": _on_reader_clock(time_fr),
+    "deadline_day": _on_reader_clock(deadline_day),
     "month_fr": month_fr,
     "state_fr": state_fr,
     "decision_fr": decision_fr,

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import datetime
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -17,6 +18,32 @@ from ami.mail.render import Rendered
 from models.messages import DocumentRef
 
 _SPACES = re.compile(r" {2,}")
+
+
+class _SmtpPolicy(policy.EmailPolicy):
+    """`policy.SMTP`, except for the subject, folded here so that it decodes to exactly its text.
+
+    The standard library folds a long non-ASCII subject into encoded-words separated by spaces, and
+    RFC 2047 readers drop the whitespace between two encoded-words: « 0007 — Communauté » came back
+    as « 0007 —Communauté » in every client; a long ASCII subject came back with a leading space.
+    Here a non-ASCII subject is cut into encoded-words that carry their own spaces, and an ASCII
+    one is folded at its spaces (tests/test_email_subjects.py).
+    """
+
+    def _subject(self, name: str, value: str) -> str:
+        text = str(value)
+        charset = "us-ascii" if text.isascii() else "utf-8"
+        return f"{name}: {Header(text, charset, header_name=name).encode(linesep=self.linesep)}{self.linesep}"
+
+    def fold(self, name: str, value: str) -> str:
+        return self._subject(name, value) if name.lower() == "subject" else super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        return self._subject(name, value).encode("ascii") if name.lower() == "subject" else super().fold_binary(name, value)
+
+
+# What the outbox stores and SMTP sends: CRLF line ends, subjects that round-trip exactly.
+SMTP_POLICY = _SmtpPolicy(linesep="\r\n")
 
 
 def message_id(workflow_id: str, purpose: str, occurrence: str, domain: str, run_id: str = "") -> str:

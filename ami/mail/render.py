@@ -37,6 +37,9 @@ _MARKUP = re.compile(r"<(code|pre|style|script)\b.*?</\1\s*>|<[^>]*>", re.IGNORE
 _HIDDEN = 0x100000
 
 
+DEMO_NOTE = "Démonstration (ami demo) : les dates sont celles du calendrier publié, les personnes sont fictives."
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -72,9 +75,11 @@ def french_html(html: str) -> str:
     return re.sub(f"\n([{chr(_HIDDEN)}-{chr(_HIDDEN + max(len(hidden), 1) - 1)}])", lambda m: hidden[ord(m.group(1)) - _HIDDEN], fixed)
 
 
-def render(purpose: str, context: dict[str, Any], override_dir: Path | None = None) -> Rendered:
+def render(purpose: str, context: dict[str, Any], override_dir: Path | None = None, *, demo: bool = False) -> Rendered:
+    """`demo` marks the message, discreetly, as one of `ami demo` (the layout shows `demo_note`)."""
     html_env, text_env = _environments(str(override_dir) if override_dir else None)
     name = f"{purpose}.j2"
+    context = {**context, "demo_note": DEMO_NOTE if demo else ""}
     text_template = text_env.get_template(name)
     subject = text_template.render({**context, "part": "subject"})
     # Blocks and loops leave blank lines behind; one blank line between paragraphs is enough.
