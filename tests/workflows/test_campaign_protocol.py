@@ -102,7 +102,7 @@ async def test_the_candidature_decides_its_correction(time_env: WorkflowEnvironm
     async with campaign(time_env) as run:
         first = await run.coord.submit(example("07-laon-incomplet"))
         key = example("07-laon").collectivite.identifier
-        await run.until_candidature(key, lambda s: s.state == "ineligible", "inéligible")
+        await run.until_campaign(lambda s: s.candidatures[0].state == "ineligible", "inéligible, vu de la campagne")
         corrected = await run.coord.submit(example("07-laon"))
         assert corrected.correction and corrected.receipt_number == first.receipt_number
         await run.until_campaign(lambda s: s.candidatures[0].state == "eligibility_checked", "corrigée puis éligible")
@@ -280,7 +280,7 @@ async def test_everything_at_once_ends_with_every_candidature_final(time_env: Wo
         receipts = await run.submit_all(ELIGIBLE[:4])
         await run.coord.submit(example("07-laon-incomplet"))
         laon = example("07-laon").collectivite.identifier
-        await run.until_candidature(laon, lambda s: s.state == "ineligible", "inéligible")
+        await run.until_campaign(lambda s: any(e.key == laon and e.state == "ineligible" for e in s.candidatures), "inéligible")
         receipts[laon] = (await run.coord.submit(example("07-laon"))).receipt_number
         a, b, c, d = list(receipts)[:4]
         await run.at(run.plan.deadline_at + timedelta(hours=1))
