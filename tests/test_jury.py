@@ -199,8 +199,13 @@ async def test_late_deliberation_alerts_and_holds_the_decisions(
         )
         ids = decision_ids()
         selected = forms[0].collectivite.identifier
+
+        async def notified() -> bool:  # published right after the email: `notified` means it was sent
+            return (await coord.candidature_status(selected)).state == "notified"
+
+        await eventually(notified, what="état notified publié après le courriel")
         st = await coord.candidature_status(selected)
-        assert st.state == "notified" and st.next_deadline_label == "confirmation du binôme"
+        assert st.next_deadline_label == "confirmation du binôme"
         # The collectivité is given the whole confirmation window from the moment it is told.
         assert st.next_deadline is not None and st.next_deadline >= deliberated_at + plan.confirmation_window
         letter = read_mails(sink.out_dir)[ids[selected]]
