@@ -21,6 +21,7 @@ from ami.mail import calendar as ics
 from ami.mail.message import build, message_id
 from ami.mail.render import render
 from ami.mail.smtp import Bounced, deliver
+from ami.portal.mail_links import email_links
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
 from models.messages import EmailOutcome, SendEmailInput
@@ -53,7 +54,9 @@ class EmailActivities:
         return EmailOutcome(message_id=msg_id, status="sent")
 
     def _render(self, input: SendEmailInput, msg_id: str) -> EmailRow:
-        rendered = render(input.purpose, input.context, self.settings.templates_dir)
+        # The dossier's private link is signed here, from the workflow id: never in a workflow history.
+        context = {**input.context, **email_links(self.settings, input.workflow_id, input.purpose)}
+        rendered = render(input.purpose, context, self.settings.templates_dir)
         invite = input.context.get("calendar")
         sender = self.settings.mail_from
         now = datetime.now(UTC)

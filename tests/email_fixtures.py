@@ -55,6 +55,9 @@ def french_context(**extra: Any) -> dict[str, Any]:
         "month": "2024-11",
         "bounced_purpose": "decision_selected",
         "detail": "refuse@example.org: 550 5.1.1 Destinataire « inconnu »",
+        "member": {"id": "apes", "name": f"Claire Duval {TRICKY}"},
+        "jury_url": "https://portail.example.org/jury/jeton",
+        "criteria_count": 6,
     }
     context.update(extra)
     return context

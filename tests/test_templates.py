@@ -38,6 +38,7 @@ EXPECTED: dict[str, list[str]] = {
     "coord_bounce": ["décision : candidature retenue", "550 5.1.1"],
     "coord_session_undated": ["novembre 2024", "séance 3"],
     "coord_campaign_report": ["retenue : 10", "sur liste d'attente : 2"],
+    "jury_invite": ["https://portail.example.org/jury/jeton", "6 critères", "conflit d'intérêts"],
 }
 
 

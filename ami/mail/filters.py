@@ -43,6 +43,7 @@ PURPOSE_LABELS: dict[str, str] = {
     "coord_bounce": "alerte : courriel refusé",
     "coord_session_undated": "alerte : séance sans date",
     "coord_campaign_report": "rapport de capitalisation de la campagne",
+    "jury_invite": "invitation d'un membre du jury",
 }
 
 
