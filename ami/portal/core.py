@@ -67,12 +67,13 @@ class Portal:
                 self._client = await self.client_factory()
         return Coordination(self._client, self.campaign_id)
 
-    def window(self) -> tuple[datetime, datetime]:
-        """The engine's own opening and deadline instants (recorded by the campaign workflow), else the file's."""
+    def window(self) -> tuple[datetime, datetime] | None:
+        """The engine's own opening and deadline instants, as the campaign workflow recorded them;
+        None while the campaign has not started (nothing is accepted then)."""
         row = self.store.campaign(self.campaign_id)
         if row is not None and row.opens_at and row.deadline_at:
             return row.opens_at, row.deadline_at
-        return self.plan.opens_at, self.plan.deadline_at
+        return None
 
     @property
     def link_lifetime(self) -> timedelta:
@@ -80,26 +81,26 @@ class Portal:
 
     # --- pages ----------------------------------------------------------------------------------
 
-    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(self, request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
         token_cookie = request.cookies.get(csrf.COOKIE)
         cookie = token_cookie if token_cookie and csrf.valid_cookie(token_cookie) else csrf.new_cookie_value()
         base = {
             "campaign": self.campaign_file,
             "tz": self.campaign_file.timezone,
-            "csrf_token": lambda form: csrf.issue(self.signer, cookie, form),
+            "csrf_token": lambda form: csrf.issue(self.signer, cookie, form, self.now()),
             "errors": {},
             "notice": None,
             "values": {},
         }
         html = self.env.get_template(template).render({**base, **context})
-        response = HTMLResponse(html, status_code=status)
+        response = HTMLResponse(html, status_code=http_status)
         if cookie != token_cookie:
             secure = request.url.scheme == "https"
             response.set_cookie(csrf.COOKIE, cookie, httponly=True, samesite="lax", secure=secure, path="/")
         return response
 
     def error_page(self, request: Request, error: PageError) -> HTMLResponse:
-        return self.page(request, "message.html", status=error.status, title=error.title, message=error.message)
+        return self.page(request, "message.html", http_status=error.status, title=error.title, message=error.message)
 
     # --- guards ---------------------------------------------------------------------------------
 

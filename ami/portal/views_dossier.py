@@ -81,7 +81,7 @@ async def page(portal: Portal, request: Request, errors: dict[str, str] | None =
         request,
         "dossier.html",
         base=f"/dossier/{token}",
-        status=400 if errors else 200,
+        http_status=400 if errors else 200,
         errors=errors or {},
         values=values or {},
         notice=DONE.get(done or ""),

@@ -105,7 +105,7 @@ async def item_page(
     return portal.page(
         request,
         "jury_item.html",
-        status=400 if errors else 200,
+        http_status=400 if errors else 200,
         member=member,
         item=item,
         answers=answers,

@@ -31,7 +31,10 @@ class Submission:
 
 
 def closed_reason(portal: Portal) -> str | None:
-    opens, deadline = portal.window()
+    window = portal.window()
+    if window is None:
+        return "L'appel n'est pas encore ouvert : la campagne n'a pas démarré."
+    opens, deadline = window
     now = portal.now()
     tz = portal.campaign_file.timezone
     from ami.mail.filters import datetime_fr
@@ -44,7 +47,7 @@ def closed_reason(portal: Portal) -> str | None:
 
 
 async def call_page(portal: Portal, request: Request) -> Response:
-    opens, deadline = portal.window()
+    opens, deadline = portal.window() or (portal.plan.opens_at, portal.plan.deadline_at)
     return portal.page(
         request,
         "call.html",
@@ -60,7 +63,7 @@ def _form_page(portal: Portal, request: Request, action: str, sub: Submission, s
     return portal.page(
         request,
         "form.html",
-        status=status,
+        http_status=status,
         sections=formdata.sections(),
         action=action,
         values=sub.values,
