@@ -14,7 +14,6 @@ from temporalio.testing import WorkflowEnvironment
 from ami.examples import example
 from ami.mail.sink import EmlWriter
 from ami.ops import Coordination, start_campaign
-from ami.portal.links import Audience, Role
 from ami.portal.mail_links import juror_path
 from ami.settings import Settings
 from tests.portal_helpers import (
