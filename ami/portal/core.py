@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from ami.mail.filters import FILTERS
 from ami.ops import Coordination
@@ -27,6 +29,7 @@ from ami.store import Store
 from models.campaign import CampaignFile, CampaignPlan
 
 HERE = Path(__file__).resolve().parent
+UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans quelques minutes : rien n'a été enregistré."
 DEPARTEMENTS = {"32": "Aisne (02), Nord (59), Oise (60), Pas-de-Calais (62) et Somme (80)"}
 
 
@@ -64,7 +67,10 @@ class Portal:
     async def coordination(self) -> Coordination:
         async with self._lock:
             if self._client is None:
-                self._client = await self.client_factory()
+                try:
+                    self._client = await self.client_factory()
+                except Exception:  # the server is away: say so, retry on the next request
+                    raise PageError(503, "Service indisponible", UNAVAILABLE) from None
         return Coordination(self._client, self.campaign_id)
 
     def window(self) -> tuple[datetime, datetime] | None:
@@ -150,5 +156,10 @@ def guarded(portal: Portal, view: Callable[[Request], Awaitable[Response]]) -> C
             return await view(request)
         except PageError as error:
             return portal.error_page(request, error)
+        except RPCError:
+            return portal.error_page(request, PageError(503, "Service indisponible", UNAVAILABLE))
+        except Exception as error:  # inside the middleware, so even this page has the secure headers
+            logging.getLogger("ami.portal").error("erreur interne (%s)", type(error).__name__)
+            return portal.error_page(request, PageError(500, "Erreur du service", "Une erreur est survenue. Réessayez plus tard."))
 
     return run

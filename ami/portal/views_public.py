@@ -14,7 +14,7 @@ from ami.ops import Refused
 from ami.portal import formdata
 from ami.portal.core import DEPARTEMENTS, PageError, Portal, text
 from ami.portal.links import Audience, Role
-from ami.portal.sniff import LABEL, check_upload
+from ami.portal.sniff import LABEL, Kind, check_upload
 from ami.portal.storage import StoredFile
 
 PIECES = "pieces"
@@ -97,7 +97,7 @@ async def read_submission(portal: Portal, data: FormData, kept: list[dict[str, A
             break
         content = await upload.read(portal.settings.portal_max_upload_bytes + 1)
         verdict = check_upload(upload.filename, content, portal.settings.portal_max_upload_bytes)
-        if isinstance(verdict, str):
+        if not isinstance(verdict, Kind):  # Kind is a StrEnum: test for it, not for str
             problems.append(verdict)
             continue
         stored = await asyncio.to_thread(portal.attachments.put, content, upload.filename, verdict)
