@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
-from html import unescape
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import pytest
