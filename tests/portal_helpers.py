@@ -89,9 +89,9 @@ def emails(sink: EmlWriter) -> list[Any]:
     return [BytesParser(policy=policy.default).parsebytes(raw) for _, raw in list(sink.received)]
 
 
-def link_in(message: Any, kind: str = "dossier") -> str:
+def link_in(message: Any, kind: str = "dossier", base: str = BASE_URL) -> str:
     body = message.get_body(preferencelist=("plain",)).get_content()
-    found = re.search(rf"{re.escape(BASE_URL)}(/{kind}/[A-Za-z0-9._-]+)", body)
+    found = re.search(rf"{re.escape(base)}(/{kind}/[A-Za-z0-9._-]+)", body)
     assert found, f"aucun lien {kind} dans « {message['Subject']} »"
     return found.group(1)
 

@@ -131,6 +131,11 @@ class Portal:
     async def form(self, request: Request, name: str) -> FormData:
         """The posted form once its CSRF token is checked and its nonce consumed (else PageError 400)."""
         self.limit(request, Bucket.SUBMIT)
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > self.settings.portal_max_upload_bytes * 11:
+            raise PageError(
+                413, "Envoi trop volumineux", "L'envoi dépasse la taille permise : joignez moins de fichiers, ou des fichiers plus petits."
+            )
         try:
             data = await request.form(max_files=10, max_fields=200, max_part_size=self.settings.portal_max_upload_bytes + 1024)
         except Exception:  # malformed multipart, too many parts, a part too large: the client's fault
