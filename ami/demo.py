@@ -27,6 +27,7 @@ from ami.documents.form_docx import blank_form_docx
 from ami.examples import example
 from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
+from ami.portal.embedded import PORTAL_JUROR, PORTAL_STEMS, EmbeddedPortal, with_portal
 from ami.settings import Settings
 from models.campaign import CampaignPlan, TimeMap, load_campaign
 from models.candidature import CandidatureFile
@@ -73,6 +74,7 @@ class DemoRun:
     database_url: str
     identifiers: dict[str, str] = field(default_factory=dict)  # example stem -> SIREN/INSEE
     forms: dict[str, CandidatureFile] = field(default_factory=dict)
+    portal: EmbeddedPortal | None = None  # some actions go through the portal over HTTP (ami/portal/embedded.py)
 
     def published(self, year: int, month: int, day: int, hour: int = 10) -> datetime:
         return datetime(year, month, day, hour, tzinfo=PARIS)
@@ -106,16 +108,20 @@ class DemoRun:
 
     async def submit(self, stem: str, day: str, note: str = "") -> None:
         form = example(stem)
+        web = self.portal is not None and stem in PORTAL_STEMS
         try:
-            result = await self.coord.submit(form)
+            if web and self.portal is not None:
+                receipt, kind = await self.portal.submit(form), "dépôt sur le portail"
+            else:
+                result = await self.coord.submit(form)
+                receipt, kind = result.receipt_number, "correction" if result.correction else "dépôt"
         except Refused as refusal:
             self.say(day, f"[yellow]refusée[/] {form.collectivite.name} : {refusal}")
             return
         key = form.collectivite.identifier
         self.identifiers[stem.removesuffix("-incomplet")] = key
         self.forms[key] = form
-        kind = "correction" if result.correction else "dépôt"
-        self.say(day, f"{kind} {result.receipt_number} — {form.collectivite.name} {note}")
+        self.say(day, f"{kind} {receipt} — {form.collectivite.name} {note}")
 
     async def state_of(self, key: str) -> tuple[str, Decision | None]:
         status = await self.coord.candidature_status(key)
@@ -156,9 +162,11 @@ async def _play(run: DemoRun) -> None:
             if member == "reseau" and receipt == lomme:
                 continue
             marks = {cr.id: max(0, min(5, base - (n % 2) + (1 if cr.id == "binome" else 0))) for cr in run.plan.criteria}
-            scoring.append(c.score(member, receipt, marks))
+            scoring.append(
+                run.portal.score(member, receipt, marks) if run.portal and member == PORTAL_JUROR else c.score(member, receipt, marks)
+            )
         await asyncio.gather(*scoring)
-    run.say("10 sept.", f"jury : {len(eligible)} candidatures éligibles notées par 4 membres")
+    run.say("10 sept.", f"jury : {len(eligible)} candidatures éligibles notées par 4 membres{_BY_PORTAL_JUROR if run.portal else ''}")
     grid = _write_jury_grid(run)
     run.say("10 sept.", f"grille du jury (toutes les réponses et les colonnes de notation) : {grid}")
     await run.at(2024, 9, 12)
@@ -193,9 +201,13 @@ async def _play(run: DemoRun) -> None:
         await run.wait_state(key, {State.NOTIFIED.value})
         form = run.forms[key]
         assert form.political_referent and form.technical_referent
-        await run.act(c.confirm_binome(key, form.political_referent, form.technical_referent), "16 sept.")
+        by_portal = run.portal is not None and key == selected[0]  # one collectivité confirms on its dossier page
+        confirming = run.portal.confirm_binome if by_portal and run.portal else c.confirm_binome
+        await run.act(confirming(key, form.political_referent, form.technical_referent), "16 sept.")
 
     await asyncio.gather(*(confirm(key) for key in selected if key != unconfirmed))
+    if run.portal:
+        run.say("16 sept.", f"binôme de {run.forms[selected[0]].collectivite.name} confirmé sur son espace dossier du portail")
     run.say(
         "16 sept.",
         f"décisions envoyées le 15 ; {len(selected) - 1} binômes confirmés, invitations .ics envoyées ; "
@@ -288,7 +300,9 @@ def _summary_table(status: CampaignStatus, paths: dict[str, list[str]], names: d
     return table
 
 
-async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Console, ui_port: int = 8233, port: int = 7233) -> int:
+async def run_demo(
+    out_dir: Path, keep: bool, day_seconds: float, console: Console, ui_port: int = 8233, port: int = 7233, portal_port: int | None = None
+) -> int:
     from ami.devserver import start_dev_server
     from worker import build_worker
 
@@ -303,6 +317,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         task_queue="ami-demo",
         temporal_address=f"localhost:{port}",
     )
+    settings = with_portal(settings, portal_port or _free_port())  # emails carry the portal's signed links
     console.print(
         f"[bold]ami demo[/] — serveur Temporal et interface sur [link]http://localhost:{ui_port}[/link], courriels dans {mail_dir}"
     )
@@ -320,6 +335,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
     env = await start_dev_server(
         port=port, ui_port=ui_port, data_converter=data_converter(codec_settings), ui_codec_endpoint=codec_server.ui_endpoint
     )
+    portal: EmbeddedPortal | None = None
     try:
         file_plan = load_campaign("ami-2024").plan()
         factor = day_seconds / 86400
@@ -334,6 +350,8 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 f"Campagne [bold]{plan.id}[/] : un jour du calendrier publié dure {day_seconds:.2f} s "
                 f"(capacité ramenée à {DEMO_CAPACITY} + {DEMO_WAITLIST} en attente pour parcourir toutes les branches)."
             )
+            portal = await EmbeddedPortal.start(settings, env.client, plan.id)
+            console.print(f"Portail des collectivités et du jury : [link]{portal.url}[/link]")
             run = DemoRun(
                 console=console,
                 coord=coord,
@@ -341,6 +359,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 time_map=plan.time_map,
                 out_dir=out_dir,
                 database_url=settings.resolved_database_url(),
+                portal=portal,
             )
             (out_dir / "formulaire-candidature.docx").write_bytes(blank_form_docx(plan.name))
             console.print(f"Formulaire de candidature vierge : {out_dir / 'formulaire-candidature.docx'}")
@@ -377,16 +396,21 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 soft_wrap=True,
             )
             if keep:
-                console.print(f"--keep : l'interface reste ouverte sur http://localhost:{ui_port} (Ctrl-C pour arrêter).")
+                console.print(
+                    f"--keep : l'interface reste ouverte sur http://localhost:{ui_port}, le portail sur {portal.url} (Ctrl-C pour arrêter)."
+                )
                 await asyncio.Event().wait()
             return 0 if all_final else 1
     finally:
+        if portal is not None:
+            await portal.stop()
         await env.shutdown()
         codec_server.stop()
         controller.stop()
 
 
 _ENDINGS = {"withdraw": "retrait", "expire": "date limite"}
+_BY_PORTAL_JUROR = f" (dont « {PORTAL_JUROR} » sur le portail)"
 _DECISIONS = {Decision.SELECTED: "retenue", Decision.WAITLISTED: "liste d'attente", Decision.NOT_SELECTED: "non retenue"}
 _SHORT = {
     "submitted": "reçue",
