@@ -43,7 +43,7 @@ def portal_command(args: argparse.Namespace) -> int:
         check_schema(settings.resolved_database_url())
         portal = build_portal(settings, lambda: connect(settings))
     except (KeyringError, CampaignFileError, SchemaError) as error:
-        err.print(str(error))
+        err.print(str(error), soft_wrap=True)
         return EXIT_MALFORMED if not isinstance(error, SchemaError) else EXIT_UNAVAILABLE
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -77,7 +77,7 @@ def invite_command(args: argparse.Namespace) -> int:
     try:
         address = run_invite(send_invitation(settings, args.campaign, args.member, args.campaign_file))
     except InviteError as error:
-        err.print(str(error))
+        err.print(str(error), soft_wrap=True)
         return error.code
     out.print(f"Invitation envoyée au membre « {args.member} » ({address}).")
     return EXIT_OK
