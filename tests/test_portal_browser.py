@@ -96,6 +96,11 @@ async def test_portal_in_a_real_browser(time_env: WorkflowEnvironment, settings:
 
                 await asyncio.to_thread(apply)
                 await state(LAON, "ineligible")
+
+                async def campaign_knows() -> bool:
+                    return [e.state for e in (await coord.status()).candidatures] == ["ineligible"]
+
+                await _until(campaign_knows, "la campagne n'a pas reçu le verdict")
                 dossier = mail("Accusé de réception")
 
                 def correct() -> None:

@@ -5,6 +5,7 @@ every refusal is the workflow's French message on the page."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from tests.portal_helpers import (
     summary_errors,
 )
 from tests.scenario import FULL_MARKS, plan_starting, skip_to
+from tests.test_portal_units import PDF
 from worker import build_worker
 
 LAON, HENIN = "210203873", "246200299"
@@ -89,6 +91,10 @@ async def test_collectivite_and_juror_act_through_the_portal(
             receipt = await _mail_with(sink, "Accusé de réception")
             dossier = link_in(receipt)
             await _state(coord, LAON, "ineligible")
+            for _ in range(200):  # the campaign learns the verdict by a signal; until then it refuses a correction
+                if [e.state for e in (await coord.status()).candidatures] == ["ineligible"]:
+                    break
+                await asyncio.sleep(0.05)
 
             page = await web.get(dossier)
             assert "inéligible" in page.text and "/correction" in page.text
@@ -109,7 +115,9 @@ async def test_collectivite_and_juror_act_through_the_portal(
             page = await web.get("/candidature")
             henin = form_fields(example("01-henin-carvin"))
             draft = await web.post(
-                "/candidature", data={"collectivite.name": henin["collectivite.name"], "csrf": csrf_of(page.text), "action": "brouillon"}
+                "/candidature",
+                data={"collectivite.name": henin["collectivite.name"], "csrf": csrf_of(page.text), "action": "brouillon"},
+                files=[("pieces", ("lettre-signée.pdf", PDF, "application/pdf"))],
             )
             assert draft.status_code == 303
             resumed = await web.get(draft.headers["location"])
@@ -128,6 +136,10 @@ async def test_collectivite_and_juror_act_through_the_portal(
             assert "PORTAIL-0001" in listing.text and "PORTAIL-0002" in listing.text and "0 dossier traité sur 2" in listing.text
             item = await web.get(f"{jury}/dossier/PORTAIL-0002")
             assert "coefficient 2" in item.text and "Hénin" in item.text
+            piece = re.search(r'href="([^"]+/pieces/[0-9a-f]{64})"', item.text)
+            assert piece, "la pièce jointe n'est pas proposée au jury"
+            download = await web.get(piece.group(1))
+            assert download.content == PDF and download.headers["content-type"] == "application/pdf"
             incomplete = await web.post(f"{jury}/dossier/PORTAIL-0002/notes", data={"csrf": csrf_of(item.text), "note-motivation": "9"})
             assert incomplete.status_code == 400 and "0 à 5" in field_errors(incomplete.text)["note-motivation"]
             marks = {f"note-{k}": str(v) for k, v in FULL_MARKS.items()}
@@ -184,3 +196,11 @@ async def test_collectivite_and_juror_act_through_the_portal(
             # A replayed form is refused, never run twice.
             replay = await web.post(dossier + "/experimentation", data={"experiment": "Une autre", "csrf": tokens[0]})
             assert replay.status_code == 409 and "déjà été envoyé" in replay.text
+            # The documents of the dossier (its summary, its decision letter) are downloadable.
+            summary = await web.get(dossier + "/documents/0")
+            assert summary.status_code == 200 and summary.content.startswith(b"%PDF")
+            assert (await web.get(dossier + "/documents/99")).status_code == 404
+            # The withdrawal, with its reason.
+            withdrawn = await web.post(dossier + "/retrait", data={"reason": "Élections anticipées", "confirm": "oui", "csrf": tokens[1]})
+            assert withdrawn.status_code == 303
+            await _state(coord, HENIN, "closed")
