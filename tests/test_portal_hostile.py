@@ -187,3 +187,18 @@ def test_rate_limit_answers_429_in_french(portal: Portal) -> None:
         assert codes == [403, 403, 429]
         assert "Patientez" in unescape(client.get("/jury/x.y.z").text)
     assert csrf.COOKIE == "ami_csrf"
+
+
+def test_nothing_is_accepted_after_the_deadline(web: TestClient, portal: Portal) -> None:
+    late = datetime(2024, 9, 8, 22, 0, 1, tzinfo=UTC)  # the deadline is the end of 8 September, Paris time (UTC+2)
+    web.get("/candidature")
+    token = csrf.issue(portal.signer, web.cookies[csrf.COOKIE], "candidature", late)  # a form loaded just before
+    opened = portal.now
+    portal.now = lambda: late
+    try:
+        page = web.get("/candidature")
+        assert "date limite de dépôt est passée" in unescape(page.text) and 'name="csrf"' not in page.text
+        refused = web.post("/candidature", data={"csrf": token, "action": "brouillon", "collectivite.name": "Lens"})
+        assert refused.status_code == 403 and "date limite" in unescape(refused.text)
+    finally:
+        portal.now = opened

@@ -216,3 +216,18 @@ def test_rate_limit_is_a_sliding_window_per_client() -> None:
     assert limiter.allow(Bucket.SUBMIT, "b")
     now[0] = 61.0
     assert limiter.allow(Bucket.SUBMIT, "a")
+
+
+# --- the link in the templates ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("purpose", ["receipt", "ineligible", "decision_selected", "promoted", "feedback_request", "withdrawn"])
+def test_collectivite_emails_carry_the_dossier_link_when_there_is_one(purpose: str) -> None:
+    from ami.mail.render import render
+    from tests.email_fixtures import french_context
+
+    url = "https://portail.example.org/dossier/abc.k1.def"
+    with_link = render(purpose, french_context(dossier_url=url))
+    assert url in with_link.text and f'href="{url}"' in with_link.html
+    without = render(purpose, french_context(dossier_url=None))
+    assert "espace dossier" not in without.text and "/dossier/" not in without.html

@@ -114,6 +114,9 @@ def form_paths(attachments: list[dict[str, Any]]) -> list[str]:
 
 async def post_form(portal: Portal, request: Request, draft_id: str | None = None) -> Response:
     data = await portal.form(request, "candidature")
+    reason = closed_reason(portal)
+    if reason:  # before the opening and after the deadline, nothing is accepted, not even a draft
+        raise PageError(403, "Dépôt fermé", reason)
     kept: list[dict[str, Any]] = []
     if draft_id:
         row = await asyncio.to_thread(portal.drafts.draft, draft_id)
@@ -121,13 +124,9 @@ async def post_form(portal: Portal, request: Request, draft_id: str | None = Non
             raise PageError(404, "Brouillon introuvable", "Ce brouillon n'existe plus : la candidature a peut-être déjà été déposée.")
         kept = list(row.attachments)
     sub = await read_submission(portal, data, kept)
-    wants_submit = text(data, "action") == "deposer"
-    reason = closed_reason(portal)
-    if wants_submit:
+    if text(data, "action") == "deposer":
         form, errors = formdata.to_model(sub.values, form_paths(sub.attachments))
         sub.errors.update(errors)
-        if reason:
-            sub.errors["general"] = reason
         if form is not None and not sub.errors:
             try:
                 result = await (await portal.coordination()).submit(form)
