@@ -350,7 +350,7 @@ async def run_demo(
                 f"Campagne [bold]{plan.id}[/] : un jour du calendrier publié dure {day_seconds:.2f} s "
                 f"(capacité ramenée à {DEMO_CAPACITY} + {DEMO_WAITLIST} en attente pour parcourir toutes les branches)."
             )
-            portal = await EmbeddedPortal.start(settings, env.client, plan.id)
+            portal = await EmbeddedPortal.start(settings, env.client, plan.id, plan=plan)
             console.print(f"Portail des collectivités et du jury : [link]{portal.url}[/link]")
             run = DemoRun(
                 console=console,

@@ -25,7 +25,7 @@ from ami.portal.mail_links import signer_for
 from ami.portal.security import DEFAULT_LIMITS, AccessLog, Bucket, RateLimiter, SecurityHeaders
 from ami.settings import Settings
 from ami.store import Store, store_for
-from models.campaign import CampaignFile, load_campaign
+from models.campaign import CampaignFile, CampaignPlan, load_campaign
 
 View = Callable[[Portal, Request], Awaitable[Response]]
 
@@ -38,6 +38,7 @@ def build_portal(
     store: Store | None = None,
     limits: dict[Bucket, tuple[int, float]] | None = None,
     now: Callable[[], datetime] | None = None,
+    running_plan: CampaignPlan | None = None,
 ) -> Portal:
     signer: Signer | None = signer_for(settings)
     if signer is None:
@@ -53,6 +54,7 @@ def build_portal(
         store=store or store_for(settings.resolved_database_url()),
         client_factory=client_factory,
         limiter=RateLimiter(limits or DEFAULT_LIMITS),
+        running_plan=running_plan,
     )
     if now is not None:
         portal.now = now

@@ -51,6 +51,7 @@ class Portal:
     client_factory: Callable[[], Awaitable[Client]]
     limiter: RateLimiter
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    running_plan: CampaignPlan | None = None  # the plan the campaign was started with, when known (a compressed demo)
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -62,7 +63,7 @@ class Portal:
         )
         env.filters.update(FILTERS)
         self.env = env
-        self.plan: CampaignPlan = self.campaign_file.plan()
+        self.plan: CampaignPlan = self.running_plan or self.campaign_file.plan()
 
     async def coordination(self) -> Coordination:
         async with self._lock:
@@ -74,11 +75,14 @@ class Portal:
         return Coordination(self._client, self.campaign_id)
 
     def window(self) -> tuple[datetime, datetime] | None:
-        """The engine's own opening and deadline instants, as the campaign workflow recorded them;
-        None while the campaign has not started (nothing is accepted then)."""
+        """The engine's own opening and deadline instants, as the campaign workflow recorded them in
+        the store; before that record, those of the plan the campaign runs (known to `ami demo`);
+        else None, and nothing is accepted until the campaign has started."""
         row = self.store.campaign(self.campaign_id)
         if row is not None and row.opens_at and row.deadline_at:
             return row.opens_at, row.deadline_at
+        if self.running_plan is not None:
+            return self.running_plan.opens_at, self.running_plan.deadline_at
         return None
 
     @property

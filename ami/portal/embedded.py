@@ -22,7 +22,7 @@ from ami.portal.formdata import from_file
 from ami.portal.links import KeyringError, new_key_entry
 from ami.portal.mail_links import dossier_path, juror_path
 from ami.settings import Settings
-from models.campaign import load_campaign
+from models.campaign import CampaignPlan, load_campaign
 from models.candidature import CandidatureFile, Person
 
 # What the demo sends through the portal rather than through `Coordination` directly.
@@ -72,12 +72,16 @@ class EmbeddedPortal:
     _http: httpx.AsyncClient | None = None
 
     @classmethod
-    async def start(cls, settings: Settings, client: Client, campaign_id: str, host: str = "127.0.0.1") -> EmbeddedPortal:
+    async def start(
+        cls, settings: Settings, client: Client, campaign_id: str, host: str = "127.0.0.1", plan: CampaignPlan | None = None
+    ) -> EmbeddedPortal:
         async def factory() -> Client:
             return client
 
         try:
-            portal = build_portal(settings, factory, campaign_file=load_campaign(settings.portal_campaign), campaign_id=campaign_id)
+            portal = build_portal(
+                settings, factory, campaign_file=load_campaign(settings.portal_campaign), campaign_id=campaign_id, running_plan=plan
+            )
         except KeyringError as error:
             raise PortalError(str(error)) from None
         me = cls(portal=portal, url=settings.portal_base_url.rstrip("/") or f"http://localhost:{settings.portal_port}")
