@@ -36,7 +36,7 @@ DOCUMENT_LABELS = {
     "summary": "Récapitulatif de la candidature",
     "decision_letter": "Lettre de décision",
     "certificate": "Attestation de participation",
-    "report": "Rapport de capitalisation",
+    "collectivite_report": "Rapport de capitalisation de la collectivité",
 }
 
 
