@@ -64,7 +64,8 @@ def _context(portal: Portal, status: CandidatureStatus) -> dict[str, Any]:
         "decision_label": DECISION_LABELS.get(status.decision) if status.decision else None,
         "documents": [(i, DOCUMENT_LABELS.get(d.kind, d.kind), d) for i, d in enumerate(status.documents)],
         "can_correct": state is State.INELIGIBLE and closed_reason(portal) is None,
-        "can_confirm": state is State.NOTIFIED and status.decision in (Decision.SELECTED, Decision.WAITLISTED),
+        "can_confirm": state is State.NOTIFIED
+        and (status.decision is Decision.SELECTED or any(t.trigger == "promote" for t in status.transitions)),
         "in_cycle": state in (State.ENROLLED, State.SESSION_TRACKED),
         "feedback_sessions": [a.session_number for a in status.attendance if a.session_number not in feedback_done],
         "can_withdraw": state not in FINAL_STATES,
