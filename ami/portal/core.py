@@ -105,7 +105,8 @@ class Portal:
         html = self.env.get_template(template).render({**base, **context})
         response = HTMLResponse(html, status_code=http_status)
         if cookie != token_cookie:
-            secure = request.url.scheme == "https"
+            # Behind a TLS reverse proxy the request may arrive in plain http: the public URL decides too.
+            secure = request.url.scheme == "https" or self.settings.portal_base_url.startswith("https://")
             response.set_cookie(csrf.COOKIE, cookie, httponly=True, samesite="lax", secure=secure, path="/")
         return response
 
