@@ -86,7 +86,7 @@ def test_several_keys_need_an_active_one() -> None:
 
 
 def test_the_dossier_link_is_signed_from_the_workflow_id_for_the_collectivite_only() -> None:
-    settings = Settings(portal_keys=OLD, portal_base_url="https://portail.example.org/")  # type: ignore[arg-type]
+    settings = Settings(portal_keys=OLD, portal_base_url="https://portail.example.org/")
     url = email_links(settings, "candidature-ami-2024-246200299", "receipt")["dossier_url"]
     assert url and url.startswith("https://portail.example.org/dossier/")
     grant = signer().verify(url.rsplit("/", 1)[1], Audience.DOSSIER)
