@@ -196,17 +196,16 @@ async def _play(run: DemoRun) -> None:
     )
     run.say("12 sept.", "les six séances ont une date (le 15 de chaque mois à 14 h)")
 
-    async def confirm(key: str) -> None:
+    async def confirm(key: str) -> bool:
         # Each selected collectivité answers as soon as its decision arrives on the 15th.
         await run.wait_state(key, {State.NOTIFIED.value})
         form = run.forms[key]
         assert form.political_referent and form.technical_referent
         by_portal = run.portal is not None and key == selected[0]  # one collectivité confirms on its dossier page
         confirming = run.portal.confirm_binome if by_portal and run.portal else c.confirm_binome
-        await run.act(confirming(key, form.political_referent, form.technical_referent), "16 sept.")
+        return await run.act(confirming(key, form.political_referent, form.technical_referent), "16 sept.") and by_portal
 
-    await asyncio.gather(*(confirm(key) for key in selected if key != unconfirmed))
-    if run.portal:
+    if any(await asyncio.gather(*(confirm(key) for key in selected if key != unconfirmed))):
         run.say("16 sept.", f"binôme de {run.forms[selected[0]].collectivite.name} confirmé sur son espace dossier du portail")
     run.say(
         "16 sept.",

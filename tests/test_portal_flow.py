@@ -180,6 +180,8 @@ async def test_collectivite_and_juror_act_through_the_portal(
 
             first = plan.sessions[0]
             await coord.set_session(1, first.window_start + timedelta(days=10, hours=14), "Lille")
+            page = await web.get(dossier)  # a session with a date, no attendance yet
+            assert page.status_code == 200 and "Lille" in page.text and "Questionnaire" not in page.text
             await skip_to(env, first.window_start + timedelta(days=10, hours=19))
             await coord.record_attendance(HENIN, 1, True, True)
             page = await web.get(dossier)

@@ -231,3 +231,78 @@ def test_collectivite_emails_carry_the_dossier_link_when_there_is_one(purpose: s
     assert url in with_link.text and f'href="{url}"' in with_link.html
     without = render(purpose, french_context(dossier_url=None))
     assert "espace dossier" not in without.text and "/dossier/" not in without.html
+
+
+# --- the dossier page in every state ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["submitted", "ineligible", "eligibility_checked", "jury_reviewed", "notified", "enrolled", "session_tracked", "capitalised", "closed"],
+)
+def test_the_dossier_page_renders_in_every_state(state: str, tmp_path: object) -> None:
+    """Every branch of the template, with and without sessions, attendance, feedback, documents."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from ami.mail.filters import FILTERS
+    from ami.portal.core import HERE
+    from ami.portal.views_dossier import _context
+    from models.campaign import load_campaign
+    from models.lifecycle import STATE_LABELS, State
+    from models.messages import (
+        Attendance,
+        CandidatureStatus,
+        Decision,
+        DocumentRef,
+        Feedback,
+        Reason,
+        ScheduledSession,
+        TransitionRecord,
+        Verdict,
+    )
+
+    campaign = load_campaign("ami-2024")
+    at = datetime(2024, 10, 15, 14, tzinfo=UTC)
+    sessions = [ScheduledSession(number=n, theme="Thème", place="Lille", starts_at=at, ends_at=at) for n in (1, 2)]
+    status = CandidatureStatus(
+        receipt_number="AMI-2024-0001",
+        campaign_id="ami-2024",
+        state=state,
+        state_label=STATE_LABELS[State(state)],
+        decision=Decision.SELECTED if state in ("notified", "enrolled", "session_tracked", "capitalised") else None,
+        waitlist_position=None,
+        verdict=Verdict(eligible=False, collectivite=None, reasons=[Reason(code="incomplete_binome", message="Binôme incomplet")]),
+        next_deadline=at,
+        next_deadline_label="confirmation du binôme",
+        sessions=sessions,
+        attendance=[Attendance(session_number=1, elected_present=True, technician_present=False, others=0, recorded_at=at)],
+        feedback=[Feedback(session_number=2, satisfaction=4, comment=None)],
+        bounces=[],
+        documents=[DocumentRef(kind="summary", filename="r.pdf", path="/nulle/part.pdf", sha256="0" * 64)],
+        transitions=[TransitionRecord(sequence=1, source="", dest="submitted", trigger="submit", actor="collectivité", at=at)],
+    )
+
+    class FakePortal:
+        def window(self) -> tuple[datetime, datetime]:
+            return campaign.plan().opens_at, campaign.plan().deadline_at
+
+        def now(self) -> datetime:
+            return datetime(2024, 8, 1, tzinfo=UTC)
+
+        campaign_file = campaign
+
+    env = Environment(
+        loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True), undefined=StrictUndefined
+    )
+    env.filters.update(FILTERS)
+    html = env.get_template("dossier.html").render(
+        campaign=campaign,
+        tz=campaign.timezone,
+        csrf_token=lambda form: "t",
+        errors={},
+        notice=None,
+        values={},
+        base="/dossier/x",
+        **_context(FakePortal(), status),  # type: ignore[arg-type]
+    )
+    assert "AMI-2024-0001" in html and "Historique" in html

@@ -68,6 +68,7 @@ def _context(portal: Portal, status: CandidatureStatus) -> dict[str, Any]:
         and (status.decision is Decision.SELECTED or any(t.trigger == "promote" for t in status.transitions)),
         "in_cycle": state in (State.ENROLLED, State.SESSION_TRACKED),
         "feedback_sessions": [a.session_number for a in status.attendance if a.session_number not in feedback_done],
+        "attendance": {a.session_number: a for a in status.attendance},
         "can_withdraw": state not in FINAL_STATES,
     }
 
