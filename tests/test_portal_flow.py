@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from ami.examples import example
 from ami.mail.sink import EmlWriter
 from ami.ops import Coordination, start_campaign
+from ami.portal import csrf
 from ami.portal.mail_links import juror_path
 from ami.settings import Settings
 from tests.portal_helpers import (
@@ -163,6 +164,11 @@ async def test_collectivite_and_juror_act_through_the_portal(
             await coord.deliberate()
             clock.now = await env.get_current_time()
             assert "plus modifiables" in (await web.get(jury)).text
+            closed = await web.get(f"{jury}/dossier/PORTAIL-0002")  # read-only: the marks given, no form
+            assert closed.status_code == 200 and "Vos notes" in closed.text and 'name="csrf"' not in closed.text
+            stale = csrf.issue(portal.signer, web.cookies[csrf.COOKIE], "jury-notes", clock.now)  # a form kept open since
+            scored_again = await web.post(f"{jury}/dossier/PORTAIL-0002/notes", data={**marks, "csrf": stale})
+            assert scored_again.status_code == 400 and "déjà délibéré" in summary_errors(scored_again.text)[0]
             await skip_to(env, plan.response_at + timedelta(hours=1))
             decision = await _mail_with(sink, "est retenue")
             dossier = link_in(decision)
