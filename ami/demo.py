@@ -162,10 +162,13 @@ async def _play(run: DemoRun) -> None:
             if member == "reseau" and receipt == lomme:
                 continue
             marks = {cr.id: max(0, min(5, base - (n % 2) + (1 if cr.id == "binome" else 0))) for cr in run.plan.criteria}
-            scoring.append(
-                run.portal.score(member, receipt, marks) if run.portal and member == PORTAL_JUROR else c.score(member, receipt, marks)
-            )
+            if run.portal and member == PORTAL_JUROR:
+                run.portal.score_later(member, receipt, marks)  # through the juror's page, beside the others
+            else:
+                scoring.append(c.score(member, receipt, marks))
         await asyncio.gather(*scoring)
+    if run.portal:
+        await run.portal.drain()
     run.say("10 sept.", f"jury : {len(eligible)} candidatures éligibles notées par 4 membres{_BY_PORTAL_JUROR if run.portal else ''}")
     grid = _write_jury_grid(run)
     run.say("10 sept.", f"grille du jury (toutes les réponses et les colonnes de notation) : {grid}")

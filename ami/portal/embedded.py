@@ -4,6 +4,7 @@ a browser would post them (CSRF token included)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from contextlib import AsyncExitStack
@@ -70,6 +71,7 @@ class EmbeddedPortal:
     url: str
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _http: httpx.AsyncClient | None = None
+    _scores: asyncio.Task[None] | None = None
 
     @classmethod
     async def start(
@@ -118,6 +120,23 @@ class EmbeddedPortal:
         base = juror_path(self.portal.signer, self.portal.campaign_id, member, self.portal.link_lifetime)
         data = {f"note-{k}": str(v) for k, v in marks.items()} | ({"comment": comment} if comment else {})
         await self._post(f"{base}/dossier/{receipt}", f"{base}/dossier/{receipt}/notes", data)
+
+    def score_later(self, member: str, receipt: str, marks: dict[str, int]) -> None:
+        """Queue a score: the portal's scores go one after another, beside the coordinators' calls,
+        so that the juror's HTTP round trips do not delay the demo's compressed calendar."""
+        previous = self._scores
+
+        async def next_one() -> None:
+            if previous is not None:
+                await previous
+            await self.score(member, receipt, marks)
+
+        self._scores = asyncio.create_task(next_one())
+
+    async def drain(self) -> None:
+        """Wait for the queued scores; raises the first refusal."""
+        if self._scores is not None:
+            await self._scores
 
     async def confirm_binome(self, key: str, political: Person, technical: Person) -> None:
         # The same link as the one in the decision email (signed the same way, from the same key).
