@@ -150,5 +150,8 @@ class EmbeddedPortal:
 
 
 def _errors(html: str) -> str:
-    found = [unescape(re.sub(r"<[^>]+>", "", m)) for m in _ERRORS.findall(html)]
+    """The page's French errors: its error summary (where a refusal always appears), else its message."""
+    summary = re.search(r'<div class="error-summary".*?</ul>', html, re.DOTALL)
+    items = re.findall(r"<li>(.*?)</li>", summary.group(0), re.DOTALL) if summary else _ERRORS.findall(html)
+    found = [" ".join(unescape(re.sub(r"<[^>]+>", "", m)).split()) for m in items]
     return " ; ".join(found) or "réponse inattendue du portail"
