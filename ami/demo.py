@@ -199,17 +199,14 @@ async def _play(run: DemoRun) -> None:
     )
     run.say("12 sept.", "les six séances ont une date (le 15 de chaque mois à 14 h)")
 
-    async def confirm(key: str) -> bool:
+    async def confirm(key: str) -> None:
         # Each selected collectivité answers as soon as its decision arrives on the 15th.
         await run.wait_state(key, {State.NOTIFIED.value})
         form = run.forms[key]
         assert form.political_referent and form.technical_referent
-        by_portal = run.portal is not None and key == selected[0]  # one collectivité confirms on its dossier page
-        confirming = run.portal.confirm_binome if by_portal and run.portal else c.confirm_binome
-        return await run.act(confirming(key, form.political_referent, form.technical_referent), "16 sept.") and by_portal
+        await run.act(c.confirm_binome(key, form.political_referent, form.technical_referent), "16 sept.")
 
-    if any(await asyncio.gather(*(confirm(key) for key in selected if key != unconfirmed))):
-        run.say("16 sept.", f"binôme de {run.forms[selected[0]].collectivite.name} confirmé sur son espace dossier du portail")
+    await asyncio.gather(*(confirm(key) for key in selected if key != unconfirmed))
     run.say(
         "16 sept.",
         f"décisions envoyées le 15 ; {len(selected) - 1} binômes confirmés, invitations .ics envoyées ; "
@@ -219,7 +216,7 @@ async def _play(run: DemoRun) -> None:
     await run.at(2024, 9, 20)
     await run.act(c.withdraw(withdrawing, "La collectivité renonce : calendrier électoral incompatible."), "20 sept.")
     run.say("20 sept.", f"retrait de {run.forms[withdrawing].collectivite.name} : la première en liste d'attente est promue")
-    await _confirm_promoted(run, waitlist[0], "21 sept.")
+    await _confirm_promoted(run, waitlist[0], "21 sept.", by_portal=True)
     await run.at(2024, 9, 25, 12)
     run.say("25 sept.", f"{run.forms[unconfirmed].collectivite.name} n'a pas confirmé : place libérée, promotion suivante")
     await _confirm_promoted(run, waitlist[1], "25 sept.")
@@ -258,7 +255,7 @@ async def _play(run: DemoRun) -> None:
             run.say(plan.month, f"retrait en cours de cycle : {run.forms[mid_cycle].collectivite.name}")
 
 
-async def _confirm_promoted(run: DemoRun, key: str, day: str) -> None:
+async def _confirm_promoted(run: DemoRun, key: str, day: str, by_portal: bool = False) -> None:
     """Wait for the campaign to promote `key` (the next on the waitlist), then confirm its binôme."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -266,8 +263,11 @@ async def _confirm_promoted(run: DemoRun, key: str, day: str) -> None:
         if any(t.trigger == "promote" for t in status.transitions):
             form = run.forms[key]
             assert form.political_referent and form.technical_referent
-            if await run.act(run.coord.confirm_binome(key, form.political_referent, form.technical_referent), day):
-                run.say(day, f"promue depuis la liste d'attente et confirmée : {form.collectivite.name}")
+            web = run.portal if by_portal else None  # on its dossier page, as its promotion email invites it to
+            confirming = web.confirm_binome if web else run.coord.confirm_binome
+            if await run.act(confirming(key, form.political_referent, form.technical_referent), day):
+                where = " (binôme confirmé sur son espace dossier du portail)" if web else ""
+                run.say(day, f"promue depuis la liste d'attente et confirmée : {form.collectivite.name}{where}")
             return
         await asyncio.sleep(0.02)
     run.say(day, f"[yellow]{key} n'a pas été promue[/] ({status.state})")
