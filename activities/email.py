@@ -21,6 +21,7 @@ from ami.mail.filters import time_map_of
 from ami.mail.message import SMTP_POLICY, build, message_id
 from ami.mail.render import render
 from ami.mail.smtp import Bounced, deliver
+from ami.portal.mail_links import email_links
 from ami.privacy import email_notice
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
@@ -54,7 +55,12 @@ class EmailActivities:
         return EmailOutcome(message_id=msg_id, status="sent")
 
     def _render(self, input: SendEmailInput, msg_id: str) -> EmailRow:
-        context = {**input.context, "privacy": email_notice(input.purpose, input.context, self.settings.campaigns_dir)}
+        # The dossier's private link is signed here, from the workflow id: never in a workflow history.
+        context = {
+            **input.context,
+            **email_links(self.settings, input.workflow_id, input.purpose),
+            "privacy": email_notice(input.purpose, input.context, self.settings.campaigns_dir),
+        }
         rendered = render(input.purpose, context, self.settings.templates_dir, demo=self.settings.demo)
         invite = input.context.get("calendar")
         time_map = time_map_of(input.context.get("campaign"))

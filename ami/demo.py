@@ -31,6 +31,7 @@ from ami.documents.form_docx import blank_form_docx
 from ami.examples import example
 from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
+from ami.portal.embedded import PORTAL_JUROR, PORTAL_STEMS, EmbeddedPortal, with_portal
 from ami.privacy import notice
 from ami.settings import Settings
 from ami.store import store_for
@@ -80,6 +81,7 @@ class DemoRun:
     database_url: str
     identifiers: dict[str, str] = field(default_factory=dict)  # example stem -> SIREN/INSEE
     forms: dict[str, CandidatureFile] = field(default_factory=dict)
+    portal: EmbeddedPortal | None = None  # some actions go through the portal over HTTP (ami/portal/embedded.py)
 
     def published(self, year: int, month: int, day: int, hour: int = 10) -> datetime:
         return datetime(year, month, day, hour, tzinfo=PARIS)
@@ -113,16 +115,20 @@ class DemoRun:
 
     async def submit(self, stem: str, day: str, note: str = "") -> None:
         form = example(stem)
+        web = self.portal is not None and stem in PORTAL_STEMS
         try:
-            result = await self.coord.submit(form)
+            if web and self.portal is not None:
+                receipt, kind = await self.portal.submit(form), "dépôt sur le portail"
+            else:
+                result = await self.coord.submit(form)
+                receipt, kind = result.receipt_number, "correction" if result.correction else "dépôt"
         except Refused as refusal:
             self.say(day, f"[yellow]refusée[/] {form.collectivite.name} : {refusal}")
             return
         key = form.collectivite.identifier
         self.identifiers[stem.removesuffix("-incomplet")] = key
         self.forms[key] = form
-        kind = "correction" if result.correction else "dépôt"
-        self.say(day, f"{kind} {result.receipt_number} — {form.collectivite.name} {note}")
+        self.say(day, f"{kind} {receipt} — {form.collectivite.name} {note}")
 
     async def state_of(self, key: str) -> tuple[str, Decision | None]:
         status = await self.coord.candidature_status(key)
@@ -163,9 +169,14 @@ async def _play(run: DemoRun) -> None:
             if member == "reseau" and receipt == lomme:
                 continue
             marks = {cr.id: max(0, min(5, base - (n % 2) + (1 if cr.id == "binome" else 0))) for cr in run.plan.criteria}
-            scoring.append(c.score(member, receipt, marks))
+            if run.portal and member == PORTAL_JUROR:
+                run.portal.score_later(member, receipt, marks)  # through the juror's page, beside the others
+            else:
+                scoring.append(c.score(member, receipt, marks))
         await asyncio.gather(*scoring)
-    run.say("10 sept.", f"jury : {len(eligible)} candidatures éligibles notées par 4 membres")
+    if run.portal:
+        await run.portal.drain()
+    run.say("10 sept.", f"jury : {len(eligible)} candidatures éligibles notées par 4 membres{_BY_PORTAL_JUROR if run.portal else ''}")
     grid = _write_jury_grid(run)
     run.say("10 sept.", f"grille du jury (toutes les réponses et les colonnes de notation) : {grid}")
     await run.at(2024, 9, 12)
@@ -212,7 +223,7 @@ async def _play(run: DemoRun) -> None:
     await run.at(2024, 9, 20)
     await run.act(c.withdraw(withdrawing, "La collectivité renonce : calendrier électoral incompatible."), "20 sept.")
     run.say("20 sept.", f"retrait de {run.forms[withdrawing].collectivite.name} : la première en liste d'attente est promue")
-    await _confirm_promoted(run, waitlist[0], "21 sept.")
+    await _confirm_promoted(run, waitlist[0], "21 sept.", by_portal=True)
     await run.at(2024, 9, 25, 12)
     run.say("25 sept.", f"{run.forms[unconfirmed].collectivite.name} n'a pas confirmé : place libérée, promotion suivante")
     await _confirm_promoted(run, waitlist[1], "25 sept.")
@@ -253,7 +264,7 @@ async def _play(run: DemoRun) -> None:
             run.say(_month(plan.month), f"retrait en cours de cycle : {run.forms[mid_cycle].collectivite.name}")
 
 
-async def _confirm_promoted(run: DemoRun, key: str, day: str) -> None:
+async def _confirm_promoted(run: DemoRun, key: str, day: str, by_portal: bool = False) -> None:
     """Wait for the campaign to promote `key` (the next on the waitlist), then confirm its binôme."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -261,8 +272,11 @@ async def _confirm_promoted(run: DemoRun, key: str, day: str) -> None:
         if any(t.trigger == "promote" for t in status.transitions):
             form = run.forms[key]
             assert form.political_referent and form.technical_referent
-            if await run.act(run.coord.confirm_binome(key, form.political_referent, form.technical_referent), day):
-                run.say(day, f"promue depuis la liste d'attente et confirmée : {form.collectivite.name}")
+            web = run.portal if by_portal else None  # on its dossier page, as its promotion email invites it to
+            confirming = web.confirm_binome if web else run.coord.confirm_binome
+            if await run.act(confirming(key, form.political_referent, form.technical_referent), day):
+                where = " (binôme confirmé sur son espace dossier du portail)" if web else ""
+                run.say(day, f"promue depuis la liste d'attente et confirmée : {form.collectivite.name}{where}")
             return
         await asyncio.sleep(0.02)
     run.say(day, f"[yellow]{key} n'a pas été promue[/] ({status.state})")
@@ -296,7 +310,9 @@ def _summary_table(status: CampaignStatus, paths: dict[str, list[str]], names: d
     return table
 
 
-async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Console, ui_port: int = 8233, port: int = 7233) -> int:
+async def run_demo(
+    out_dir: Path, keep: bool, day_seconds: float, console: Console, ui_port: int = 8233, port: int = 7233, portal_port: int | None = None
+) -> int:
     from ami.devserver import start_dev_server
     from worker import build_worker
 
@@ -312,6 +328,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         temporal_address=f"localhost:{port}",
         demo=True,  # emails and documents marked, discreetly, as a demonstration
     )
+    settings = with_portal(settings, portal_port or _free_port())  # emails carry the portal's signed links
     console.print(
         f"[bold]ami demo[/] — serveur Temporal et interface sur [link]http://localhost:{ui_port}[/link], courriels dans {mail_dir}"
     )
@@ -337,6 +354,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
         runtime=forwarding_runtime(),
     )
     logs = contextlib.ExitStack()
+    portal: EmbeddedPortal | None = None
     try:
         # Worker and SDK log lines go to a file; the story gets one French line where it matters.
         log_file = logs.enter_context(
@@ -355,6 +373,8 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 f"Campagne [bold]{plan.id}[/] : un jour du calendrier publié dure {day_seconds:.2f} s "
                 f"(capacité ramenée à {DEMO_CAPACITY} + {DEMO_WAITLIST} en attente pour parcourir toutes les branches)."
             )
+            portal = await EmbeddedPortal.start(settings, env.client, plan.id, plan=plan)
+            console.print(f"Portail des collectivités et du jury : [link]{portal.url}[/link]")
             run = DemoRun(
                 console=console,
                 coord=coord,
@@ -362,6 +382,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
                 time_map=plan.time_map,
                 out_dir=out_dir,
                 database_url=settings.resolved_database_url(),
+                portal=portal,
             )
             (out_dir / "formulaire-candidature.docx").write_bytes(blank_form_docx(plan.name, notice(plan.id, settings.campaigns_dir) or ()))
             console.print(f"Formulaire de candidature vierge : {out_dir / 'formulaire-candidature.docx'}")
@@ -408,10 +429,14 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
             )
             console.print(f"Index de la démonstration (dossiers, courriels, documents) : {index} ; journal technique : {log_file}")
             if keep:
-                console.print(f"--keep : l'interface reste ouverte sur http://localhost:{ui_port} (Ctrl-C pour arrêter).")
+                console.print(
+                    f"--keep : l'interface reste ouverte sur http://localhost:{ui_port}, le portail sur {portal.url} (Ctrl-C pour arrêter)."
+                )
                 await asyncio.Event().wait()
             return 0 if all_final else 1
     finally:
+        if portal is not None:
+            await portal.stop()
         await env.shutdown()
         codec_server.stop()
         controller.stop()
@@ -419,6 +444,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
 
 
 _ENDINGS = {"withdraw": "retrait", "expire": "date limite"}
+_BY_PORTAL_JUROR = f" (dont « {PORTAL_JUROR} » sur le portail)"
 _DECISIONS = {Decision.SELECTED: "retenue", Decision.WAITLISTED: "liste d'attente", Decision.NOT_SELECTED: "non retenue"}
 _SHORT = {
     "submitted": "reçue",

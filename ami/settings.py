@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,18 @@ class Settings(BaseSettings):
     # Where the emails, the documents and the purge find a campaign's retention periods and privacy notice.
     campaigns_dir: Path = ROOT / "config" / "campaigns"
     demo: bool = False  # `ami demo`'s worker: emails and documents are marked as a demonstration
+
+    # The portal (ami/portal, docs/portal.md). Its links are signed with these keys ("id:secret,..."):
+    # every listed key verifies, the active one signs; removing a key revokes every link it signed.
+    portal_keys: SecretStr = SecretStr("")
+    portal_active_key: str = ""
+    portal_base_url: str = ""  # empty: emails carry no portal link
+    portal_host: str = "127.0.0.1"
+    portal_port: int = Field(default=8090, ge=0, le=65535)
+    portal_campaign: str = "ami-2024"  # the campaign file the public pages show
+    portal_campaign_id: str = ""  # the running campaign's workflow id suffix, when it differs from the file's id
+    portal_link_days: int = Field(default=400, ge=1)  # a dossier's link lasts the whole cycle
+    portal_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod

@@ -190,3 +190,25 @@ class DataKeyRow(Base):
     wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     destroyed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PortalDraftRow(Base):
+    """A candidature form being filled in on the portal, resumable by its signed link (ami/portal)."""
+
+    __tablename__ = "portal_drafts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random; only its signed link reaches it
+    campaign_id: Mapped[str] = mapped_column(String(100), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the form's fields as typed
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{sha256, filename, media_type, size}]
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PortalNonceRow(Base):
+    """Each form's one-time nonce, consumed when the form is posted: a replayed form finds it here."""
+
+    __tablename__ = "portal_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

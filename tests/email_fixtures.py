@@ -56,6 +56,9 @@ def french_context(**extra: Any) -> dict[str, Any]:
         "bounced_purpose": "decision_selected",
         "state": "notified",
         "detail": "refuse@example.org: 550 5.1.1 Destinataire « inconnu »",
+        "member": {"id": "apes", "name": f"Claire Duval {TRICKY}"},
+        "jury_url": "https://portail.example.org/jury/jeton",
+        "criteria_count": 6,
     }
     context.update(extra)
     return context

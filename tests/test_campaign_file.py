@@ -81,6 +81,13 @@ REFUSED = [
     ("malformed_toml", [(r"^capacity = 10", "capacity = = 10")], ["TOML invalide"]),
     ("unknown_key", [(r"^capacity = 10", "capacite = 10")], ["capacite", "Extra inputs"]),
     ("wrong_type", [(r"^capacity = 10", 'capacity = "dix"')], ["capacity"]),
+    # `ami jury invite` writes to each member: an address is required, and must be one.
+    ("jury_email_missing", [(r'^email = "jury.cress@example.org"\n', "")], ["jury[2].email", "Field required"]),
+    (
+        "jury_email_malformed",
+        [(r'^email = "jury.cress@example.org"', 'email = "cress"')],
+        ["jury[2].email", "adresse électronique invalide"],
+    ),
 ]
 
 

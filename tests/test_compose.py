@@ -24,7 +24,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 # An image reference: [registry[:port]/]name[:tag][@digest]; the tag is what follows the last ':' after the last '/'.
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-SECRETS = ("POSTGRES_PASSWORD", "AMI_CODEC_KEYS", "AMI_CODEC_SERVER_TOKEN")
+SECRETS = ("POSTGRES_PASSWORD", "AMI_CODEC_KEYS", "AMI_CODEC_SERVER_TOKEN", "AMI_PORTAL_KEYS")
 
 
 def settings_classes() -> list[type[BaseSettings]]:
@@ -123,7 +123,7 @@ def ami_subcommands() -> set[str]:
 
 def test_compose_parses_with_the_expected_services(compose: dict[str, Any]) -> None:
     names = set(services(compose))
-    for expected in ("postgresql", "temporal", "temporal-ui", "mailpit", "worker", "codec-server", "search-attributes"):
+    for expected in ("postgresql", "temporal", "temporal-ui", "mailpit", "worker", "codec-server", "search-attributes", "portal"):
         assert expected in names, f"service {expected} absent de docker-compose.yml"
     for name, svc in services(compose).items():
         assert "image" in svc or "build" in svc, f"{name} : ni image ni build"

@@ -48,6 +48,10 @@ def test_demo_runs_the_whole_campaign(tmp_path: Path) -> None:
             first.kill()
     assert first.returncode == 0, stderr[-3000:]
     assert "Parcours de chaque candidature" in stdout
+    # The portal: two candidatures, one juror's marks and one binôme went through it over HTTP.
+    assert "Portail des collectivités et du jury : http://localhost:" in stdout
+    assert stdout.count("dépôt sur le portail") == 2 and "« apes » sur le portail" in stdout
+    assert "confirmé sur son espace dossier du portail" in stdout
     for branch in ("refusée", "correction", "promue depuis la liste d'attente", "déplacée", "retrait en cours de cycle", "une absence"):
         assert branch in stdout, branch
 
@@ -75,6 +79,12 @@ def test_demo_runs_the_whole_campaign(tmp_path: Path) -> None:
     assert any(part.get_filename() == "seance.ics" for m in messages for part in m.walk())
     # The refused address is reported to the coordinators; its dossier went on.
     assert any("refusé" in str(m["Subject"]) for m in messages)
+    # The collectivités' emails carry their dossier's link; the coordinators' never do.
+    receipts = [m for m in messages if "Accusé de réception" in str(m["Subject"])]
+    assert receipts and all("/dossier/" in m.get_body(preferencelist=("plain",)).get_content() for m in receipts)
+    assert not any(
+        "/dossier/" in m.get_body(preferencelist=("plain",)).get_content() for m in messages if "Nouvelle candidature" in str(m["Subject"])
+    )
     assert len(list((out / "documents").rglob("*.pdf"))) >= 30
     grid = load_workbook(out / "grille-jury.xlsx")
     assert grid.active is not None and grid.active.max_row >= 12

@@ -56,7 +56,14 @@ def dev_command(args: argparse.Namespace) -> int:
             f"Le port {FRONTEND_PORT} ou {UI_PORT} est déjà pris : un serveur Temporal tourne déjà (interface http://localhost:{UI_PORT})."
         )
         return EXIT_UNAVAILABLE
+    from ami.portal.embedded import EmbeddedPortal, with_portal
+
     settings = get_settings()
+    if port_in_use(settings.portal_port):
+        err.print(f"Le port {settings.portal_port} du portail est déjà pris (réglez AMI_PORTAL_PORT).")
+        return EXIT_UNAVAILABLE
+    # The worker signs the portal links of its emails with the same key as the portal checks them.
+    settings = with_portal(settings, settings.portal_port, settings.data_dir / "portal-dev.key")
 
     async def serve() -> int:
         db = Path(args.db)
@@ -65,9 +72,14 @@ def dev_command(args: argparse.Namespace) -> int:
         env = await start_dev_server(db_file=db)
         try:
             async with build_worker(env.client, settings):
+                portal = await EmbeddedPortal.start(settings, env.client, settings.portal_campaign_id or settings.portal_campaign)
                 out.print(f"Serveur Temporal : localhost:{FRONTEND_PORT} — interface : http://localhost:{UI_PORT}")
+                out.print(f"Portail des collectivités et du jury : {portal.url} (campagne {portal.portal.campaign_id})")
                 out.print(f"Courriels : {settings.data_dir / 'mail'} — base : {settings.resolved_database_url()} — Ctrl-C pour arrêter.")
-                await asyncio.Event().wait()
+                try:
+                    await asyncio.Event().wait()
+                finally:
+                    await portal.stop()
         finally:
             await env.shutdown()
             controller.stop()

@@ -6,9 +6,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ami.cli import cmd_check, cmd_codec, cmd_coordination, cmd_db, cmd_demo, cmd_export, cmd_form, cmd_replay, cmd_rgpd, cmd_runtime
+from ami.cli import (
+    cmd_check,
+    cmd_codec,
+    cmd_coordination,
+    cmd_db,
+    cmd_demo,
+    cmd_export,
+    cmd_form,
+    cmd_portal,
+    cmd_replay,
+    cmd_rgpd,
+    cmd_runtime,
+)
 
-MODULES = [cmd_demo, cmd_check, cmd_coordination, cmd_runtime, cmd_db, cmd_export, cmd_form, cmd_replay, cmd_codec, cmd_rgpd]
+MODULES = [cmd_demo, cmd_check, cmd_coordination, cmd_portal, cmd_runtime, cmd_db, cmd_export, cmd_form, cmd_replay, cmd_codec, cmd_rgpd]
 
 
 def build_parser() -> argparse.ArgumentParser:

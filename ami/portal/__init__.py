@@ -1,0 +1,1 @@
+"""`ami portal`: the collectivités' and jurors' web front door (docs/portal.md)."""
