@@ -93,7 +93,7 @@ async def _replay_server(workflow_id: str | None, campaign: str | None, run_id: 
     from temporalio.client import WorkflowHistory
     from temporalio.service import RPCError, RPCStatusCode
 
-    from ami.client import connect
+    from ami.client import ConnectionConfigError, connect, describe_target
     from ami.replay import fetch_campaign_histories, fetch_history, replay
     from ami.settings import get_settings
     from workflows.campaign import campaign_workflow_id
@@ -102,8 +102,14 @@ async def _replay_server(workflow_id: str | None, campaign: str | None, run_id: 
     settings = get_settings()
     try:
         client = await connect(settings)
+    except ConnectionConfigError as error:
+        err.print(f"Connexion Temporal mal configurée : {error}", markup=False)
+        return EXIT_MALFORMED
     except RuntimeError as error:
-        err.print(f"Serveur Temporal injoignable ({settings.temporal_address}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.")
+        err.print(
+            f"Serveur Temporal injoignable ({describe_target(settings)}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.",
+            markup=False,
+        )
         return EXIT_UNAVAILABLE
     target = workflow_id
     if campaign and workflow_id and not workflow_id.startswith(("candidature-", "campaign-")):
