@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ami.cli import cmd_check, cmd_codec, cmd_coordination, cmd_db, cmd_demo, cmd_export, cmd_form, cmd_replay, cmd_runtime
+from ami.cli import cmd_check, cmd_codec, cmd_coordination, cmd_db, cmd_demo, cmd_deploy, cmd_export, cmd_form, cmd_replay, cmd_runtime
 
-MODULES = [cmd_demo, cmd_check, cmd_coordination, cmd_runtime, cmd_db, cmd_export, cmd_form, cmd_replay, cmd_codec]
+MODULES = [cmd_demo, cmd_check, cmd_coordination, cmd_runtime, cmd_db, cmd_export, cmd_form, cmd_replay, cmd_codec, cmd_deploy]
 
 
 def build_parser() -> argparse.ArgumentParser:
