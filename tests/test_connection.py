@@ -12,8 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from ami.client import connect
 from ami.connection import ConnectionConfigError, resolve
+from ami.pki import make_pki
 from ami.settings import Settings
-from tests.tls_proxy import make_pki, tls_proxy
+from tests.tls_proxy import tls_proxy
 
 PROFILES = """
 [profile.default]
