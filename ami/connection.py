@@ -28,6 +28,25 @@ from temporalio.service import TLSConfig
 from ami.settings import Settings
 
 
+# The Temporal variables a deployment may set on our services (read by envconfig, not by Settings);
+# tests/test_compose.py accepts them beside the AMI_ settings.
+ENVCONFIG_VARIABLES = frozenset(
+    {
+        "TEMPORAL_CONFIG_FILE",
+        "TEMPORAL_PROFILE",
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_NAMESPACE",
+        "TEMPORAL_API_KEY",
+        "TEMPORAL_TLS",
+        "TEMPORAL_TLS_CLIENT_CERT_PATH",
+        "TEMPORAL_TLS_CLIENT_KEY_PATH",
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        "TEMPORAL_TLS_SERVER_NAME",
+        "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION",
+    }
+)
+
+
 class ConnectionConfigError(ValueError):
     """A profile or a TLS file that cannot be used; `str()` is a French message without secrets."""
 

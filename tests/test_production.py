@@ -26,6 +26,7 @@ from ami.ops import Coordination, start_campaign
 from models.campaign import load_campaign
 from models.candidature import CandidatureFile
 from tests.conftest import free_port
+from tests.test_compose_production import LIVE_SDK_METRICS
 
 pytestmark = pytest.mark.devserver
 
@@ -143,6 +144,8 @@ async def test_worker_serves_metrics_and_health(dev_env: WorkflowEnvironment, tm
         assert metric(text, "ami_candidatures_stuck") == 0
         assert metric(text, "ami_timers_due_next_24h") == 2  # both deadlines (ten hours away: a day lasts ten minutes)
         assert metric(text, "ami_monitor_scan_errors") == 0
+        for name in LIVE_SDK_METRICS:  # what the dashboard reads from the SDK is really exported
+            assert f"{name}_bucket" in text or f"{name}{{" in text, name
         Path(os.environ.get("AMI_METRICS_SAMPLE", os.devnull)).write_text(text, encoding="utf-8")
 
         controller.stop()  # the relay goes away: not ready any more, still alive
