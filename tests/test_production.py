@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -163,3 +164,54 @@ async def test_worker_serves_metrics_and_health(dev_env: WorkflowEnvironment, tm
         if relay_up:
             controller.stop()
     assert sink.count >= 1
+
+
+def test_codec_server_runs_as_compose_starts_it(service_env: dict[str, str]) -> None:
+    """The `codec-server` service's command and environment (docker-compose.yml), outside Docker: it
+    decodes what a worker encrypted, for the token in the path the Web UI uses behind the proxy."""
+    import base64
+
+    import yaml
+    from google.protobuf import json_format
+    from temporalio.api.common.v1 import Payloads
+    from temporalio.converter import DataConverter
+
+    from ami.codec import EncryptionCodec
+    from tests.test_compose import COMPOSE_FILE, command, environment
+
+    svc = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]["codec-server"]
+    port, token = free_port(), "jeton-de-test-assez-long"
+    key = os.urandom(32)
+    keys = "k1:" + base64.b64encode(key).decode()
+    values = {"AMI_CODEC_KEYS": keys, "AMI_CODEC_SERVER_TOKEN": token, "PUBLIC_HOST": "ami.example.org"}
+    env = dict(service_env)
+    for name, value in environment(svc).items():
+        env[name] = re.sub(r"\$\{(\w+)(?::[-?][^}]*)?\}", lambda m: values.get(m.group(1), ""), value)
+    env["AMI_CODEC_SERVER_HOST"], env["AMI_CODEC_SERVER_PORT"] = "127.0.0.1", str(port)  # a free port, here
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ami.cli.main", *command(svc)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        codec = EncryptionCodec({"k1": key}, "k1")
+        (encrypted,) = [codec.encrypt(p) for p in DataConverter.default.payload_converter.to_payloads(["secret"])]
+        body = json_format.MessageToJson(Payloads(payloads=[encrypted])).encode()
+        for _ in range(150):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/{token}/decode",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json", "Origin": "https://ami.example.org"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    decoded = json_format.Parse(response.read(), Payloads())
+                    break
+            except OSError:
+                assert server.poll() is None, server.communicate()
+                time.sleep(0.2)
+        else:
+            pytest.fail("le serveur de codec ne répond pas")
+        assert DataConverter.default.payload_converter.from_payloads(decoded.payloads) == ["secret"]
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
