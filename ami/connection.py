@@ -27,7 +27,6 @@ from temporalio.service import TLSConfig
 
 from ami.settings import Settings
 
-
 # The Temporal variables a deployment may set on our services (read by envconfig, not by Settings);
 # tests/test_compose.py accepts them beside the AMI_ settings.
 ENVCONFIG_VARIABLES = frozenset(
