@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,6 +77,8 @@ async def serve(client: Client, settings: Settings) -> None:
 
     worker = build_worker(client, settings)
     running = asyncio.create_task(worker.run())
+    # `docker compose stop`, a rolling update: stop polling and return, instead of dying mid-task.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(worker.shutdown()))
     meter = client.service_client.config.runtime.metric_meter if client.service_client.config.runtime else None
     async with AsyncExitStack() as stack:
         if settings.health_address:

@@ -159,10 +159,11 @@ async def test_worker_serves_metrics_and_health(dev_env: WorkflowEnvironment, tm
             await campaign.terminate("fin du test")
             async for execution in dev_env.client.list_workflows("AmiCampaign = 'prod-metrics' AND ExecutionStatus = 'Running'"):
                 await dev_env.client.get_workflow_handle(execution.id).terminate("fin du test")
-        worker.terminate()
-        worker.communicate(timeout=30)
+        worker.terminate()  # SIGTERM, as `docker compose stop` sends: a clean shutdown
+        _, stderr = worker.communicate(timeout=30)
         if relay_up:
             controller.stop()
+    assert worker.returncode == 0, stderr
     assert sink.count >= 1
 
 
