@@ -154,3 +154,14 @@ def dashboard_sdk_metrics() -> set[str]:
 
 def test_the_live_list_covers_the_dashboard() -> None:
     assert dashboard_sdk_metrics() <= LIVE_SDK_METRICS
+
+
+def test_the_server_enables_worker_versioning(compose: dict[str, Any]) -> None:
+    temporal = services(compose)["temporal"]
+    path = environment(temporal)["DYNAMIC_CONFIG_FILE_PATH"]
+    mount = next(v for v in temporal["volumes"] if str(v).startswith("./deploy/temporal/"))
+    source, target, _ = str(mount).split(":")
+    assert target == "/etc/temporal/" + path, "le serveur lit sa configuration dynamique depuis /etc/temporal"
+    config = yaml.safe_load((ROOT / source).read_text(encoding="utf-8"))
+    assert config["system.enableDeploymentVersions"] == [{"value": True}]
+    assert config["frontend.workerVersioningWorkflowAPIs"] == [{"value": True}]
