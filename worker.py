@@ -105,11 +105,12 @@ async def main() -> None:
         raise SystemExit(str(error)) from None
     from ami.connection import ConnectionConfigError
     from ami.telemetry import runtime_for
+    from ami.tracing import TracingUnavailableError
 
     try:
         deployment_config(settings)  # a deployment name without build id: refuse before connecting
         client = await connect(settings, runtime=runtime_for(settings.metrics_address))
-    except (ConnectionConfigError, ValueError) as error:
+    except (ConnectionConfigError, TracingUnavailableError, ValueError) as error:
         raise SystemExit(str(error)) from None
     await serve(client, settings)
 

@@ -17,6 +17,7 @@ from ami.codec import data_converter, warn_if_plaintext
 from ami.codec import data_converter as build_data_converter  # `connect`'s parameter shadows the name
 from ami.connection import ConnectionConfigError, Target, resolve
 from ami.settings import Settings, get_settings
+from ami.tracing import tracing_interceptors
 
 # `data_converter` is re-exported: ami.replay builds its Replayer with the converter found here.
 __all__ = ["ConnectionConfigError", "connect", "data_converter", "describe_target"]
@@ -29,7 +30,8 @@ async def connect(
     runtime: Runtime | None = None,
 ) -> Client:
     """Raises `ConnectionConfigError` for a bad profile (exit 2) and `RuntimeError` when the server
-    cannot be reached (exit 4). `runtime` carries the worker's metrics (ami.telemetry)."""
+    cannot be reached (exit 4). `runtime` carries the worker's metrics (ami.telemetry); with
+    AMI_OTEL_ENDPOINT, the client (and its workers) trace to it (ami.tracing)."""
     settings = settings or get_settings()
     target = resolve(settings)
     if data_converter is None:
@@ -42,6 +44,7 @@ async def connect(
         rpc_metadata=target.rpc_metadata,
         data_converter=data_converter or build_data_converter(),
         runtime=runtime,
+        interceptors=tracing_interceptors(settings.otel_endpoint),
     )
 
 

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     metrics_scan_seconds: float = Field(default=60.0, ge=0)  # how often the business gauges are recomputed (0: never)
     deployment_name: str = ""  # Worker Versioning: the deployment (e.g. "ami"); empty: an unversioned worker
     build_id: str = ""  # Worker Versioning: this image's build id (e.g. the release tag); required with deployment_name
+    otel_endpoint: str = ""  # OTLP/HTTP traces endpoint (ami/tracing.py, extra "otel"); empty: no tracing
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod
