@@ -71,3 +71,16 @@ def test_deployment_settings() -> None:
     assert config.default_versioning_behavior is VersioningBehavior.AUTO_UPGRADE
     with pytest.raises(ValueError, match="AMI_BUILD_ID"):
         deployment_config(Settings(deployment_name="ami"))
+
+
+def test_deployment_command_needs_a_name(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from ami.cli.main import main
+    from ami.settings import get_settings
+
+    monkeypatch.delenv("AMI_DEPLOYMENT_NAME", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert main(["deployment", "show"]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "AMI_DEPLOYMENT_NAME" in capsys.readouterr().err

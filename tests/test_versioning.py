@@ -51,7 +51,17 @@ async def until_build(client: Client, workflow_id: str, build_id: str) -> None:
     pytest.fail(f"{workflow_id} ne tourne pas sur {build_id} : {await versioning_of(client, workflow_id)}")
 
 
-async def test_a_running_campaign_moves_to_the_new_build(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:
+def cli(*argv: str) -> int:
+    from ami.cli.main import build_parser
+
+    args = build_parser().parse_args(list(argv))
+    code: int = args.handler(args)
+    return code
+
+
+async def test_a_running_campaign_moves_to_the_new_build(
+    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     controller, _ = start_sink(tmp_path / "mail", port=free_port())
     client = dev_env.client
     base = Settings(
@@ -74,6 +84,18 @@ async def test_a_running_campaign_moves_to_the_new_build(dev_env: WorkflowEnviro
                 await make_current(client, "v2")
                 rows = {row.build_id: row for row in versions(await describe(client, DEPLOYMENT))}
                 assert rows["v2"].current and not rows["v1"].current
+
+                async def connect(*_: object, **__: object) -> Client:
+                    return client
+
+                monkeypatch.setattr("ami.client.connect", connect)
+                assert await asyncio.to_thread(cli, "deployment", "show", "--name", DEPLOYMENT) == 0
+                assert "* v2  current" in capsys.readouterr().out
+                assert await asyncio.to_thread(cli, "deployment", "set-current", "v1", "--name", DEPLOYMENT) == 0
+                assert "version courante v1 (précédente : v2)" in capsys.readouterr().out
+                assert await asyncio.to_thread(cli, "deployment", "set-current", "v2", "--name", DEPLOYMENT) == 0
+                assert await asyncio.to_thread(cli, "deployment", "set-current", "v3", "--name", DEPLOYMENT) == 4
+                assert "Refusé par le serveur" in capsys.readouterr().err
                 # v1 still polls, but the current version takes every new task: the campaign is mid-flight.
                 coord = Coordination(client, plan.id)
                 receipt = await coord.submit(example("01-henin-carvin"))  # a workflow task: taken by v2
