@@ -42,6 +42,7 @@ RETRYING_FOR = timedelta(hours=1)
 DUE_WITHIN = timedelta(hours=24)
 CANDIDATURE_TYPE = "CandidatureWorkflow"
 CAMPAIGN_TYPE = "CampaignWorkflow"
+KNOWN_ACTIVITIES = ("send_email", "make_document", "check_eligibility", "record_transition", "record_fact", "record_campaign")
 
 
 @dataclass
@@ -135,12 +136,16 @@ class Gauges:
         self.timers = meter.create_gauge(names.TIMERS_NEXT_24H, "Échéances de candidature dans les 24 heures")
         self.pending = meter.create_gauge(names.EMAILS_PENDING_OVER_HOUR, "Courriels en attente d'envoi depuis plus d'une heure")
         self.errors = meter.create_counter(names.SCAN_ERRORS, "Passages de surveillance en échec")
-        self._seen_activities: set[str] = set()
+        # Series start at 0 (the dashboard shows 0, not "no data"), and go back to 0 when a campaign ends
+        # or a type stops retrying, instead of keeping their last value.
+        self._seen_activities: set[str] = set(KNOWN_ACTIVITIES)
         self._seen_types: set[str] = {CAMPAIGN_TYPE, CANDIDATURE_TYPE}
+        self._seen_candidatures: set[tuple[str, str]] = set()
 
     def publish(self, snapshot: Snapshot) -> None:
-        for (campaign, state), count in snapshot.candidatures.items():
-            self.candidatures.set(count, {"campaign": campaign, "state": state})
+        self._seen_candidatures |= set(snapshot.candidatures)
+        for campaign, state in self._seen_candidatures:
+            self.candidatures.set(snapshot.candidatures.get((campaign, state), 0), {"campaign": campaign, "state": state})
         # A type that was retrying and no longer is must go back to 0, not keep its last value.
         self._seen_activities |= set(snapshot.retrying_over_hour)
         for activity_type in self._seen_activities:

@@ -84,3 +84,32 @@ def test_deployment_command_needs_a_name(capsys: pytest.CaptureFixture[str], mon
     finally:
         get_settings.cache_clear()
     assert "AMI_DEPLOYMENT_NAME" in capsys.readouterr().err
+
+
+def test_gauges_start_at_zero_and_go_back_to_zero() -> None:
+    from temporalio.runtime import BUFFERED_METRIC_KIND_GAUGE, MetricBuffer, Runtime, TelemetryConfig
+
+    from ami.monitor import Gauges, Snapshot
+
+    buffer = MetricBuffer(10_000)
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))
+    gauges = Gauges(runtime.metric_meter)
+
+    def values() -> dict[tuple[str, tuple[tuple[str, str], ...]], int]:
+        return {
+            (u.metric.name, tuple(sorted((k, str(v)) for k, v in u.attributes.items() if k != "service_name"))): int(u.value)
+            for u in buffer.retrieve_updates()
+            if u.metric.kind == BUFFERED_METRIC_KIND_GAUGE
+        }
+
+    snapshot = Snapshot(candidatures={("c", "notified"): 3})
+    snapshot.retrying_over_hour["send_email"] = 2
+    gauges.publish(snapshot)
+    first = values()
+    assert first[("ami_candidatures", (("campaign", "c"), ("state", "notified")))] == 3
+    assert first[("ami_activities_retrying_over_hour", (("activity_type", "send_email"),))] == 2
+    assert first[("ami_activities_retrying_over_hour", (("activity_type", "make_document"),))] == 0
+    gauges.publish(Snapshot())  # the campaign ended, the relay recovered
+    second = values()
+    assert second[("ami_candidatures", (("campaign", "c"), ("state", "notified")))] == 0
+    assert second[("ami_activities_retrying_over_hour", (("activity_type", "send_email"),))] == 0
