@@ -5,6 +5,9 @@ candidatures — and replays them with the working tree; an unguarded change fai
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.client import Client, WorkflowExecutionStatus
     from temporalio.testing import WorkflowEnvironment
 
-    from ami.cli.cmd_replay import replay_command
+    from ami.cli.cmd_replay import _replay_server, replay_command
     from ami.cli.main import build_parser
     from ami.examples import example
     from ami.mail.sink import start_sink
@@ -74,22 +77,30 @@ async def test_replay_from_server_by_query(
                     break
                 await asyncio.sleep(0.2)
 
-            assert await asyncio.to_thread(cli, ["replay", "--from-server", "--query", query]) == 0
-            output = capsys.readouterr().out
-            assert f"Compatible : le code actuel rejoue sans erreur {expected} historiques." in output, output
-            assert output.count("CampaignWorkflow") == len(runs) and output.count("CandidatureWorkflow") == len(STEMS)
+            # As an operator types it, in its own process, on the server's address.
+            environ = {**os.environ, "AMI_TEMPORAL_ADDRESS": client.service_client.config.target_host, "COLUMNS": "200"}
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "ami.cli.main", "replay", "--from-server", "--query", query],
+                capture_output=True, text=True, env=environ, timeout=300,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            assert f"Compatible : le code actuel rejoue sans erreur {expected} historiques." in done.stdout, done.stdout
+            assert done.stdout.count("CampaignWorkflow") == len(runs) and done.stdout.count("CandidatureWorkflow") == len(STEMS)
 
             # A timer added at the top of the candidature, without workflow.patched: refused before deploying.
-            assert await asyncio.to_thread(cli, ["replay", "--from-server", "--query", query], [UnguardedTimer, CampaignWorkflow]) == 1
+            # (The command's coroutine, on this loop, with the modified workflows.)
+            assert await _replay_server(None, None, None, [UnguardedTimer, CampaignWorkflow], query=query) == 1
             captured = capsys.readouterr()
             assert "non-déterminisme" in captured.err and f"Incompatible : {len(STEMS)} sur {expected} historiques" in captured.err
 
-            assert await asyncio.to_thread(cli, ["replay", "--from-server", "--query", query, "--limit", "1"]) == 0
+            assert await _replay_server(None, None, None, None, query=query, limit=1) == 0
             assert "1 historique." in capsys.readouterr().out
-            assert await asyncio.to_thread(cli, ["replay", "--from-server", "--query", "AmiCampaign = 'aucune'"]) == 2
-            assert await asyncio.to_thread(cli, ["replay", "--from-server", "--query", "Ceci n'est pas = une requête ("]) == 2
-            assert await asyncio.to_thread(cli, ["replay", "--query", query]) == 2
-            assert await asyncio.to_thread(cli, ["replay", "--from-server", "--campaign", plan.id]) == 2
+            assert await _replay_server(None, None, None, None, query="AmiCampaign = 'aucune'") == 2
+            assert await _replay_server(None, None, None, None, query="Ceci n'est pas = une requête (") == 2
+            assert "refusée" in capsys.readouterr().err
+            assert cli(["replay", "--query", query]) == 2  # refused before connecting
+            assert cli(["replay", "--from-server", "--campaign", plan.id]) == 2
             await campaign.terminate("fin du test")
             async for execution in client.list_workflows(f"{query} AND ExecutionStatus = 'Running'"):
                 await client.get_workflow_handle(execution.id).terminate("fin du test")

@@ -3,6 +3,7 @@ v2 when v2 is made current, in mid-campaign, and its new candidature runs on v2 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from temporalio.common import VersioningBehavior
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from ami.cli.cmd_deploy import connected, set_current_command, show_command
 from ami.deployment import describe, set_current, versions
 from ami.examples import example
 from ami.mail.sink import start_sink
@@ -51,14 +53,6 @@ async def until_build(client: Client, workflow_id: str, build_id: str) -> None:
     pytest.fail(f"{workflow_id} ne tourne pas sur {build_id} : {await versioning_of(client, workflow_id)}")
 
 
-def cli(*argv: str) -> int:
-    from ami.cli.main import build_parser
-
-    args = build_parser().parse_args(list(argv))
-    code: int = args.handler(args)
-    return code
-
-
 async def test_a_running_campaign_moves_to_the_new_build(
     dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -89,12 +83,14 @@ async def test_a_running_campaign_moves_to_the_new_build(
                     return client
 
                 monkeypatch.setattr("ami.client.connect", connect)
-                assert await asyncio.to_thread(cli, "deployment", "show", "--name", DEPLOYMENT) == 0
+                # The commands' coroutines, on this loop (the CLI runs them with asyncio.run).
+                name = argparse.Namespace(name=DEPLOYMENT)
+                assert await connected(show_command, DEPLOYMENT, name) == 0
                 assert "* v2  current" in capsys.readouterr().out
-                assert await asyncio.to_thread(cli, "deployment", "set-current", "v1", "--name", DEPLOYMENT) == 0
+                assert await connected(set_current_command, DEPLOYMENT, argparse.Namespace(name=DEPLOYMENT, build_id="v1")) == 0
                 assert "version courante v1 (précédente : v2)" in capsys.readouterr().out
-                assert await asyncio.to_thread(cli, "deployment", "set-current", "v2", "--name", DEPLOYMENT) == 0
-                assert await asyncio.to_thread(cli, "deployment", "set-current", "v3", "--name", DEPLOYMENT) == 4
+                assert await connected(set_current_command, DEPLOYMENT, argparse.Namespace(name=DEPLOYMENT, build_id="v2")) == 0
+                assert await connected(set_current_command, DEPLOYMENT, argparse.Namespace(name=DEPLOYMENT, build_id="v3")) == 4
                 assert "Refusé par le serveur" in capsys.readouterr().err
                 # v1 still polls, but the current version takes every new task: the campaign is mid-flight.
                 coord = Coordination(client, plan.id)
