@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Sequence
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.documents import DocumentActivities
 from activities.eligibility import check_eligibility
@@ -21,6 +23,13 @@ from workflows.candidature import CandidatureWorkflow
 from workflows.purge import PurgeWorkflow
 
 WORKFLOWS: Sequence[type] = (CampaignWorkflow, CandidatureWorkflow, PurgeWorkflow)
+
+# Worker Versioning (docs/deployment.md, "Deploying a new version"): both workflows live for months
+# (a campaign nine, a candidature until its capitalisation), longer than any build stays deployed, so
+# neither can be pinned to the build that started it. AUTO_UPGRADE moves each running workflow to the
+# current build at its next workflow task; what makes that safe is the release check (`ami replay`)
+# and `workflow.patched`. A short workflow added later may choose PINNED in its own @workflow.defn.
+VERSIONING_BEHAVIOR = VersioningBehavior.AUTO_UPGRADE
 
 
 def activities_for(settings: Settings) -> list[Any]:
@@ -36,6 +45,19 @@ def activities_for(settings: Settings) -> list[Any]:
     ]
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """A versioned worker when AMI_DEPLOYMENT_NAME is set (then AMI_BUILD_ID is required), else None."""
+    if not settings.deployment_name:
+        return None
+    if not settings.build_id:
+        raise ValueError("AMI_DEPLOYMENT_NAME est défini sans AMI_BUILD_ID : indiquez la version de cette image (par exemple 2025.03.1).")
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(deployment_name=settings.deployment_name, build_id=settings.build_id),
+        use_worker_versioning=True,
+        default_versioning_behavior=VERSIONING_BEHAVIOR,
+    )
+
+
 def build_worker(client: Client, settings: Settings | None = None, task_queue: str | None = None) -> Worker:
     settings = settings or get_settings()
     return Worker(
@@ -43,7 +65,35 @@ def build_worker(client: Client, settings: Settings | None = None, task_queue: s
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=activities_for(settings),
+        deployment_config=deployment_config(settings),
     )
+
+
+async def serve(client: Client, settings: Settings) -> None:
+    """Run a worker with what production adds around it: the health endpoints (AMI_HEALTH_ADDRESS)
+    and the business gauges (AMI_METRICS_SCAN_SECONDS, on the client's runtime meter). Returns when
+    the worker stops (a fatal error is raised)."""
+    from contextlib import AsyncExitStack
+
+    from ami.health import health_server, readiness
+    from ami.monitor import run_monitor
+
+    worker = build_worker(client, settings)
+    running = asyncio.create_task(worker.run())
+    # `docker compose stop`, a rolling update: stop polling and return, instead of dying mid-task.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(worker.shutdown()))
+    meter = client.service_client.config.runtime.metric_meter if client.service_client.config.runtime else None
+    async with AsyncExitStack() as stack:
+        if settings.health_address:
+            await stack.enter_async_context(
+                health_server(settings.health_address, lambda: not running.done(), lambda: readiness(client, settings))
+            )
+        if meter is not None and settings.metrics_scan_seconds > 0:
+            monitor = asyncio.create_task(
+                run_monitor(client, store_for(settings.resolved_database_url()), meter, settings.metrics_scan_seconds)
+            )
+            stack.callback(monitor.cancel)
+        await running
 
 
 async def main() -> None:
@@ -56,9 +106,16 @@ async def main() -> None:
         check_schema(settings.resolved_database_url())
     except SchemaError as error:
         raise SystemExit(str(error)) from None
-    client = await connect(settings)
-    async with build_worker(client, settings):
-        await asyncio.Event().wait()
+    from ami.connection import ConnectionConfigError
+    from ami.telemetry import runtime_for
+    from ami.tracing import TracingUnavailableError
+
+    try:
+        deployment_config(settings)  # a deployment name without build id: refuse before connecting
+        client = await connect(settings, runtime=runtime_for(settings.metrics_address))
+    except (ConnectionConfigError, TracingUnavailableError, ValueError) as error:
+        raise SystemExit(str(error)) from None
+    await serve(client, settings)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from ami.portal.mail_links import email_links
 from ami.privacy import email_notice
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
+from ami.telemetry import EMAILS_BOUNCED, EMAILS_RETRIED, EMAILS_SENT
 from models.messages import EmailOutcome, SendEmailInput
 from models.tables import EmailRow
 
@@ -46,11 +47,16 @@ class EmailActivities:
         try:
             partial = await deliver(row.raw, self.settings)
         except Bounced as bounce:
-            return await self._bounce(msg_id, bounce.detail)
+            return await self._bounce(msg_id, bounce.detail, input.purpose)
+        except Exception:
+            # Temporal retries it (with backoff): counted, so that a relay's bad day shows on the dashboard.
+            _count(EMAILS_RETRIED, "Tentatives d'envoi échouées, réessayées par Temporal", input.purpose)
+            raise
         if partial:
             # Delivered to the others; the refused addresses still need a coordinator's eye.
-            return await self._bounce(msg_id, partial)
+            return await self._bounce(msg_id, partial, input.purpose)
         await asyncio.to_thread(self.store.outbox_mark, msg_id, "sent")
+        _count(EMAILS_SENT, "Courriels acceptés par le relais SMTP", input.purpose)
         activity.logger.info("email sent", extra={"purpose": input.purpose, "message_id": msg_id})
         return EmailOutcome(message_id=msg_id, status="sent")
 
@@ -88,7 +94,14 @@ class EmailActivities:
             created_at=now,
         )
 
-    async def _bounce(self, msg_id: str, detail: str) -> EmailOutcome:
+    async def _bounce(self, msg_id: str, detail: str, purpose: str) -> EmailOutcome:
         await asyncio.to_thread(self.store.outbox_mark, msg_id, "bounced", detail)
+        _count(EMAILS_BOUNCED, "Courriels refusés définitivement (5xx)", purpose)
         activity.logger.warning("email bounced", extra={"message_id": msg_id, "detail": detail})
         return EmailOutcome(message_id=msg_id, status="bounced", detail=detail)
+
+
+def _count(name: str, description: str, purpose: str) -> None:
+    """One more on the worker's meter (a no-op without AMI_METRICS_ADDRESS). The purpose is a template
+    name, never personal data."""
+    activity.metric_meter().create_counter(name, description).add(1, {"purpose": purpose})

@@ -1,4 +1,9 @@
-"""Connecting to Temporal with the pydantic data converter, encrypted when keys are configured (ami.codec)."""
+"""Connecting to Temporal with the pydantic data converter, encrypted when keys are configured (ami.codec).
+
+Where to connect, and how (TLS, mTLS, API key, namespace), is resolved by `ami.connection` from the
+Temporal environment configuration (TOML profiles, `TEMPORAL_*` variables) with `AMI_TEMPORAL_ADDRESS`
+and `AMI_TEMPORAL_NAMESPACE` as overrides. The worker, every command and the portal call `connect`.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,51 @@ from functools import cache
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 
 from ami.codec import data_converter, warn_if_plaintext
 from ami.codec import data_converter as build_data_converter  # `connect`'s parameter shadows the name
+from ami.connection import ConnectionConfigError, Target, resolve
 from ami.settings import Settings, get_settings
+from ami.tracing import tracing_interceptors
 
 # `data_converter` is re-exported: ami.replay builds its Replayer with the converter found here.
-__all__ = ["connect", "data_converter"]
+__all__ = ["ConnectionConfigError", "connect", "data_converter", "describe_target"]
 
 
-async def connect(settings: Settings | None = None, address: str | None = None, data_converter: DataConverter | None = None) -> Client:
+async def connect(
+    settings: Settings | None = None,
+    address: str | None = None,
+    data_converter: DataConverter | None = None,
+    runtime: Runtime | None = None,
+) -> Client:
+    """Raises `ConnectionConfigError` for a bad profile (exit 2) and `RuntimeError` when the server
+    cannot be reached (exit 4). `runtime` carries the worker's metrics (ami.telemetry); with
+    AMI_OTEL_ENDPOINT, the client (and its workers) trace to it (ami.tracing)."""
     settings = settings or get_settings()
+    target = resolve(settings)
     if data_converter is None:
         _warn_once()
     return await Client.connect(
-        address or settings.temporal_address,
-        namespace=settings.temporal_namespace,
+        address or target.address,
+        namespace=target.namespace,
+        tls=target.tls,
+        api_key=target.api_key,
+        rpc_metadata=target.rpc_metadata,
         data_converter=data_converter or build_data_converter(),
+        runtime=runtime,
+        interceptors=tracing_interceptors(settings.otel_endpoint),
     )
+
+
+def describe_target(settings: Settings | None = None) -> str:
+    """Where `connect` goes, in French, for messages (never a secret)."""
+    settings = settings or get_settings()
+    try:
+        target: Target = resolve(settings)
+    except ConnectionConfigError:
+        return settings.temporal_address
+    return target.describe()
 
 
 @cache

@@ -138,6 +138,19 @@ async def fetch_campaign_histories(client: Client, campaign_workflow_id: str) ->
     return [campaign, *children]
 
 
+DEFAULT_LIVE_QUERY = "ExecutionStatus = 'Running'"
+
+
+async def fetch_matching_histories(client: Client, query: str = DEFAULT_LIVE_QUERY, limit: int | None = None) -> list[WorkflowHistory]:
+    """Every run the visibility `query` finds (each run of a workflow that continued as new is its own
+    history), newest first as the server lists them, at most `limit`. The release check: replay what is
+    live on the cluster against the code about to be deployed."""
+    histories: list[WorkflowHistory] = []
+    async for execution in client.list_workflows(query, limit=limit):
+        histories.append(await fetch_history(client, execution.id, execution.run_id))
+    return histories
+
+
 # --- replaying ------------------------------------------------------------------------------
 
 
@@ -224,6 +237,7 @@ __all__ = [
     "failure_message",
     "fetch_campaign_histories",
     "fetch_history",
+    "fetch_matching_histories",
     "history_files",
     "load_history",
     "make_replayer",

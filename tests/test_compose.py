@@ -24,7 +24,15 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 # An image reference: [registry[:port]/]name[:tag][@digest]; the tag is what follows the last ':' after the last '/'.
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-SECRETS = ("POSTGRES_PASSWORD", "AMI_CODEC_KEYS", "AMI_CODEC_SERVER_TOKEN", "AMI_PORTAL_KEYS")
+SECRETS = (
+    "POSTGRES_PASSWORD",
+    "AMI_CODEC_KEYS",
+    "AMI_CODEC_SERVER_TOKEN",
+    "OIDC_CLIENT_SECRET",
+    "OAUTH2_PROXY_COOKIE_SECRET",
+    "GRAFANA_ADMIN_PASSWORD",
+    "AMI_PORTAL_KEYS",
+)
 
 
 def settings_classes() -> list[type[BaseSettings]]:
@@ -163,8 +171,12 @@ def test_our_services_only_set_settings_variables(compose: dict[str, Any]) -> No
     known = settings_variables()
     assert "AMI_TEMPORAL_ADDRESS" in known and "AMI_SMTP_HOST" in known
     assert ours(compose), "aucun service construit depuis le Dockerfile"
+    from ami.connection import ENVCONFIG_VARIABLES
+
     for name, svc in ours(compose).items():
         for variable in environment(svc):
+            if variable in ENVCONFIG_VARIABLES:  # Temporal's own connection variables (ami/connection.py)
+                continue
             assert variable.startswith("AMI_"), f"{name} : {variable} n'est pas une variable du moteur (préfixe AMI_)"
             assert variable in known, f"{name} : {variable} n'est lu par aucun réglage (ami/settings.py, ami/codec_settings.py)"
         assert "env_file" not in svc, f"{name} : env_file ferait passer des variables non vérifiées"
@@ -182,7 +194,8 @@ def test_worker_reaches_the_stack(compose: dict[str, Any]) -> None:
     env = environment(services(compose)["worker"])
     assert env["AMI_TEMPORAL_ADDRESS"] == "temporal:7233"
     assert env["AMI_DATABASE_URL"].startswith("postgresql://") and "@postgresql:5432/" in env["AMI_DATABASE_URL"]
-    assert "mailpit" in env["AMI_SMTP_HOST"]
+    # The relay is the production one, required; Mailpit only answers with the dev profile.
+    assert env["AMI_SMTP_HOST"].startswith("${AMI_SMTP_HOST:?")
     # Values must validate as settings (ports are ints, TLS one of the modes, …) once defaults apply.
     resolved = {k.removeprefix("AMI_").lower(): _default(v) for k, v in env.items()}
     for cls in settings_classes():
@@ -204,7 +217,14 @@ def test_temporal_runs_on_postgresql_with_our_search_attributes(compose: dict[st
     temporal = svcs["temporal"]
     env = environment(temporal)
     assert env["DB"] in ("postgres12", "postgres12_pgx") and env["POSTGRES_SEEDS"] == "postgresql"
-    assert "postgresql" in temporal.get("depends_on", {})
+    assert image_tag(temporal["image"]) and temporal["image"].startswith("temporalio/server:"), "le serveur, pas auto-setup"
+    assert temporal["depends_on"]["temporal-schema"]["condition"] == "service_completed_successfully"
+    schema = " ".join(command(svcs["temporal-schema"]))
+    for database, directory in (("temporal", "v12/temporal/versioned"), ("temporal_visibility", "v12/visibility/versioned")):
+        assert f"--db {database} update-schema -d /etc/temporal/schema/postgresql/{directory}" in schema
+    assert image_tag(svcs["temporal-schema"]["image"]).startswith(image_tag(temporal["image"]) + "-"), (
+        "outil de schéma et serveur de la même version"
+    )
     registrar = svcs["search-attributes"]
     assert "ami search-attributes register" in " ".join(command(registrar)), "les attributs sont déclarés par notre commande"
     assert environment(registrar)["AMI_TEMPORAL_ADDRESS"] == "temporal:7233"
@@ -217,7 +237,7 @@ def test_ui_gets_the_codec_endpoint(compose: dict[str, Any]) -> None:
     ui_env = environment(svcs["temporal-ui"])
     assert ui_env["TEMPORAL_ADDRESS"] == "temporal:7233"
     endpoint = ui_env.get("TEMPORAL_CODEC_ENDPOINT", "")
-    assert endpoint.startswith("${CODEC_SERVER_PUBLIC_URL") or endpoint.startswith("http"), endpoint
+    assert endpoint.startswith("https://${PUBLIC_HOST") and "/codec/" in endpoint, endpoint
     # The Web UI sends no custom header: the token is the path segment before /decode.
     last = list(_INTERPOLATION.finditer(endpoint))[-1]
     assert last.group(1) == "AMI_CODEC_SERVER_TOKEN" and last.end() == len(endpoint), endpoint
@@ -226,8 +246,9 @@ def test_ui_gets_the_codec_endpoint(compose: dict[str, Any]) -> None:
     assert command(codec) == ["codec-server"]
     codec_env = environment(codec)
     assert codec_env["AMI_CODEC_SERVER_HOST"] == "0.0.0.0"
-    published = [str(p) for p in codec.get("ports", [])]
-    assert any(p.endswith(":" + codec_env["AMI_CODEC_SERVER_PORT"]) for p in published), "le navigateur doit joindre le serveur de codec"
+    assert "ports" not in codec, "le serveur de codec n'est joint qu'à travers le proxy"
+    caddyfile = (ROOT / "deploy" / "caddy" / "Caddyfile").read_text(encoding="utf-8")
+    assert re.search(r"handle_path /codec/\*\s*\{\s*reverse_proxy codec-server:" + codec_env["AMI_CODEC_SERVER_PORT"], caddyfile)
     # The browser's origin (the UI) is the one the codec server allows.
     assert codec_env["AMI_CODEC_CORS_ORIGINS"] == ui_env["TEMPORAL_CORS_ORIGINS"]
 

@@ -122,14 +122,18 @@ def _action(body: Callable[[Coordination, argparse.Namespace], Awaitable[int]]) 
 
     def handler(args: argparse.Namespace) -> int:
         async def go() -> int:
-            from ami.client import connect
+            from ami.client import ConnectionConfigError, connect, describe_target
 
             settings = get_settings()
             try:
                 client = await connect(settings)
+            except ConnectionConfigError as error:
+                err.print(f"Connexion Temporal mal configurée : {error}", markup=False)
+                return EXIT_MALFORMED
             except RuntimeError as error:
                 err.print(
-                    f"Serveur Temporal injoignable ({settings.temporal_address}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS."
+                    f"Serveur Temporal injoignable ({describe_target(settings)}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.",
+                    markup=False,
                 )
                 return EXIT_UNAVAILABLE
             campaign_id = getattr(args, "campaign", None) or ""

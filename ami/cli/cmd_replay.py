@@ -49,6 +49,13 @@ def register(commands: Any) -> None:
         metavar="FICHIER",
         help="historique JSON (export de l'interface, `temporal workflow show -o json`) ou dossier de *.json",
     )
+    replay.add_argument(
+        "--from-server",
+        action="store_true",
+        help="rejouer les historiques du serveur trouvés par --query (défaut : tous les workflows en cours) : la vérification avant chaque déploiement",
+    )
+    replay.add_argument("--query", metavar="REQUÊTE", help="requête de visibilité Temporal, par exemple \"AmiCampaign = 'ami-2025'\"")
+    replay.add_argument("--limit", type=int, metavar="N", help="au plus N historiques (les plus récents)")
     replay.set_defaults(handler=replay_command)
 
 
@@ -64,6 +71,19 @@ def replay_command(args: argparse.Namespace, workflows: Sequence[type] | None = 
 
 
 def _dispatch(args: argparse.Namespace, workflows: Sequence[type] | None) -> int:
+    if args.from_server or args.query or args.limit is not None:
+        if not args.from_server:
+            err.print("--query et --limit s'utilisent avec --from-server.")
+            return EXIT_MALFORMED
+        if args.history is not None or args.workflow_id or args.campaign or args.run_id:
+            err.print("--from-server s'utilise seul (avec --query et --limit) : il choisit les historiques par une requête.")
+            return EXIT_MALFORMED
+        if args.limit is not None and args.limit < 1:
+            err.print("--limit : un nombre d'historiques au moins égal à 1 est attendu.")
+            return EXIT_MALFORMED
+        from ami.replay import DEFAULT_LIVE_QUERY
+
+        return run(_replay_server(None, None, None, workflows, query=args.query or DEFAULT_LIVE_QUERY, limit=args.limit))
     if args.history is not None:
         if args.workflow_id or args.campaign or args.run_id:
             err.print("--history s'utilise seul : il rejoue un fichier, pas un workflow du serveur.")
@@ -89,12 +109,19 @@ async def _replay_files(path: Path, workflows: Sequence[type] | None) -> int:
     return _report(outcomes)
 
 
-async def _replay_server(workflow_id: str | None, campaign: str | None, run_id: str | None, workflows: Sequence[type] | None) -> int:
+async def _replay_server(
+    workflow_id: str | None,
+    campaign: str | None,
+    run_id: str | None,
+    workflows: Sequence[type] | None,
+    query: str | None = None,
+    limit: int | None = None,
+) -> int:
     from temporalio.client import WorkflowHistory
     from temporalio.service import RPCError, RPCStatusCode
 
-    from ami.client import connect
-    from ami.replay import fetch_campaign_histories, fetch_history, replay
+    from ami.client import ConnectionConfigError, connect, describe_target
+    from ami.replay import fetch_campaign_histories, fetch_history, fetch_matching_histories, replay
     from ami.settings import get_settings
     from workflows.campaign import campaign_workflow_id
     from workflows.candidature import candidature_workflow_id
@@ -102,15 +129,26 @@ async def _replay_server(workflow_id: str | None, campaign: str | None, run_id: 
     settings = get_settings()
     try:
         client = await connect(settings)
+    except ConnectionConfigError as error:
+        err.print(f"Connexion Temporal mal configurée : {error}", markup=False)
+        return EXIT_MALFORMED
     except RuntimeError as error:
-        err.print(f"Serveur Temporal injoignable ({settings.temporal_address}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.")
+        err.print(
+            f"Serveur Temporal injoignable ({describe_target(settings)}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.",
+            markup=False,
+        )
         return EXIT_UNAVAILABLE
     target = workflow_id
     if campaign and workflow_id and not workflow_id.startswith(("candidature-", "campaign-")):
         target = candidature_workflow_id(campaign, workflow_id)  # a SIREN or INSEE code, as in `ami status`
     try:
         histories: list[WorkflowHistory]
-        if target:
+        if query is not None:
+            histories = await fetch_matching_histories(client, query, limit)
+            if not histories:
+                err.print(f"Aucun workflow ne répond à la requête : {query}", markup=False)
+                return EXIT_MALFORMED
+        elif target:
             histories = [await fetch_history(client, target, run_id)]
         else:
             assert campaign is not None
@@ -121,6 +159,9 @@ async def _replay_server(workflow_id: str | None, campaign: str | None, run_id: 
                 f"Workflow introuvable sur {settings.temporal_address} (espace {settings.temporal_namespace}) : {error.message}",
                 markup=False,
             )
+            return EXIT_MALFORMED
+        if error.status is RPCStatusCode.INVALID_ARGUMENT:
+            err.print(f"Requête de visibilité refusée par le serveur : {error.message}", markup=False)
             return EXIT_MALFORMED
         err.print(f"Lecture de l'historique impossible : {error.message}", markup=False)
         return EXIT_UNAVAILABLE

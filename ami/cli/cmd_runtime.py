@@ -34,10 +34,16 @@ def register(commands: Any) -> None:
 
 
 def worker_command(args: argparse.Namespace) -> int:
+    from ami.client import describe_target
     from worker import main
 
     settings = get_settings()
-    out.print(f"Worker sur {settings.temporal_address}, file « {settings.task_queue} » (Ctrl-C pour arrêter).")
+    out.print(f"Worker sur {describe_target(settings)}, file « {settings.task_queue} » (Ctrl-C pour arrêter).", markup=False)
+    if settings.metrics_address or settings.health_address:
+        out.print(
+            f"Métriques : http://{settings.metrics_address or '—'}/metrics — santé : http://{settings.health_address or '—'}/readyz",
+            markup=False,
+        )
     return run(_wrap(main()))
 
 

@@ -12,6 +12,7 @@ from ami.cli import (
     cmd_coordination,
     cmd_db,
     cmd_demo,
+    cmd_deploy,
     cmd_export,
     cmd_form,
     cmd_portal,
@@ -20,7 +21,20 @@ from ami.cli import (
     cmd_runtime,
 )
 
-MODULES = [cmd_demo, cmd_check, cmd_coordination, cmd_portal, cmd_runtime, cmd_db, cmd_export, cmd_form, cmd_replay, cmd_codec, cmd_rgpd]
+MODULES = [
+    cmd_demo,
+    cmd_check,
+    cmd_coordination,
+    cmd_portal,
+    cmd_runtime,
+    cmd_db,
+    cmd_export,
+    cmd_form,
+    cmd_replay,
+    cmd_codec,
+    cmd_rgpd,
+    cmd_deploy,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
