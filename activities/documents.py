@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
+from activities.heartbeat import heartbeating
 from ami.documents import pdf
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
@@ -50,8 +51,9 @@ class DocumentActivities:
     async def make_document(self, input: MakeDocumentInput) -> DocumentRef:
         model, renderer, stem = RENDERERS[input.kind]
         data = model.model_validate(input.data)
-        content = await asyncio.to_thread(renderer, data)
-        path, digest = await asyncio.to_thread(store_content, self.settings.data_dir, content, ".pdf")
+        # Rendering can take seconds on a busy machine: heartbeats let a lost task resume quickly.
+        content = await heartbeating(asyncio.to_thread(renderer, data))
+        path, digest = await heartbeating(asyncio.to_thread(store_content, self.settings.data_dir, content, ".pdf"))
         filename = f"{stem}-{input.receipt_number}.pdf" if input.receipt_number else f"{stem}.pdf"
         ref = DocumentRef(kind=input.kind, filename=filename, path=str(path), sha256=digest)
         await asyncio.to_thread(

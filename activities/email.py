@@ -17,6 +17,7 @@ from email.utils import parseaddr
 
 from temporalio import activity
 
+from activities.heartbeat import heartbeating
 from ami.mail import calendar as ics
 from ami.mail.message import build, message_id
 from ami.mail.render import render
@@ -42,7 +43,8 @@ class EmailActivities:
             # If a concurrent attempt wrote the row first, outbox_put returns that one: one message, one set of bytes.
             row = await asyncio.to_thread(self.store.outbox_put, self._render(input, msg_id))
         try:
-            partial = await deliver(row.raw, self.settings)
+            # One SMTP conversation may wait on a slow relay (`smtp_timeout`): heartbeat meanwhile.
+            partial = await heartbeating(deliver(row.raw, self.settings))
         except Bounced as bounce:
             return await self._bounce(msg_id, bounce.detail)
         if partial:

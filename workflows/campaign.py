@@ -52,7 +52,15 @@ with workflow.unsafe.imports_passed_through():
         SubmitResult,
     )
     from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
-    from workflows.timeouts import DEFAULT_RETRY, DOCUMENT_TIMEOUT, EMAIL_RETRY, EMAIL_TIMEOUT, RECORD_TIMEOUT
+    from workflows.timeouts import (
+        DEFAULT_RETRY,
+        DOCUMENT_HEARTBEAT,
+        DOCUMENT_TIMEOUT,
+        EMAIL_HEARTBEAT,
+        EMAIL_RETRY,
+        EMAIL_TIMEOUT,
+        RECORD_TIMEOUT,
+    )
 
 _FINAL = {State.CAPITALISED.value, State.CLOSED.value}
 _CYCLE_STATES = {State.ENROLLED.value, State.SESSION_TRACKED.value}
@@ -164,6 +172,7 @@ class CampaignWorkflow:
                     workflow_id=workflow.info().workflow_id, receipt_number=None, kind="campaign_report", data=self._report_data()
                 ),
                 start_to_close_timeout=DOCUMENT_TIMEOUT,
+                heartbeat_timeout=DOCUMENT_HEARTBEAT,
                 retry_policy=DEFAULT_RETRY,
                 summary="Rapport de capitalisation de la campagne",
             )
@@ -584,6 +593,7 @@ class CampaignWorkflow:
                 }
             ),
             start_to_close_timeout=EMAIL_TIMEOUT,
+            heartbeat_timeout=EMAIL_HEARTBEAT,
             retry_policy=EMAIL_RETRY,
             summary=f"Alerte coordination : {purpose}",
         )

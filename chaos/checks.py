@@ -1,0 +1,221 @@
+"""The checks of a chaos run, each a figure: what the workflows, the relay, the store and the disk say
+after the faults, compared one with another."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from ami.store import Store
+from chaos.cluster import FaultLog
+from chaos.drive import TERMINATE_REASON, Driver
+
+# The exceptions a fault explains: a relay, a store or a server that went away, a task cut short.
+FAULT_EXCEPTIONS = re.compile(
+    r"SMTP(Connect|ServerDisconnected|Timeout|ConnectTimeout)|ConnectionRefused|ConnectionReset|BrokenPipe|OperationalError|"
+    r"database is locked|server closed the connection|connection (is )?(lost|closed|refused)|Connection refused|"
+    r"CancelledError|RPCError|TimeoutError|Failed client connect|psycopg\.|consuming input failed"
+)
+
+
+@dataclass
+class Figures:
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, label: str, value: object, ok: bool = True) -> None:
+        self.lines.append((label, str(value)))
+        if not ok:
+            self.failures.append(f"{label} : {value}")
+
+    def render(self) -> str:
+        width = max(len(label) for label, _ in self.lines)
+        rows = [f"  {label.ljust(width)}  {value}" for label, value in self.lines]
+        verdict = "TOUT EST CONFORME" if not self.failures else f"{len(self.failures)} ÉCART(S)"
+        return "\n".join(["Résultats du chaos :", *rows, f"=> {verdict}", *(f"   - {f}" for f in self.failures)])
+
+
+async def workflows(client: Client, driver: Driver, figures: Figures, full: bool) -> dict[str, str]:
+    """Workflow statuses; returns each candidature's final state (or its closing status)."""
+    statuses: Counter[str] = Counter()
+    unexpected: list[str] = []
+    async for execution in client.list_workflows():
+        status = execution.status.name if execution.status else "UNKNOWN"
+        statuses[status] += 1
+        if execution.status in (WorkflowExecutionStatus.FAILED, WorkflowExecutionStatus.TIMED_OUT):
+            unexpected.append(f"{execution.id} {status}")
+        elif execution.status is WorkflowExecutionStatus.TERMINATED and execution.id not in driver.terminated:
+            unexpected.append(f"{execution.id} TERMINATED")
+    figures.add("workflows par statut", dict(sorted(statuses.items())))
+    figures.add("échoués, expirés, ou terminés hors du test", len(unexpected), not unexpected)
+    for line in unexpected[:5]:
+        figures.add("  dont", line, False)
+    campaign = await driver.coord.campaign.describe()
+    if full:
+        figures.add("campagne", campaign.status.name if campaign.status else "?", campaign.status is WorkflowExecutionStatus.COMPLETED)
+    finals: dict[str, str] = {}
+    for key in driver.keys:
+        handle = driver.coord.candidature(key)
+        described = await handle.describe()
+        if described.status is WorkflowExecutionStatus.TERMINATED:
+            history = await handle.fetch_history()
+            reasons = [
+                e.workflow_execution_terminated_event_attributes.reason
+                for e in history.events
+                if e.HasField("workflow_execution_terminated_event_attributes")
+            ]
+            finals[key] = "TERMINATED" if reasons == [TERMINATE_REASON] else f"TERMINATED ({reasons})"
+        else:
+            finals[key] = (await driver.coord.candidature_status(key)).state
+    wrong = {k: (finals[k], driver.expected_state(k, full)) for k in driver.keys if finals[k] != driver.expected_state(k, full)}
+    figures.add("candidatures à leur état final attendu", f"{len(driver.keys) - len(wrong)}/{len(driver.keys)}", not wrong)
+    for key, (got, expected) in list(wrong.items())[:8]:
+        figures.add(f"  {key}", f"{got} (attendu {expected})", False)
+    figures.add("états atteints", dict(sorted(Counter(finals.values()).items())))
+    return finals
+
+
+def emails(store: Store, mail_dir: Path, ours: set[str], figures: Figures, faults: FaultLog, full: bool, campaign_wf: str) -> None:
+    rows = [r for r in store.emails() if r.workflow_id in ours]
+    by_id = {r.message_id: r for r in rows}
+    received: dict[str, list[bytes]] = defaultdict(list)
+    strangers = 0
+    for path in sorted(mail_dir.glob("*.eml")):
+        content = path.read_bytes()
+        message = message_from_bytes(content, policy=policy.default)
+        msg_id = str(message["Message-ID"] or "").strip().strip("<>")
+        if msg_id in by_id:
+            received[msg_id].append(content)
+        else:
+            strangers += 1
+    status = Counter(r.status for r in rows)
+    figures.add(
+        "boîte d'envoi (envoyés, refusés, en attente)",
+        f"{status['sent']}, {status['bounced']}, {status['pending']}",
+        status["pending"] == 0,
+    )
+    lost = [m for m, r in by_id.items() if r.status == "sent" and not received.get(m)]
+    figures.add("courriels envoyés et perdus (absents du relais)", len(lost), not lost)
+    figures.add("courriels reçus inconnus de la boîte d'envoi", strangers, strangers == 0)
+    keys = Counter((r.workflow_id, r.purpose, r.occurrence) for r in rows)
+    figures.add(
+        "(workflow, objet, occurrence) en double dans la boîte d'envoi",
+        sum(1 for n in keys.values() if n > 1),
+        all(n == 1 for n in keys.values()),
+    )
+    once = sum(1 for copies in received.values() if len(copies) == 1)
+    identical = sum(len(c) - 1 for c in received.values() if len(c) > 1 and len(set(c)) == 1)
+    differing = sum(1 for c in received.values() if len(set(c)) > 1)
+    figures.add("reçus exactement une fois", f"{once}/{len(received)}")
+    cuts = faults.count("worker_sigkill") + faults.count("relay_down")
+    figures.add("doublons identiques (au plus un par coupure)", f"{identical} (coupures : {cuts})", identical <= cuts)
+    figures.add("doublons qui diffèrent", differing, differing == 0)
+    if full:
+        report = [r for r in rows if r.workflow_id == campaign_wf and r.purpose == "coord_campaign_report"]
+        sent = bool(report) and report[0].status == "sent" and bool(received.get(report[0].message_id))
+        figures.add("rapport de campagne envoyé", "oui" if sent else "non", sent)
+
+
+async def store_vs_histories(store: Store, driver: Driver, figures: Figures) -> None:
+    mismatched = []
+    for key in driver.keys:
+        handle = driver.coord.candidature(key)
+        status = await driver.coord.candidature_status(key)
+        mine = [(t.sequence, t.source or None, t.dest, t.trigger) for t in status.transitions]
+        rows = [(r.sequence, r.source or None, r.dest, r.trigger) for r in store.transitions(handle.id)]
+        if mine != rows:
+            mismatched.append(f"{handle.id}: workflow {len(mine)}, base {len(rows)}")
+    figures.add(
+        "transitions : base = histoire de chaque workflow", f"{len(driver.keys) - len(mismatched)}/{len(driver.keys)}", not mismatched
+    )
+    for line in mismatched[:5]:
+        figures.add("  écart", line, False)
+
+
+def documents(store: Store, data_dir: Path, ours: set[str], figures: Figures) -> None:
+    rows = [r for r in store.documents() if r.workflow_id in ours]
+    missing = corrupt = 0
+    for row in rows:
+        path = Path(row.path)
+        if not path.exists():
+            missing += 1
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != row.sha256:
+            corrupt += 1
+    known = {Path(r.path).name for r in store.documents()}
+    on_disk = list((data_dir / "documents").rglob("*.pdf"))
+    orphans = sum(1 for p in on_disk if p.name not in known)
+    partial = len(list((data_dir / "documents").rglob("*.part")))
+    figures.add("documents (en base, manquants, altérés)", f"{len(rows)}, {missing}, {corrupt}", missing == 0 and corrupt == 0)
+    figures.add("fichiers sur disque absents de la base", orphans, orphans == 0)
+    figures.add("fichiers .part laissés par un arrêt brutal", partial)
+
+
+def tracebacks(logs: Path, figures: Figures) -> None:
+    explained, unexplained = 0, []
+    for log in sorted(logs.glob("worker-*.log")):
+        text = log.read_text(errors="replace")
+        for block in text.split("Traceback (most recent call last):")[1:]:
+            lines = [line for line in block.splitlines() if line and not line.startswith((" ", "\t"))]
+            last = lines[0] if lines else ""
+            if FAULT_EXCEPTIONS.search(block):
+                explained += 1
+            else:
+                unexplained.append(f"{log.name}: {last[:160]}")
+    figures.add("traces d'erreur expliquées par une panne injectée", explained)
+    figures.add("traces d'erreur inexpliquées", len(unexplained), not unexplained)
+    for line in sorted(set(unexplained))[:6]:
+        figures.add("  trace", line, False)
+
+
+def recovery(logs: Path, faults: FaultLog, figures: Figures, ended: set[str], target: float = 10.0) -> None:
+    """From each SIGKILL to the next attempt of every activity the killed worker held."""
+    starts: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
+    per_file: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for path in sorted(logs.glob("attempts-*.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            per_file[path.stem.removeprefix("attempts-")].append(record)
+            if record["ev"] == "start":
+                starts[(record["wf"], record["act"])].append((record["attempt"], record["t"]))
+    delays, unresumed = [], 0
+    previous: dict[str, float] = {}
+    for kill in sorted((e for e in faults.entries if e["kind"] == "worker_sigkill"), key=lambda e: float(e["t"])):  # type: ignore[arg-type]
+        worker, at = str(kill["worker"]), float(kill["t"])  # type: ignore[arg-type]
+        since, previous[worker] = previous.get(worker, 0.0), at
+        open_: set[tuple[str, str, int]] = set()
+        for record in per_file[worker]:
+            t = float(record["t"])  # type: ignore[arg-type]
+            if t <= since:
+                continue
+            if t > at:
+                break
+            key = (str(record["wf"]), str(record["act"]), int(record["attempt"]))  # type: ignore[call-overload]
+            if record["ev"] == "start":
+                open_.add(key)
+            else:
+                open_.discard(key)
+        for wf, act, attempt in open_:
+            later = [t for n, t in starts[(wf, act)] if n > attempt and t > at]
+            if later:
+                delays.append(min(later) - at)
+            elif wf not in ended:
+                unresumed += 1
+    if delays:
+        within = sum(1 for d in delays if d <= target)
+        figures.add(
+            "reprise après SIGKILL (tâches perdues, médiane, max)",
+            f"{len(delays)}, {statistics.median(delays):.1f} s, {max(delays):.1f} s",
+        )
+        figures.add(f"tâches reprises en {target:.0f} s au plus", f"{within}/{len(delays)}", within == len(delays))
+    figures.add("tâches perdues jamais reprises", unresumed, unresumed == 0)
