@@ -91,7 +91,7 @@ def emails(store: Store, mail_dir: Path, ours: set[str], figures: Figures, fault
     for path in sorted(mail_dir.glob("*.eml")):
         content = path.read_bytes()
         message = message_from_bytes(content, policy=policy.default)
-        msg_id = str(message["Message-ID"] or "").strip().strip("<>")
+        msg_id = str(message["Message-ID"] or "").strip()
         if msg_id in by_id:
             received[msg_id].append(content)
         else:
@@ -189,17 +189,10 @@ def recovery(logs: Path, faults: FaultLog, figures: Figures, ended: set[str], ta
             if record["ev"] == "start":
                 starts[(record["wf"], record["act"])].append((record["attempt"], record["t"]))
     delays, unresumed = [], 0
-    previous: dict[str, float] = {}
-    for kill in sorted((e for e in faults.entries if e["kind"] == "worker_sigkill"), key=lambda e: float(e["t"])):  # type: ignore[arg-type]
-        worker, at = str(kill["worker"]), float(kill["t"])  # type: ignore[arg-type]
-        since, previous[worker] = previous.get(worker, 0.0), at
+    for kill in (e for e in faults.entries if e["kind"] == "worker_sigkill"):
+        at = float(kill["t"])  # type: ignore[arg-type]
         open_: set[tuple[str, str, int]] = set()
-        for record in per_file[worker]:
-            t = float(record["t"])  # type: ignore[arg-type]
-            if t <= since:
-                continue
-            if t > at:
-                break
+        for record in per_file[f"{kill['worker']}-{kill['incarnation']}"]:
             key = (str(record["wf"]), str(record["act"]), int(record["attempt"]))  # type: ignore[call-overload]
             if record["ev"] == "start":
                 open_.add(key)
@@ -209,7 +202,7 @@ def recovery(logs: Path, faults: FaultLog, figures: Figures, ended: set[str], ta
             later = [t for n, t in starts[(wf, act)] if n > attempt and t > at]
             if later:
                 delays.append(min(later) - at)
-            elif wf not in ended:
+            elif wf.split("/")[0] not in ended:
                 unresumed += 1
     if delays:
         within = sum(1 for d in delays if d <= target)

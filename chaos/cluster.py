@@ -102,7 +102,7 @@ class Cluster:
         }
         for n in range(workers):
             name = f"worker-{n + 1}"
-            proc = Proc(name, python("-m", "chaos.worker", str(logs / f"attempts-{name}.jsonl")), logs / f"{name}.log", env=env)
+            proc = Proc(name, python("-m", "chaos.worker", str(logs), name), logs / f"{name}.log", env=env)
             proc.start()
             self.workers.append(proc)
 
@@ -115,7 +115,7 @@ class Cluster:
 
     def holding(self, worker: Proc) -> int:
         """Activity attempts this worker started and has not finished (from its attempt log)."""
-        path = self.out / "logs" / f"attempts-{worker.name}.jsonl"
+        path = self.out / "logs" / f"attempts-{worker.name}-{worker.starts}.jsonl"
         if not path.exists():
             return 0
         open_: set[tuple[str, str, int]] = set()
@@ -137,9 +137,9 @@ class Cluster:
             return
         busy = [w for w in candidates if self.holding(w)]
         victim = random.choice(busy if prefer_busy and busy else candidates)
-        held, pid = self.holding(victim), victim.pid
+        held, pid, incarnation = self.holding(victim), victim.pid, victim.starts
         victim.kill()
-        self.faults.log("worker_sigkill", worker=victim.name, pid=pid, holding=held)
+        self.faults.log("worker_sigkill", worker=victim.name, pid=pid, incarnation=incarnation, holding=held)
         await asyncio.sleep(random.uniform(0.5, 1.5))
         victim.start()
         self.faults.log("worker_restart", worker=victim.name, pid=victim.pid)

@@ -50,6 +50,7 @@ class Driver:
     terminated: set[str] = field(default_factory=set)  # workflow ids terminated by the suite
     decisions: dict[str, Decision] = field(default_factory=dict)
     promoted: set[str] = field(default_factory=set)
+    scored: set[str] = field(default_factory=set)
     retried_calls: int = 0
     repeat_results: list[str] = field(default_factory=list)
 
@@ -125,33 +126,53 @@ class Driver:
         self.repeat_results.append(
             f"même mise à jour (même identifiant) envoyée deux fois : résultats {'identiques' if same else 'DIFFÉRENTS'}"
         )
+        await self.score_eligible()
         await self.at(published(8, 20))
         await self.call("correction", lambda: self.coord.submit(example("07-laon")))
+        await self.score_eligible()
 
-    async def jury(self) -> list[str]:
-        await self.at(published(9, 9, 12))
-        eligible: list[str] = []
-        end = time.monotonic() + 180
-        while time.monotonic() < end:
-            status = await self.call("statut de la campagne", self.coord.status)
-            assert status is not None
-            states = {e.key: e.state for e in status.candidatures}
-            if all(s not in ("submitted", "ineligible") for s in states.values()):
-                break
+    async def campaign_states(self) -> dict[str, tuple[str, str]]:
+        """key -> (receipt number, state), as the campaign knows them."""
+        status = await self.call("statut de la campagne", self.coord.status)
+        assert status is not None
+        return {e.key: (e.receipt_number, e.state) for e in status.candidatures}
+
+    async def settle(self, limit: float = 240) -> dict[str, tuple[str, str]]:
+        """Wait until no candidature is still being checked (`submitted`)."""
+        end = time.monotonic() + limit
+        while True:
+            states = await self.campaign_states()
+            if all(state != "submitted" for _, state in states.values()) or time.monotonic() > end:
+                return states
             await asyncio.sleep(1.0)
-        eligible = [e.receipt_number for e in status.candidatures if e.state == "eligibility_checked"]
-        for n, receipt in enumerate(sorted(eligible)):
-            base = 5 if n < self.plan.capacity else 4 if n < self.plan.capacity + self.plan.waitlist_size else 2
+
+    async def score_eligible(self) -> None:
+        """Two members score every eligible candidature not scored yet (the jury works as forms arrive)."""
+        states = await self.settle()
+        todo = sorted(receipt for receipt, state in states.values() if state == "eligibility_checked" and receipt not in self.scored)
+        for receipt in todo:
+            n = int(receipt.rsplit("-", 1)[-1])  # the receipt's order: the ranking is known in advance
+            base = 5 if n <= self.plan.capacity else 4 if n <= self.plan.capacity + self.plan.waitlist_size else 2
             marks = {c.id: base for c in self.plan.criteria}
             await asyncio.gather(
                 *(self.call("note", lambda m=member, r=receipt, k=marks: self.coord.score(m, r, k)) for member in ("apes", "cress"))  # type: ignore[misc]
             )
+            self.scored.add(receipt)
+
+    async def jury(self) -> None:
+        await self.at(published(9, 9, 6))
+        end = time.monotonic() + 240
+        while time.monotonic() < end:  # the never-completed form is closed at the deadline
+            states = await self.campaign_states()
+            if all(state not in ("submitted", "ineligible") for _, state in states.values()):
+                break
+            await asyncio.sleep(1.0)
+        await self.score_eligible()
         result = await self.call("délibération", self.coord.deliberate)
         assert result is not None
-        by_receipt = {e.receipt_number: e.key for e in status.candidatures}
+        by_receipt = {receipt: key for key, (receipt, _) in states.items()}
         self.decisions = {by_receipt[r.receipt_number]: r.decision for r in result.ranking}
         self.faults.log("deliberated", selected=sum(1 for d in self.decisions.values() if d is Decision.SELECTED))
-        return eligible
 
     async def set_sessions(self) -> None:
         for session in self.plan.sessions:
@@ -167,7 +188,7 @@ class Driver:
         victim = self.of(Decision.WAITLISTED)[-1]
         await self.wait_states([victim], {"notified", "closed"}, 240)
         handle = self.coord.candidature(victim)
-        await self.call("terminer", lambda: handle.terminate(TERMINATE_REASON))
+        await self.call("terminer", lambda: handle.terminate(reason=TERMINATE_REASON))
         self.terminated.add(handle.id)
         self.faults.log("candidature_terminated", workflow=handle.id)
 

@@ -42,7 +42,7 @@ class Scenario:
 
 
 FULL = Scenario("complète", 30, 3.0, True, (4.0, 10.0), 60.0, store_outage=30.0, temporal_outage=10.0)
-SHORT = Scenario("courte", 12, 0.8, False, (3.0, 8.0), 15.0, capacity=6, waitlist=3, confirmation_days=400)
+SHORT = Scenario("courte", 12, 1.0, False, (4.0, 10.0), 15.0, capacity=6, waitlist=3, confirmation_days=400)
 
 
 def forms(count: int) -> list[CandidatureFile]:
@@ -95,7 +95,8 @@ async def _story(driver: Driver, cluster: Cluster, scenario: Scenario) -> None:
     plan = driver.plan
     await driver.submissions()
     await driver.jury()
-    await driver.set_sessions()
+    if scenario.full:
+        await driver.set_sessions()
     # The relay is down across the response date: every decision letter waits for it.
     factor = scenario.day_seconds / 86400
     outage = asyncio.create_task(
@@ -172,6 +173,7 @@ async def run(scenario: Scenario, out: Path, database_url: str, seed: int | None
         stop.set()
         await asyncio.gather(*background)
         faults.log("faults_over", kills=faults.count("worker_sigkill"))
+        await _settle(driver, cluster, scenario)
         figures = await _check(cluster, driver, scenario, client)
         if not scenario.full:  # the cycle is not played: end what still runs, as the test's own act
             await _end(driver, client)
@@ -181,6 +183,28 @@ async def run(scenario: Scenario, out: Path, database_url: str, seed: int | None
         for task in background:
             task.cancel()
         cluster.stop()
+
+
+async def _settle(driver: Driver, cluster: Cluster, scenario: Scenario, limit: float = 180) -> None:
+    """Once the faults are over, give the engine time to reach what the checks expect (the short run
+    stops before the end of the story): each candidature at its expected state, the outbox drained."""
+    end = time.monotonic() + limit
+    running = [k for k in driver.keys if driver.coord.candidature(k).id not in driver.terminated]
+    while time.monotonic() < end:
+        states = {k: await driver.state(k) for k in running}
+        if all(state == driver.expected_state(k, scenario.full) for k, state in states.items()):
+            break
+        await asyncio.sleep(1.0)
+    store = Store(cluster.database_url)
+    ours = {driver.coord.candidature(k).id for k in driver.keys} | {driver.coord.campaign.id}
+    try:
+        while time.monotonic() < end:
+            if not [r for r in store.emails() if r.workflow_id in ours and r.status == "pending"]:
+                break
+            await asyncio.sleep(1.0)
+    finally:
+        store.engine.dispose()
+    cluster.faults.log("settled", seconds=round(limit - (end - time.monotonic())))
 
 
 async def _check(cluster: Cluster, driver: Driver, scenario: Scenario, client: Client) -> checks.Figures:

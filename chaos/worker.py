@@ -2,7 +2,7 @@
 every activity attempt (start and end instants, one JSON line each, written before and after the
 activity runs) from which the suite measures the delay between a kill and the retry.
 
-`python -m chaos.worker ATTEMPTS_FILE`, configured by the same `AMI_*` variables as `ami worker`.
+`python -m chaos.worker LOG_DIR NAME` (attempts in LOG_DIR/attempts-NAME-<incarnation>.jsonl), configured by the same `AMI_*` variables as `ami worker`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,12 @@ class _Inbound(ActivityInboundInterceptor):
 
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
-        key = {"wf": info.workflow_id, "act": info.activity_id, "type": info.activity_type, "attempt": info.attempt}
+        key = {
+            "wf": f"{info.workflow_id}/{info.workflow_run_id}",
+            "act": info.activity_id,
+            "type": info.activity_type,
+            "attempt": info.attempt,
+        }
         self.log.write(ev="start", t=time.time(), **key)
         try:
             result = await super().execute_activity(input)
@@ -54,7 +59,8 @@ class _Inbound(ActivityInboundInterceptor):
         return result
 
 
-async def main(attempts: str) -> None:
+async def main(log_dir: str, name: str) -> None:
+    attempts = os.path.join(log_dir, f"attempts-{name}-{os.environ.get('CHAOS_INCARNATION', '1')}.jsonl")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     while True:  # restarted while the server or the store is down: wait for them, as a supervisor would
@@ -77,4 +83,4 @@ async def main(attempts: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(sys.argv[1], sys.argv[2]))

@@ -21,10 +21,10 @@ EMAIL_HEARTBEAT = timedelta(seconds=5)
 EMAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30))
 
 # A register lookup and the rules: milliseconds, but the first call loads the register.
-ELIGIBILITY_TIMEOUT = timedelta(seconds=10)
+ELIGIBILITY_TIMEOUT = timedelta(seconds=8)
 
 # One row in the store.
-RECORD_TIMEOUT = timedelta(seconds=10)
+RECORD_TIMEOUT = timedelta(seconds=5)
 
 # A PDF of a few pages.
 DOCUMENT_TIMEOUT = timedelta(seconds=120)
