@@ -22,7 +22,9 @@ from chaos.drive import TERMINATE_REASON, Driver
 FAULT_EXCEPTIONS = re.compile(
     r"SMTP(Connect|ServerDisconnected|Timeout|ConnectTimeout)|ConnectionRefused|ConnectionReset|BrokenPipe|OperationalError|"
     r"database is locked|server closed the connection|connection (is )?(lost|closed|refused)|Connection refused|"
-    r"CancelledError|RPCError|TimeoutError|Failed client connect|psycopg\.|consuming input failed"
+    r"CancelledError|RPCError|TimeoutError|Failed client connect|psycopg\.|consuming input failed|"
+    # the candidature the suite terminates from outside: its parent sees the child end
+    r"Child Workflow execution terminated"
 )
 
 
@@ -30,17 +32,20 @@ FAULT_EXCEPTIONS = re.compile(
 class Figures:
     lines: list[tuple[str, str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # Speed targets missed: a failure of `make chaos`, only reported by the test (no timed tests).
+    slow: list[str] = field(default_factory=list)
 
-    def add(self, label: str, value: object, ok: bool = True) -> None:
+    def add(self, label: str, value: object, ok: bool = True, timed: bool = False) -> None:
         self.lines.append((label, str(value)))
         if not ok:
-            self.failures.append(f"{label} : {value}")
+            (self.slow if timed else self.failures).append(f"{label} : {value}")
 
     def render(self) -> str:
         width = max(len(label) for label, _ in self.lines)
         rows = [f"  {label.ljust(width)}  {value}" for label, value in self.lines]
-        verdict = "TOUT EST CONFORME" if not self.failures else f"{len(self.failures)} ÉCART(S)"
-        return "\n".join(["Résultats du chaos :", *rows, f"=> {verdict}", *(f"   - {f}" for f in self.failures)])
+        missed = [*self.failures, *self.slow]
+        verdict = "TOUT EST CONFORME" if not missed else f"{len(missed)} ÉCART(S)"
+        return "\n".join(["Résultats du chaos :", *rows, f"=> {verdict}", *(f"   - {f}" for f in missed)])
 
 
 async def workflows(client: Client, driver: Driver, figures: Figures, full: bool) -> dict[str, str]:
@@ -210,5 +215,5 @@ def recovery(logs: Path, faults: FaultLog, figures: Figures, ended: set[str], ta
             "reprise après SIGKILL (tâches perdues, médiane, max)",
             f"{len(delays)}, {statistics.median(delays):.1f} s, {max(delays):.1f} s",
         )
-        figures.add(f"tâches reprises en {target:.0f} s au plus", f"{within}/{len(delays)}", within == len(delays))
+        figures.add(f"tâches reprises en {target:.0f} s au plus", f"{within}/{len(delays)}", within == len(delays), timed=True)
     figures.add("tâches perdues jamais reprises", unresumed, unresumed == 0)

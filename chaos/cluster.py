@@ -131,12 +131,18 @@ class Cluster:
                 open_.discard(key)
         return len(open_)
 
-    async def kill_worker(self, prefer_busy: bool = True) -> None:
-        candidates = [w for w in self.workers if w.alive()]
-        if not candidates:
-            return
-        busy = [w for w in candidates if self.holding(w)]
-        victim = random.choice(busy if prefer_busy and busy else candidates)
+    async def kill_worker(self, wait_busy: float = 3.0) -> None:
+        """SIGKILL a worker, preferably one holding activity tasks (waits up to `wait_busy` for one)."""
+        end = time.monotonic() + wait_busy
+        while True:
+            candidates = [w for w in self.workers if w.alive()]
+            if not candidates:
+                return
+            busy = [w for w in candidates if self.holding(w)]
+            if busy or time.monotonic() > end:
+                break
+            await asyncio.sleep(0.05)
+        victim = random.choice(busy or candidates)
         held, pid, incarnation = self.holding(victim), victim.pid, victim.starts
         victim.kill()
         self.faults.log("worker_sigkill", worker=victim.name, pid=pid, incarnation=incarnation, holding=held)
