@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -19,6 +20,11 @@ from workflows.campaign import CampaignWorkflow
 from workflows.candidature import CandidatureWorkflow
 
 WORKFLOWS: Sequence[type] = (CampaignWorkflow, CandidatureWorkflow)
+
+# A workflow's next task waits this long for the worker that ran its last one (and holds its state
+# in cache) before any worker takes it: a worker that died delays its workflows by this much, not by
+# the SDK's default of 10 s (docs/reliability.md).
+STICKY_TIMEOUT = timedelta(seconds=3)
 
 
 def activities_for(settings: Settings) -> list[Any]:
@@ -40,6 +46,7 @@ def build_worker(client: Client, settings: Settings | None = None, task_queue: s
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=activities_for(settings),
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
 
 

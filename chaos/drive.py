@@ -16,7 +16,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from ami.examples import example
 from ami.ops import Coordination, Refused
@@ -29,6 +29,8 @@ from workflows.campaign import CampaignWorkflow
 T = TypeVar("T")
 PARIS = ZoneInfo("Europe/Paris")
 TERMINATE_REASON = "chaos : candidature terminée de l'extérieur"
+# What a server that is restarting or overloaded answers; anything else is the workflow's answer.
+TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.CANCELLED}
 RETRYABLE = (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, asyncio.TimeoutError, RuntimeError)
 
 
@@ -75,7 +77,13 @@ class Driver:
         while True:
             attempt += 1
             try:
-                return await action()
+                try:
+                    return await action()
+                except RPCError as error:
+                    if error.status in TRANSIENT:
+                        raise
+                    # « workflow execution already completed »: the workflow has moved on, a refusal.
+                    raise Refused(error.message) from None
             except Refused:
                 if attempt == 1:
                     raise
@@ -86,8 +94,17 @@ class Driver:
                     raise
                 self.retried_calls += 1
                 if attempt == 1:
-                    self.faults.log("client_retry", what=what, error=type(error).__name__)
+                    self.faults.log("client_retry", what=what, error=type(error).__name__, detail=str(error)[:120])
                 await asyncio.sleep(1.0)
+
+    async def refusable(self, what: str, action: Callable[[], Awaitable[object]]) -> bool:
+        """`call`, where a refusal is an answer to log, not an error of the run."""
+        try:
+            await self.call(what, action)
+            return True
+        except Refused as refusal:
+            self.faults.log("refused", what=what, reason=str(refusal)[:100])
+            return False
 
     async def state(self, key: str) -> str:
         status = await self.call("statut", lambda: self.coord.candidature_status(key))
@@ -160,7 +177,7 @@ class Driver:
             self.scored.add(receipt)
 
     async def jury(self) -> None:
-        await self.at(published(9, 9, 6))
+        await self.at(published(9, 9, 0))
         end = time.monotonic() + 240
         while time.monotonic() < end:  # the never-completed form is closed at the deadline
             states = await self.campaign_states()
@@ -206,7 +223,7 @@ class Driver:
             try:
                 await self.coord.confirm_binome(key, political, technical)
                 self.repeat_results.append("confirmation répétée : acceptée deux fois")
-            except Refused:
+            except (Refused, RPCError):
                 self.repeat_results.append("confirmation répétée : la seconde refusée par le workflow")
 
     async def confirmations(self) -> None:
@@ -214,8 +231,8 @@ class Driver:
         await self.wait_states(selected, {"notified", "closed"}, 300)
         await asyncio.gather(*(self.confirm(k, twice=(n == 0)) for n, k in enumerate(selected)))
         quitter = selected[-1]
-        await self.call("retrait", lambda: self.coord.withdraw(quitter, "Calendrier électoral incompatible."))
-        self.withdrawn.add(quitter)
+        if await self.refusable("retrait", lambda: self.coord.withdraw(quitter, "Calendrier électoral incompatible.")):
+            self.withdrawn.add(quitter)
         self.faults.log("withdrawn", key_index=selected.index(quitter))
         # The first waitlisted one still running is promoted: confirm it as soon as it is.
         end = time.monotonic() + 120
@@ -236,7 +253,7 @@ class Driver:
         await asyncio.sleep(max(0.0, (session.ends_at + (session.ends_at - session.starts_at) - datetime.now(UTC)).total_seconds()))
         enrolled = [k for k in self.confirmed - self.withdrawn]
         await asyncio.gather(
-            *(self.call("présence", lambda k=k: self.coord.record_attendance(k, number, True, True)) for k in enrolled)  # type: ignore[misc]
+            *(self.refusable("présence", lambda k=k: self.coord.record_attendance(k, number, True, True)) for k in enrolled)  # type: ignore[misc]
         )
         return len(enrolled)
 

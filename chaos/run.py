@@ -41,7 +41,7 @@ class Scenario:
     confirmation_days: int = 25  # published days; wider than the call's 10 so that one relay outage stays small beside it
 
 
-FULL = Scenario("complète", 30, 3.0, True, (4.0, 10.0), 60.0, store_outage=30.0, temporal_outage=10.0)
+FULL = Scenario("complète", 30, 3.0, True, (5.0, 12.0), 60.0, store_outage=30.0, temporal_outage=10.0)
 SHORT = Scenario("courte", 12, 1.0, False, (4.0, 10.0), 15.0, capacity=6, waitlist=3, confirmation_days=400)
 
 

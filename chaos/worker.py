@@ -21,7 +21,7 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 from ami.client import connect
 from ami.settings import get_settings
 from ami.store import SchemaError, check_schema
-from worker import WORKFLOWS, activities_for
+from worker import STICKY_TIMEOUT, WORKFLOWS, activities_for
 
 
 class AttemptLog(Interceptor):
@@ -77,6 +77,7 @@ async def main(log_dir: str, name: str) -> None:
         workflows=list(WORKFLOWS),
         activities=activities_for(settings),
         interceptors=[AttemptLog(attempts)],
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
     print(f"worker ready pid={os.getpid()}", flush=True)
     await worker.run()
