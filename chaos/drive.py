@@ -126,9 +126,10 @@ class Driver:
         incomplete = example("07-laon-incomplet")
         lost = self.forms[-1].model_copy(update={"technical_referent": None})  # never completed
         self.never_corrected.add(lost.collectivite.identifier)
-        for form in [*self.forms[:-2], incomplete, lost]:
-            await self.call("dépôt", lambda form=form: self.coord.submit(form))  # type: ignore[misc]
-            self.keys.append(form.collectivite.identifier)
+        batch = [*self.forms[:-2], incomplete, lost]
+        for start in range(0, len(batch), 5):  # a few at once, as forms arrive (Temporal caps updates in flight)
+            await asyncio.gather(*(self.call("dépôt", lambda f=f: self.coord.submit(f)) for f in batch[start : start + 5]))  # type: ignore[misc]
+        self.keys.extend(f.collectivite.identifier for f in batch)
         # A retrying client: the same update (same id) sent twice must be applied once.
         repeat = SubmitInput(form=self.forms[-2])
         results = [
@@ -145,7 +146,8 @@ class Driver:
         )
         await self.score_eligible()
         await self.at(published(8, 20))
-        await self.call("correction", lambda: self.coord.submit(example("07-laon")))
+        if not await self.refusable("correction", lambda: self.coord.submit(example("07-laon"))):
+            self.never_corrected.add(incomplete.collectivite.identifier)  # too late: closed at the deadline
         await self.score_eligible()
 
     async def campaign_states(self) -> dict[str, tuple[str, str]]:
@@ -167,14 +169,17 @@ class Driver:
         """Two members score every eligible candidature not scored yet (the jury works as forms arrive)."""
         states = await self.settle()
         todo = sorted(receipt for receipt, state in states.values() if state == "eligibility_checked" and receipt not in self.scored)
+        calls = []
         for receipt in todo:
             n = int(receipt.rsplit("-", 1)[-1])  # the receipt's order: the ranking is known in advance
             base = 5 if n <= self.plan.capacity else 4 if n <= self.plan.capacity + self.plan.waitlist_size else 2
             marks = {c.id: base for c in self.plan.criteria}
+            calls += [(member, receipt, marks) for member in ("apes", "cress")]
+        for start in range(0, len(calls), 8):  # Temporal caps the updates in flight on one workflow (10)
             await asyncio.gather(
-                *(self.call("note", lambda m=member, r=receipt, k=marks: self.coord.score(m, r, k)) for member in ("apes", "cress"))  # type: ignore[misc]
+                *(self.call("note", lambda m=m, r=r, k=k: self.coord.score(m, r, k)) for m, r, k in calls[start : start + 8])  # type: ignore[misc]
             )
-            self.scored.add(receipt)
+        self.scored.update(todo)
 
     async def jury(self) -> None:
         await self.at(published(9, 9, 0))

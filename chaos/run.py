@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import random
 import time
+import traceback
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,7 @@ class Scenario:
     confirmation_days: int = 25  # published days; wider than the call's 10 so that one relay outage stays small beside it
 
 
-FULL = Scenario("complète", 30, 3.0, True, (5.0, 12.0), 60.0, store_outage=30.0, temporal_outage=10.0)
+FULL = Scenario("complète", 30, 4.0, True, (8.0, 16.0), 60.0, store_outage=30.0, temporal_outage=10.0)
 SHORT = Scenario("courte", 12, 1.0, False, (4.0, 10.0), 15.0, capacity=6, waitlist=3, confirmation_days=400)
 
 
@@ -165,16 +166,24 @@ async def run(scenario: Scenario, out: Path, database_url: str, seed: int | None
         faults.log("campaign_started", id=plan.id)
         driver = Driver(client, plan, faults, forms(scenario.candidatures))
         background = [asyncio.create_task(_killer(cluster, scenario, stop)), asyncio.create_task(_supervisor(cluster, stop))]
-        await _story(driver, cluster, scenario)
-        if scenario.full:
-            capitalised = plan.sessions[-1].window_end + plan.capitalisation_delay
-            limit = max(0.0, (capitalised - datetime.now(UTC)).total_seconds()) + 300
-            await driver.call("fin de campagne", lambda: asyncio.wait_for(handle.result(), limit), limit=limit + 60)
+        interrupted = None
+        try:
+            await _story(driver, cluster, scenario)
+            if scenario.full:
+                capitalised = plan.sessions[-1].window_end + plan.capitalisation_delay
+                limit = max(0.0, (capitalised - datetime.now(UTC)).total_seconds()) + 300
+                await driver.call("fin de campagne", lambda: asyncio.wait_for(handle.result(), limit), limit=limit + 60)
+        except Exception as error:  # the figures still say what held and what did not
+            traceback.print_exc()
+            interrupted = f"{type(error).__name__}: {str(error)[:200]}"
+            faults.log("story_interrupted", error=interrupted)
         stop.set()
         await asyncio.gather(*background)
         faults.log("faults_over", kills=faults.count("worker_sigkill"))
         await _settle(driver, cluster, scenario)
         figures = await _check(cluster, driver, scenario, client)
+        if interrupted:
+            figures.add("scénario interrompu", interrupted, False)
         if not scenario.full:  # the cycle is not played: end what still runs, as the test's own act
             await _end(driver, client)
         return figures
