@@ -83,7 +83,11 @@ async def workflows(client: Client, driver: Driver, figures: Figures, full: bool
                 finals[key] = (await driver.coord.candidature_status(key)).state
             except Exception as error:  # a workflow that failed may not even answer a query
                 finals[key] = f"? ({type(error).__name__})"
-    wrong = {k: (finals[k], driver.expected_state(k, full)) for k in driver.keys if finals[k] != driver.expected_state(k, full)}
+    wrong = {
+        k: (finals[k], "/".join(sorted(driver.expected_states(k, full))))
+        for k in driver.keys
+        if finals[k] not in driver.expected_states(k, full)
+    }
     figures.add("candidatures à leur état final attendu", f"{len(driver.keys) - len(wrong)}/{len(driver.keys)}", not wrong)
     for key, (got, expected) in list(wrong.items())[:8]:
         figures.add(f"  {key}", f"{got} (attendu {expected})", False)
@@ -143,6 +147,8 @@ async def store_vs_histories(store: Store, driver: Driver, figures: Figures) -> 
             continue
         mine = [(t.sequence, t.source or None, t.dest, t.trigger) for t in status.transitions]
         rows = [(r.sequence, r.source or None, r.dest, r.trigger) for r in store.transitions(handle.id)]
+        if handle.id in driver.terminated and rows == mine[: len(rows)] and len(mine) - len(rows) <= 1:
+            continue  # terminated while recording its last transition: the record is cut with it
         if mine != rows:
             mismatched.append(f"{handle.id}: workflow {len(mine)}, base {len(rows)}")
     figures.add(
