@@ -175,17 +175,22 @@ def documents(store: Store, data_dir: Path, ours: set[str], figures: Figures) ->
     figures.add("fichiers .part laissés par un arrêt brutal", partial)
 
 
+# A log record starts with its timestamp (chaos.worker's format) or a start marker of the suite.
+_RECORD = re.compile(r"^(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|=== )", re.MULTILINE)
+
+
 def tracebacks(logs: Path, figures: Figures) -> None:
+    """Every log record with a traceback (its chained exceptions included) must be explained by a fault."""
     explained, unexplained = 0, []
     for log in sorted(logs.glob("worker-*.log")):
-        text = log.read_text(errors="replace")
-        for block in text.split("Traceback (most recent call last):")[1:]:
-            lines = [line for line in block.splitlines() if line and not line.startswith((" ", "\t"))]
-            last = lines[0] if lines else ""
-            if FAULT_EXCEPTIONS.search(block):
+        for record in _RECORD.split(log.read_text(errors="replace")):
+            if "Traceback (most recent call last):" not in record:
+                continue
+            if FAULT_EXCEPTIONS.search(record):
                 explained += 1
-            else:
-                unexplained.append(f"{log.name}: {last[:160]}")
+                continue
+            lines = [line for line in record.splitlines() if line and not line.startswith((" ", "\t"))]
+            unexplained.append(f"{log.name}: {lines[-1][:160] if lines else ''}")
     figures.add("traces d'erreur expliquées par une panne injectée", explained)
     figures.add("traces d'erreur inexpliquées", len(unexplained), not unexplained)
     for line in sorted(set(unexplained))[:6]:
