@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install demo test lint typecheck bench chaos clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,14 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy ami activities models workflows worker.py
+	$(VENV)/bin/mypy ami activities models workflows worker.py chaos
 
 bench: install
 	$(PY) bench/run.py
+
+# The full chaos run (docs/reliability.md): about 20 minutes, CPU-heavy. `make test` runs the short one.
+chaos: install
+	$(PY) -m chaos
 
 clean:
 	rm -rf $(VENV) var demo-out .pytest_cache .mypy_cache .ruff_cache

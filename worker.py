@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -30,6 +31,11 @@ WORKFLOWS: Sequence[type] = (CampaignWorkflow, CandidatureWorkflow, PurgeWorkflo
 # current build at its next workflow task; what makes that safe is the release check (`ami replay`)
 # and `workflow.patched`. A short workflow added later may choose PINNED in its own @workflow.defn.
 VERSIONING_BEHAVIOR = VersioningBehavior.AUTO_UPGRADE
+
+# A workflow's next task waits this long for the worker that ran its last one (and holds its state
+# in cache) before any worker takes it: a worker that died delays its workflows by this much, not by
+# the SDK's default of 10 s (docs/reliability.md).
+STICKY_TIMEOUT = timedelta(seconds=3)
 
 
 def activities_for(settings: Settings) -> list[Any]:
@@ -66,6 +72,7 @@ def build_worker(client: Client, settings: Settings | None = None, task_queue: s
         workflows=list(WORKFLOWS),
         activities=activities_for(settings),
         deployment_config=deployment_config(settings),
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
+from activities.heartbeat import heartbeating
 from ami.campaign_report import campaign_report
 from ami.documents import pdf
 from ami.privacy import campaign_of, notice
@@ -76,9 +77,10 @@ class DocumentActivities:
         raw = input.data
         if input.kind == "summary" and not raw.get("privacy_notice"):
             raw = {**raw, "privacy_notice": notice(campaign_of(input.workflow_id), self.settings.campaigns_dir) or []}
-        data = await asyncio.to_thread(self._input, input.kind, raw)
-        content = await asyncio.to_thread(renderer, data, demo=self.settings.demo)
-        path, digest = await asyncio.to_thread(store_content, self.settings.data_dir, content, ".pdf")
+        # Rendering can take seconds on a busy machine: heartbeats let a lost task resume quickly.
+        data = await heartbeating(asyncio.to_thread(self._input, input.kind, raw))
+        content = await heartbeating(asyncio.to_thread(renderer, data, demo=self.settings.demo))
+        path, digest = await heartbeating(asyncio.to_thread(store_content, self.settings.data_dir, content, ".pdf"))
         filename = f"{stem}-{input.receipt_number}.pdf" if input.receipt_number else f"{stem}.pdf"
         ref = DocumentRef(kind=input.kind, filename=filename, path=str(path), sha256=digest)
         await asyncio.to_thread(

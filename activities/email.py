@@ -16,6 +16,7 @@ from email.utils import parseaddr
 
 from temporalio import activity
 
+from activities.heartbeat import heartbeating
 from ami.mail import calendar as ics
 from ami.mail.filters import time_map_of
 from ami.mail.message import SMTP_POLICY, build, message_id
@@ -45,7 +46,8 @@ class EmailActivities:
             # If a concurrent attempt wrote the row first, outbox_put returns that one: one message, one set of bytes.
             row = await asyncio.to_thread(self.store.outbox_put, self._render(input, msg_id))
         try:
-            partial = await deliver(row.raw, self.settings)
+            # One SMTP conversation may wait on a slow relay (`smtp_timeout`): heartbeat meanwhile.
+            partial = await heartbeating(deliver(row.raw, self.settings))
         except Bounced as bounce:
             return await self._bounce(msg_id, bounce.detail, input.purpose)
         except Exception:

@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from models.session_rules import SessionCalendar
     from workflows.campaign_effects import CampaignEffects
     from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
-    from workflows.timeouts import DEFAULT_RETRY, DOCUMENT_TIMEOUT, RECORD_TIMEOUT
+    from workflows.timeouts import DEFAULT_RETRY, DOCUMENT_HEARTBEAT, DOCUMENT_TIMEOUT, RECORD_TIMEOUT
 
 # Continue as new well before Temporal's 10,240-event warning (a candidature costs the campaign
 # about 25 events: its start, its reports, its scores, its decision).
@@ -170,6 +170,7 @@ class CampaignWorkflow(CampaignEffects):
                 workflow_id=workflow.info().workflow_id, receipt_number=None, kind="campaign_report", data=self._report_data()
             ),
             start_to_close_timeout=DOCUMENT_TIMEOUT,
+            heartbeat_timeout=DOCUMENT_HEARTBEAT,
             retry_policy=DEFAULT_RETRY,
             summary="Rapport de capitalisation de la campagne",
         )

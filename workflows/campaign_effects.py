@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from models.campaign_state import CampaignState, ChildSignal, PendingSignal
     from models.messages import CampaignEntry, Decision, DecisionInput, RecordFactInput, ScheduleInput, SendEmailInput
     from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
-    from workflows.timeouts import DEFAULT_RETRY, EMAIL_RETRY, EMAIL_TIMEOUT, RECORD_TIMEOUT
+    from workflows.timeouts import DEFAULT_RETRY, EMAIL_HEARTBEAT, EMAIL_RETRY, EMAIL_TIMEOUT, RECORD_TIMEOUT
 
 # Signals sent at once by the dispatcher: enough to send a region's decisions in minutes, few
 # enough that one workflow task stays small.
@@ -151,6 +151,7 @@ class CampaignEffects:
                 }
             ),
             start_to_close_timeout=EMAIL_TIMEOUT,
+            heartbeat_timeout=EMAIL_HEARTBEAT,
             retry_policy=EMAIL_RETRY,
             summary=f"Alerte coordination : {purpose}",
         )

@@ -56,8 +56,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.timeouts import (
         DEFAULT_RETRY,
+        DOCUMENT_HEARTBEAT,
         DOCUMENT_TIMEOUT,
         ELIGIBILITY_TIMEOUT,
+        EMAIL_HEARTBEAT,
         EMAIL_RETRY,
         EMAIL_TIMEOUT,
         RECORD_TIMEOUT,
@@ -597,6 +599,7 @@ class CandidatureWorkflow:
                 attachments=attachments or [],
             ),
             start_to_close_timeout=EMAIL_TIMEOUT,
+            heartbeat_timeout=EMAIL_HEARTBEAT,
             retry_policy=EMAIL_RETRY,
             summary=f"Courriel : {purpose}",
         )
@@ -614,6 +617,7 @@ class CandidatureWorkflow:
                     context={**self._email_context(), "bounced_purpose": purpose, "detail": outcome.detail or ""},
                 ),
                 start_to_close_timeout=EMAIL_TIMEOUT,
+                heartbeat_timeout=EMAIL_HEARTBEAT,
                 retry_policy=EMAIL_RETRY,
                 summary="Alerte : courriel refusé",
             )
@@ -623,6 +627,7 @@ class CandidatureWorkflow:
             DocumentActivities.make_document,
             MakeDocumentInput(workflow_id=workflow.info().workflow_id, receipt_number=self._receipt, kind=kind, data=data),
             start_to_close_timeout=DOCUMENT_TIMEOUT,
+            heartbeat_timeout=DOCUMENT_HEARTBEAT,
             retry_policy=DEFAULT_RETRY,
             summary=f"Document : {kind}",
         )

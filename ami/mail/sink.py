@@ -43,9 +43,11 @@ class EmlWriter:
             self.received.append((list(envelope.rcpt_tos), content))
             stem = _SAFE.sub("_", match.group(1).decode("ascii", "replace")) if match else f"message-{number}"
             path = self.out_dir / f"{stem}.eml"
-            # A second delivery of the same Message-ID gets its own file: a duplicate must show.
-            if path.exists():
+            # A second delivery of the same Message-ID gets its own file: a duplicate must show, even
+            # across a restart of the sink (whose counter starts again from 1).
+            while path.exists():
                 path = self.out_dir / f"{stem}.{number}.eml"
+                number += 1
             path.write_bytes(content)
         return "250 Message accepted for delivery"
 
