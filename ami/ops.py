@@ -19,6 +19,8 @@ from models.messages import (
     ConflictInput,
     DeliberateInput,
     DeliberationResult,
+    ForgetContactInput,
+    ForgetContactResult,
     Override,
     RecordAttendanceInput,
     RecordExperimentInput,
@@ -121,6 +123,13 @@ class Coordination:
         return await self._candidature_update(
             identifier, CandidatureWorkflow.confirm_binome, ConfirmBinomeInput(political_referent=political, technical_referent=technical)
         )
+
+    async def forget_contact(self, identifier: str, email: str) -> ForgetContactResult:
+        handle = self.candidature(identifier)
+        try:
+            return await handle.execute_update(CandidatureWorkflow.forget_contact, ForgetContactInput(email=email))
+        except WorkflowUpdateFailedError as error:
+            raise Refused(_cause(error)) from None
 
     async def withdraw(self, identifier: str, reason: str) -> CandidatureStatus:
         return await self._candidature_update(identifier, CandidatureWorkflow.withdraw, WithdrawInput(reason=reason))

@@ -213,6 +213,20 @@ class ConfirmBinomeInput(BaseModel):
     actor: str = "coordination"
 
 
+class ForgetContactInput(BaseModel):
+    """Erase one person (a referent who left) from a running dossier: the right to erasure."""
+
+    model_config = _MSG
+
+    email: str = Field(min_length=3, max_length=320)
+    actor: str = "coordination"
+
+
+class ForgetContactResult(BaseModel):
+    forgotten: int  # referents or contact points removed
+    remaining: int  # addresses the dossier still writes to
+
+
 class WithdrawInput(BaseModel):
     model_config = _MSG
 

@@ -39,6 +39,7 @@ EXPECTED: dict[str, list[str]] = {
     "coord_session_undated": ["novembre 2024", "séance 3"],
     "coord_campaign_report": ["retenue : 10", "sur liste d'attente : 2"],
     "coord_candidature_ended": ["AMI-2024-007", "décision envoyée", "liste d'attente est promue"],
+    "coord_no_referent": ["AMI-2024-007", "droit à l'effacement"],
     "jury_invite": ["https://portail.example.org/jury/jeton", "6 critères", "conflit d'intérêts"],
 }
 

@@ -41,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         DocumentRef,
         EligibilityRules,
         Feedback,
+        ForgetContactInput,
+        ForgetContactResult,
         MakeDocumentInput,
         RecordAttendanceInput,
         RecordExperimentInput,
@@ -95,6 +97,7 @@ class CandidatureWorkflow:
         self._decision: DecisionInput | None = None
         self._promoted = False
         self._promoted_when_notified = False
+        self._forgotten = 0  # people erased from this dossier (the right to erasure)
         self._answered: dict[str, bool] = {}  # correction requests already answered (signals may come twice)
         # Fixed once, when the collectivité is told it has a seat (see `_confirmation_deadline`).
         self._confirm_by: datetime | None = None
@@ -344,6 +347,41 @@ class CandidatureWorkflow:
                 type="Refused",
                 non_retryable=True,
             )
+
+    @workflow.update
+    async def forget_contact(self, input: ForgetContactInput) -> ForgetContactResult:
+        """The person is removed from the dossier's form; the dossier goes on with the remaining
+        contacts, and the coordinators are told when no referent address is left."""
+        address = input.email.strip().lower()
+        updates: dict[str, Person | None] = {}
+        for role in ("political_referent", "technical_referent", "contact_point"):
+            person = getattr(self._form, role)
+            if person is not None and (person.email or "").lower() == address:
+                updates[role] = None if role == "contact_point" else Person()
+        self._form = self._form.model_copy(update=updates)
+        self._forgotten += 1
+        referents = [p for p in (self._form.political_referent, self._form.technical_referent) if p is not None and p.email]
+        if not referents:
+            await self._email("coord_no_referent", self._plan.coordinators, occurrence=str(self._forgotten))
+        return ForgetContactResult(forgotten=len(updates), remaining=len(self._recipients()))
+
+    @forget_contact.validator
+    def _validate_forget(self, input: ForgetContactInput) -> None:
+        # Messages never quote the address: they end up in logs and in the history's failures.
+        if self._lifecycle.final:
+            raise ApplicationError(
+                "Le dossier est clos : il est effacé par la purge, pas par cette action.", type="Refused", non_retryable=True
+            )
+        address = input.email.strip().lower()
+        if (self._form.collectivite.email or "").lower() == address:
+            raise ApplicationError(
+                "Cette adresse est celle de la collectivité, exigée par le formulaire : elle se change par une correction.",
+                type="Refused",
+                non_retryable=True,
+            )
+        people = [self._form.political_referent, self._form.technical_referent, self._form.contact_point]
+        if not any(p is not None and (p.email or "").lower() == address for p in people):
+            raise ApplicationError("Cette adresse ne figure pas parmi les contacts du dossier.", type="Refused", non_retryable=True)
 
     @workflow.update
     async def withdraw(self, input: WithdrawInput) -> CandidatureStatus:

@@ -171,10 +171,27 @@ def _erase(args: argparse.Namespace) -> int:
     out.print(
         f"Personne effacée de {len(result.dossiers)} dossier(s) ; {result.messages} courriel(s) et {result.files} document(s) effacés."
     )
-    for wid in result.running:
-        out.print(f"  {wid} : dossier en cours, le workflow garde ce contact jusqu'à sa fin (voir docs/privacy.md).")
     for wid in result.without_contact:
         err.print(f"  {wid} : plus aucune adresse de contact ; prévenez les coordinateurs.")
+    if result.running:
+        return run(_forget_in_running(result.running, args.email))
+    return EXIT_OK
+
+
+async def _forget_in_running(workflow_ids: list[str], email: str) -> int:
+    """Each running dossier forgets the person too (an update: the workflow checks and records it)."""
+    from ami.client import connect
+    from ami.ops import Coordination, Refused
+
+    client = await connect(get_settings())
+    for wid in workflow_ids:
+        campaign, _, identifier = wid.removeprefix("candidature-").rpartition("-")
+        try:
+            outcome = await Coordination(client, campaign).forget_contact(identifier, email)
+        except Refused as refusal:
+            err.print(f"  {wid} : {refusal}")
+            continue
+        out.print(f"  {wid} : dossier en cours, contact oublié ({outcome.remaining} adresse(s) de contact restante(s)).")
     return EXIT_OK
 
 

@@ -51,6 +51,7 @@ PURPOSE_LABELS: dict[str, str] = {
     "coord_session_undated": "alerte : séance sans date",
     "coord_campaign_report": "rapport de capitalisation de la campagne",
     "coord_candidature_ended": "alerte : dossier clos hors du moteur",
+    "coord_no_referent": "alerte : dossier sans référent joignable",
     "jury_invite": "invitation d'un membre du jury",
 }
 
