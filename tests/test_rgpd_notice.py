@@ -23,6 +23,7 @@ from models.campaign import CAMPAIGNS_DIR, load_campaign
 from models.documents import SummaryDocInput
 from models.privacy import DataKind, add_months, notice_paragraphs
 from models.tables import CandidatureRow, DocumentRow, EmailRow
+from tests.conftest import free_port
 from tests.email_fixtures import french_context
 
 CAMPAIGN = load_campaign("ami-2024")
@@ -132,11 +133,13 @@ def test_erase_one_person_across_every_dossier(tmp_path: Path, capsys: pytest.Ca
     untouched = _dossier(store, tmp_path, "200041960", other, "closed")
 
     monkeypatch.setenv("AMI_DATABASE_URL", url)
+    # No Temporal server there: the store is erased, and the running dossier is named, exit 4.
+    monkeypatch.setenv("AMI_TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}")
     from ami.settings import get_settings
 
     get_settings.cache_clear()
     try:
-        assert main(["rgpd", "erase", "--email", leaver]) == 0
+        assert main(["rgpd", "erase", "--email", leaver]) == 4
     finally:
         get_settings.cache_clear()
     output = capsys.readouterr()

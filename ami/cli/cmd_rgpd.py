@@ -180,16 +180,26 @@ def _erase(args: argparse.Namespace) -> int:
 
 async def _forget_in_running(workflow_ids: list[str], email: str) -> int:
     """Each running dossier forgets the person too (an update: the workflow checks and records it)."""
-    from ami.client import connect
+    from temporalio.service import RPCError, RPCStatusCode
+
     from ami.ops import Coordination, Refused
 
-    client = await connect(get_settings())
+    client = await _client()
+    if client is None:
+        for wid in workflow_ids:
+            out.print(f"  {wid} : dossier en cours, son workflow garde ce contact : relancez la commande une fois le serveur joignable.")
+        return EXIT_UNAVAILABLE
     for wid in workflow_ids:
         campaign, _, identifier = wid.removeprefix("candidature-").rpartition("-")
         try:
             outcome = await Coordination(client, campaign).forget_contact(identifier, email)
         except Refused as refusal:
             err.print(f"  {wid} : {refusal}")
+            continue
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            out.print(f"  {wid} : dossier en cours dans le registre, mais aucun workflow sous cet identifiant sur le serveur.")
             continue
         out.print(f"  {wid} : dossier en cours, contact oublié ({outcome.remaining} adresse(s) de contact restante(s)).")
     return EXIT_OK
