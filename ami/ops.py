@@ -3,6 +3,7 @@ tests. Each is a workflow update (validated by the workflow) or a query."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -32,7 +33,7 @@ from models.messages import (
     SubmitResult,
     WithdrawInput,
 )
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.campaign import RENEWING, CampaignWorkflow, campaign_workflow_id
 from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
 
 
@@ -75,10 +76,17 @@ class Coordination:
         return self.client.get_workflow_handle_for(CandidatureWorkflow.run, candidature_workflow_id(self.campaign_id, identifier))
 
     async def _campaign_update(self, update: object, arg: object) -> object:
-        try:
-            return await self.campaign.execute_update(update, arg)  # type: ignore[call-overload]
-        except WorkflowUpdateFailedError as error:
-            raise Refused(_cause(error)) from None
+        """The campaign refuses updates for the instant it continues as new: those are retried."""
+        delay = 0.1
+        for _ in range(60):
+            try:
+                return await self.campaign.execute_update(update, arg)  # type: ignore[call-overload]
+            except WorkflowUpdateFailedError as error:
+                if getattr(error.cause, "type", None) != RENEWING:
+                    raise Refused(_cause(error)) from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        raise Refused("La campagne est occupée à se renouveler depuis plus d'une minute : réessayez plus tard.")
 
     async def _candidature_update(self, identifier: str, update: object, arg: object) -> CandidatureStatus:
         try:

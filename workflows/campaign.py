@@ -57,6 +57,10 @@ with workflow.unsafe.imports_passed_through():
 # Continue as new well before Temporal's 10,240-event warning (a candidature costs the campaign
 # about 25 events: its start, its reports, its scores, its decision).
 CONTINUE_AS_NEW_AT = 8_000
+# The server accepts at most 2,000 updates per run (a region's jury sends about 7,700 scores).
+UPDATES_BEFORE_CONTINUE_AS_NEW = 1_500
+# The error type of an update refused while the campaign continues as new: worth retrying.
+RENEWING = "Renewing"
 
 
 def campaign_workflow_id(campaign_id: str) -> str:
@@ -88,6 +92,7 @@ class CampaignWorkflow(CampaignEffects):
         self._answers: dict[str, bool | None] = {}  # correction requests awaiting their candidature
         self._in_flight = False
         self._draining = False
+        self._updates = 0  # updates admitted in this run (the server caps them per run)
 
     @workflow.run
     async def run(self, input: CampaignInput) -> CampaignStatus:
@@ -212,6 +217,7 @@ class CampaignWorkflow(CampaignEffects):
 
     @workflow.update
     async def submit(self, input: SubmitInput) -> SubmitResult:
+        self._updates += 1
         key = input.form.collectivite.identifier
         received_at = input.received_at or workflow.now()
         existing = self._state.entries.get(key)
@@ -252,6 +258,7 @@ class CampaignWorkflow(CampaignEffects):
 
     @submit.validator
     def _validate_submit(self, input: SubmitInput) -> None:
+        self._refuse_while_renewing()
         if self._state.phase is Phase.DONE:
             raise _refuse("La campagne est terminée : elle n'enregistre plus de candidature.")
         if input.received_at and input.received_at > workflow.now() + timedelta(minutes=5):
@@ -318,6 +325,7 @@ class CampaignWorkflow(CampaignEffects):
 
     @workflow.update
     async def score(self, input: ScoreInput) -> ReviewAck:
+        self._updates += 1
         replaces = input.member_id in self._state.reviews.get(input.receipt_number, {})
         self._jury.record_score(input)
         trace = {"at": workflow.now().isoformat(), "kind": "score", "replaces": replaces, **input.model_dump()}
@@ -326,10 +334,12 @@ class CampaignWorkflow(CampaignEffects):
 
     @score.validator
     def _validate_score(self, input: ScoreInput) -> None:
+        self._refuse_while_renewing()
         _checked(lambda: self._jury.check_score(input))
 
     @workflow.update
     async def declare_conflict(self, input: ConflictInput) -> ReviewAck:
+        self._updates += 1
         # Recorded before the activity is awaited, so a deliberation accepted meanwhile cannot count the score.
         self._jury.record_conflict(input)
         trace = {"at": workflow.now().isoformat(), "kind": "conflict", **input.model_dump()}
@@ -338,11 +348,13 @@ class CampaignWorkflow(CampaignEffects):
 
     @declare_conflict.validator
     def _validate_conflict(self, input: ConflictInput) -> None:
+        self._refuse_while_renewing()
         _checked(lambda: self._jury.check_conflict(input))
 
     @workflow.update
     def deliberate(self, input: DeliberateInput) -> DeliberationResult:
         """Ranks and queues every decision at once (the dispatcher sends them in batches)."""
+        self._updates += 1
         result = self._jury.deliberate(input, workflow.now())
         for ranked in result.ranking:
             entry = self._state.by_receipt(ranked.receipt_number)
@@ -354,12 +366,14 @@ class CampaignWorkflow(CampaignEffects):
 
     @deliberate.validator
     def _validate_deliberate(self, input: DeliberateInput) -> None:
+        self._refuse_while_renewing()
         _checked(lambda: self._jury.check_deliberation(input, workflow.now()))
 
     # --- sessions ------------------------------------------------------------------------------
 
     @workflow.update
     def set_session(self, input: SetSessionInput) -> ScheduledSession:
+        self._updates += 1
         session = self._calendar.set(input)
         for entry in self._state.entries.values():
             if entry.in_cycle or (entry.state is State.NOTIFIED and entry.has_seat):
@@ -368,6 +382,7 @@ class CampaignWorkflow(CampaignEffects):
 
     @set_session.validator
     def _validate_session(self, input: SetSessionInput) -> None:
+        self._refuse_while_renewing()
         cycle_over = self._state.phase in (Phase.CAPITALISATION, Phase.REPORTED, Phase.DONE)
         _checked(lambda: self._calendar.check(input, workflow.now(), cycle_over))
 
@@ -486,7 +501,20 @@ class CampaignWorkflow(CampaignEffects):
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._continue_at
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._continue_at
+            or self._updates >= UPDATES_BEFORE_CONTINUE_AS_NEW
+        )
+
+    def _refuse_while_renewing(self) -> None:
+        """While it continues as new, the campaign takes no new update, so that the ones in flight
+        finish and the new run starts; the client retries (`ami.ops.Coordination` does it alone).
+        Read-only, like every validator: it does not run again on replay."""
+        if self._draining:
+            raise ApplicationError(
+                "La campagne passe à un nouvel historique : réessayez dans un instant.", type=RENEWING, non_retryable=True
+            )
 
     async def _continue_as_new(self) -> None:
         self._draining = True  # the dispatcher finishes its batch and takes no other

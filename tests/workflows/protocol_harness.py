@@ -85,7 +85,9 @@ async def eventually(probe: Callable[[], object], check: Callable[[Any], bool], 
 
 
 @asynccontextmanager
-async def campaign(env: WorkflowEnvironment, fakes: FakeActivities | None = None, **changes: object) -> AsyncIterator[Run]:
+async def campaign(
+    env: WorkflowEnvironment, fakes: FakeActivities | None = None, continue_as_new_at: int | None = None, **changes: object
+) -> AsyncIterator[Run]:
     """A campaign opening an hour from now (real calendar, not compressed), with one session by
     default, quorum 1, and its own task queue; everything it started is terminated at the end."""
     fakes = fakes or FakeActivities()
@@ -94,7 +96,7 @@ async def campaign(env: WorkflowEnvironment, fakes: FakeActivities | None = None
     plan = base.model_copy(update={"id": f"p-{uuid.uuid4().hex[:8]}", "quorum": 1, "sessions": base.sessions[:1], **changes})
     queue = f"protocol-{plan.id}"
     async with fake_worker(env.client, fakes, queue):
-        handle = await start_campaign(env.client, plan, queue, search_attributes=False)
+        handle = await start_campaign(env.client, plan, queue, search_attributes=False, continue_as_new_at=continue_as_new_at)
         run = Run(env=env, plan=plan, coord=Coordination(env.client, plan.id), handle=handle, fakes=fakes)
         try:
             await run.at(plan.opens_at + timedelta(hours=1))

@@ -303,3 +303,22 @@ async def test_everything_at_once_ends_with_every_candidature_final(time_env: Wo
         assert result.ended == [c]
         states = {e.key: e.state.value for e in result.candidatures}
         assert states[a] == "capitalised" and states[b] == "closed" and states[late.collectivite.identifier] == "closed"
+
+
+async def test_updates_keep_coming_while_the_campaign_continues_as_new(time_env: WorkflowEnvironment) -> None:
+    """7. A stream of updates never starves continue-as-new: while it renews, the campaign refuses
+    new updates for an instant and the client retries them; nothing is lost or doubled."""
+    async with campaign(time_env, continue_as_new_at=40, capacity=2) as run:
+        forms = [example(stem) for stem in ELIGIBLE]
+        results = await asyncio.gather(*(run.coord.submit(form) for form in forms))
+        assert sorted(r.receipt_number[-4:] for r in results) == ["0001", "0002", "0003", "0004", "0005"]
+        await run.at(run.plan.deadline_at + timedelta(hours=1))
+        await run.until_campaign(lambda s: all(e.state == "eligibility_checked" for e in s.candidatures), "éligibles")
+        members = [m.id for m in run.plan.jury][:3]
+        await asyncio.gather(
+            *(run.coord.score(m, r.receipt_number, {c.id: 3 for c in run.plan.criteria}) for r in results for m in members)
+        )
+        status = await run.coord.status()
+        assert all(len(marks) == len(members) for marks in status.scores.values()) and len(status.scores) == len(forms)
+        described = await run.handle.describe()
+        assert described.run_id != run.handle.first_execution_run_id, "la campagne aurait dû continuer comme nouvelle"
