@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ami.codec import codec_from_settings, data_converter, new_key_entry
@@ -91,7 +92,7 @@ class DemoRun:
         try:
             await action
         except Refused as refusal:
-            self.say(day, f"[yellow]refusé[/] : {refusal}")
+            self.say(day, f"[yellow]refusé[/] : {escape(str(refusal))}")
             return False
         return True
 
@@ -109,13 +110,13 @@ class DemoRun:
         try:
             result = await self.coord.submit(form)
         except Refused as refusal:
-            self.say(day, f"[yellow]refusée[/] {form.collectivite.name} : {refusal}")
+            self.say(day, f"[yellow]refusée[/] {escape(form.collectivite.name)} : {escape(str(refusal))}")
             return
         key = form.collectivite.identifier
         self.identifiers[stem.removesuffix("-incomplet")] = key
         self.forms[key] = form
         kind = "correction" if result.correction else "dépôt"
-        self.say(day, f"{kind} {result.receipt_number} — {form.collectivite.name} {note}")
+        self.say(day, f"{kind} {result.receipt_number} — {escape(form.collectivite.name)} {note}")
 
     async def state_of(self, key: str) -> tuple[str, Decision | None]:
         status = await self.coord.candidature_status(key)

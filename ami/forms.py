@@ -4,6 +4,7 @@ faulty field named in French and never a traceback."""
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,55 @@ _MESSAGES = {
 # What a Word 97-2003 file, a PDF or a .docx (a zip) starts with, whatever its name says.
 _BINARY_MAGIC = (b"\xd0\xcf\x11\xe0", b"%PDF", b"PK\x03\x04")
 _FORM_SUFFIXES = frozenset({".docx", ".doc", ".pdf"})
+# No answer of the form is a number: a longer one is refused before Python converts it (a
+# 5,000-digit integer would raise outside the JSON decoder's errors).
+_MAX_NUMBER_DIGITS = 30
+
+
+class _Number:
+    """A JSON number too long to convert: the model refuses it as « texte attendu »."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _json_int(text: str) -> int | _Number:
+    return int(text) if len(text) <= _MAX_NUMBER_DIGITS else _Number(text)
+
+
+def _json_float(text: str) -> float | _Number:
+    return float(text) if len(text) <= _MAX_NUMBER_DIGITS else _Number(text)
+
+
+class _FormLoader(yaml.SafeLoader):
+    """YAML whose scalars are strings (or null): the form's types come from the model, not from YAML.
+
+    `2024-02-30`, `!!int 'x'` or `!!timestamp 'x'` are then text the model judges, never a conversion
+    that raises; aliases are refused (a form needs none, and they make exponential documents).
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "alias (*) interdit dans un formulaire", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_as_text(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(None, None, f"étiquette {node.tag} inattendue", node.start_mark)
+        return self.construct_scalar(node)
+
+
+# Only null keeps its implicit resolution (`insee: null`, `~`, an empty value); every explicit
+# scalar tag (int, float, bool, timestamp, binary…) reads the text as it is written.
+_FormLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag in ("bool", "int", "float", "timestamp", "binary", "value", "merge"):
+    _FormLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _FormLoader.construct_as_text)
+for _tag in ("set", "omap", "pairs"):
+    _FormLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _FormLoader.construct_undefined)
 
 
 def where(loc: tuple[int | str, ...]) -> str:
@@ -66,6 +116,12 @@ def parse_raw(raw: Any, source: Path | str) -> CandidatureFile:
         raise MalformedForm(source, describe(error)) from None
 
 
+def _first_line(text: str) -> str:
+    """The first line of a parser's message, without the controls or surrogates it may quote."""
+    line = (text.splitlines() or [""])[0]
+    return "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in line)
+
+
 def load_form(path: Path | str) -> CandidatureFile:
     """The candidature in `path` (.json, .yaml/.yml or a filled-in .docx form).
 
@@ -73,10 +129,19 @@ def load_form(path: Path | str) -> CandidatureFile:
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise MalformedForm(path, [f"fichier trop volumineux ({size} octets, {MAX_FILE_BYTES} au plus)"])
-        data = path.read_bytes()
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        # /dev/zero, a FIFO, a socket: no size to trust, and possibly no end.
+        if not stat.S_ISREG(info.st_mode):
+            raise MalformedForm(path, ["ce n'est pas un fichier ordinaire"])
+        if info.st_size > MAX_FILE_BYTES:
+            raise MalformedForm(path, [f"fichier trop volumineux ({info.st_size} octets, {MAX_FILE_BYTES} au plus)"])
+        with path.open("rb") as handle:
+            # Never more than the limit plus one byte, whatever the size said (a file may grow).
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise MalformedForm(path, [f"fichier trop volumineux (plus de {MAX_FILE_BYTES} octets)"])
     except FileNotFoundError:
         raise MalformedForm(path, ["fichier introuvable"]) from None
     except IsADirectoryError:
@@ -97,9 +162,9 @@ def load_form(path: Path | str) -> CandidatureFile:
         raise MalformedForm(path, [f"le fichier n'est pas en UTF-8 (octet invalide à la position {error.start})"]) from None
     kind = "JSON" if suffix == ".json" else "YAML"
     try:
-        raw = json.loads(text) if kind == "JSON" else yaml.safe_load(text)
+        raw = json.loads(text, parse_int=_json_int, parse_float=_json_float) if kind == "JSON" else yaml.load(text, Loader=_FormLoader)  # noqa: S506 (a SafeLoader)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise MalformedForm(path, [f"{kind} illisible ({str(error).splitlines()[0]})"]) from None
+        raise MalformedForm(path, [f"{kind} illisible ({_first_line(str(error))})"]) from None
     except RecursionError:
         raise MalformedForm(path, [f"{kind} illisible (imbrication trop profonde)"]) from None
     return parse_raw(raw, path)

@@ -78,7 +78,7 @@ REFUSED = [
     ("time_zone_path", [(r'^timezone = "Europe/Paris"', 'timezone = "Europe"')], ["timezone", "fuseau horaire inconnu"]),
     ("malformed_month", [(r'^month = "2024-11"$', 'month = "novembre"')], ["sessions[2].month", "AAAA-MM"]),
     ("malformed_toml", [(r"^capacity = 10", "capacity = = 10")], ["TOML invalide"]),
-    ("unknown_key", [(r"^capacity = 10", "capacite = 10")], ["capacite", "Extra inputs"]),
+    ("unknown_key", [(r"^capacity = 10", "capacite = 10")], ["capacite", "entrée inconnue"]),
     ("wrong_type", [(r"^capacity = 10", 'capacity = "dix"')], ["capacity"]),
 ]
 
