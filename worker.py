@@ -13,6 +13,7 @@ from activities.documents import DocumentActivities
 from activities.eligibility import check_eligibility
 from activities.email import EmailActivities
 from activities.records import RecordActivities
+from ami.mail.render import TemplateCheckError, check_templates
 from ami.settings import Settings, get_settings
 from ami.store import store_for
 from workflows.campaign import CampaignWorkflow
@@ -34,7 +35,9 @@ def activities_for(settings: Settings) -> list[Any]:
 
 
 def build_worker(client: Client, settings: Settings | None = None, task_queue: str | None = None) -> Worker:
+    """The worker, once every email template renders (overrides included): TemplateCheckError otherwise."""
     settings = settings or get_settings()
+    check_templates(settings.templates_dir)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -52,6 +55,10 @@ async def main() -> None:
         # A worker on an out-of-date schema would fail every record: refuse to start, say the fix.
         check_schema(settings.resolved_database_url())
     except SchemaError as error:
+        raise SystemExit(str(error)) from None
+    try:
+        check_templates(settings.templates_dir)  # before connecting: the fix is the coordinator's
+    except TemplateCheckError as error:
         raise SystemExit(str(error)) from None
     client = await connect(settings)
     async with build_worker(client, settings):

@@ -15,11 +15,14 @@ from datetime import UTC, datetime
 from email import policy
 from email.utils import parseaddr
 
+from jinja2 import TemplateError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from ami.mail import calendar as ics
+from ami.mail.guard import HeaderMismatch, verify
 from ami.mail.message import build, message_id
-from ami.mail.render import render
+from ami.mail.render import TEMPLATE_ERROR, render, template_failure
 from ami.mail.smtp import Bounced, deliver
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
@@ -39,8 +42,14 @@ class EmailActivities:
         if row is not None and row.status in ("sent", "bounced"):
             return EmailOutcome(message_id=msg_id, status=row.status, detail=row.detail)
         if row is None:
+            try:
+                built = self._render(input, msg_id)
+            except HeaderMismatch as mismatch:
+                # Never sent, and the coordinators are alerted through the bounce path (no address in the detail).
+                activity.logger.error("email refused before sending", extra={"purpose": input.purpose, "message_id": msg_id})
+                return EmailOutcome(message_id=msg_id, status="bounced", detail=str(mismatch))
             # If a concurrent attempt wrote the row first, outbox_put returns that one: one message, one set of bytes.
-            row = await asyncio.to_thread(self.store.outbox_put, self._render(input, msg_id))
+            row = await asyncio.to_thread(self.store.outbox_put, built)
         try:
             partial = await deliver(row.raw, self.settings)
         except Bounced as bounce:
@@ -53,7 +62,11 @@ class EmailActivities:
         return EmailOutcome(message_id=msg_id, status="sent")
 
     def _render(self, input: SendEmailInput, msg_id: str) -> EmailRow:
-        rendered = render(input.purpose, input.context, self.settings.templates_dir)
+        try:
+            rendered = render(input.purpose, input.context, self.settings.templates_dir)
+        except TemplateError as error:
+            # Retrying cannot fix a template: fail once, so the workflow alerts the coordinators.
+            raise ApplicationError(template_failure(input.purpose, error), type=TEMPLATE_ERROR, non_retryable=True) from None
         invite = input.context.get("calendar")
         sender = self.settings.mail_from
         now = datetime.now(UTC)
@@ -66,13 +79,15 @@ class EmailActivities:
             attachments=input.attachments,
             calendar=ics.session_ics(invite, parseaddr(sender)[1]) if invite else None,
         )
+        raw = message.as_bytes(policy=policy.SMTP)
+        verify(raw, message, parseaddr(sender)[1], input.to)
         return EmailRow(
             message_id=msg_id,
             workflow_id=input.workflow_id,
             purpose=input.purpose,
             occurrence=input.occurrence,
             subject=rendered.subject,
-            raw=message.as_bytes(policy=policy.SMTP),
+            raw=raw,
             status="pending",
             attempts=0,
             created_at=now,

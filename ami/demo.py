@@ -28,6 +28,7 @@ from ami.documents.form_docx import blank_form_docx
 from ami.examples import example
 from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
+from ami.private_files import private_dir, write_private
 from ami.settings import Settings
 from models.campaign import CampaignPlan, TimeMap, load_campaign
 from models.candidature import CandidatureFile
@@ -269,8 +270,8 @@ def _write_jury_grid(run: DemoRun) -> str:
     rows = grid_rows(store_for(run.database_url).candidatures(run.plan.id))
     criteria = [(c.id, c.label) for c in run.plan.criteria]
     xlsx = run.out_dir / "grille-jury.xlsx"
-    xlsx.write_bytes(jury_grid_xlsx(rows, criteria, run.plan.timezone))
-    (run.out_dir / "grille-jury.csv").write_bytes(jury_grid_csv(rows, criteria, run.plan.timezone).encode("utf-8-sig"))
+    write_private(xlsx, jury_grid_xlsx(rows, criteria, run.plan.timezone))
+    write_private(run.out_dir / "grille-jury.csv", jury_grid_csv(rows, criteria, run.plan.timezone).encode("utf-8-sig"))
     return f"{xlsx.name} et grille-jury.csv, {len(rows)} lignes"
 
 
@@ -294,7 +295,7 @@ async def run_demo(out_dir: Path, keep: bool, day_seconds: float, console: Conso
     from worker import build_worker
 
     started = time.monotonic()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     mail_dir = out_dir / "mail"
     controller, _sink = start_sink(mail_dir, port=_free_port(), refuse={BOUNCING_ADDRESS})
     settings = Settings(

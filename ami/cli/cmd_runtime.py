@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ami.cli.common import EXIT_OK, EXIT_UNAVAILABLE, err, out, run
+from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_UNAVAILABLE, err, out, run
 from ami.settings import get_settings
 
 
@@ -48,6 +48,7 @@ async def _wrap(coro: Any) -> int:
 def dev_command(args: argparse.Namespace) -> int:
     from ami.devserver import FRONTEND_PORT, UI_PORT, port_in_use, start_dev_server
     from ami.mail.sink import start_sink
+    from ami.private_files import private_dir
     from worker import build_worker
 
     if port_in_use(FRONTEND_PORT) or port_in_use(UI_PORT):
@@ -56,10 +57,17 @@ def dev_command(args: argparse.Namespace) -> int:
         )
         return EXIT_UNAVAILABLE
     settings = get_settings()
+    from ami.mail.render import TemplateCheckError, check_templates
+
+    try:
+        check_templates(settings.templates_dir)
+    except TemplateCheckError as error:
+        err.print(str(error))
+        return EXIT_MALFORMED
 
     async def serve() -> int:
         db = Path(args.db)
-        db.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(db.parent)
         controller, _ = start_sink(settings.data_dir / "mail", port=settings.smtp_port)
         env = await start_dev_server(db_file=db)
         try:

@@ -208,7 +208,9 @@ def _check_archive(data: bytes) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as error:
         raise FormReadError(f"{_NOT_DOCX} ({type(error).__name__})") from None
     if len(entries) > MAX_ENTRIES:
-        raise FormReadError(french(f"Ce document contient trop d'éléments ({len(entries)}, {MAX_ENTRIES} au plus) : ce n'est pas un formulaire."))
+        raise FormReadError(
+            french(f"Ce document contient trop d'éléments ({len(entries)}, {MAX_ENTRIES} au plus) : ce n'est pas un formulaire.")
+        )
     total = sum(entry.file_size for entry in entries)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise FormReadError(
