@@ -35,9 +35,15 @@ class CodecError(ValueError):
     """A payload cannot be decrypted: unknown key, or altered ciphertext (message in French)."""
 
 
+PLAINTEXT_REFUSED = "payload non chiffré refusé : AMI_CODEC_REQUIRED est activé, seules les données chiffrées sont acceptées."
+
+
 class EncryptionCodec(PayloadCodec):
-    def __init__(self, keys: Mapping[str, bytes], active_key_id: str) -> None:
+    def __init__(self, keys: Mapping[str, bytes], active_key_id: str, *, refuse_plaintext: bool = False) -> None:
         super().__init__()
+        # With AMI_CODEC_REQUIRED, a payload in clear is refused: whoever reaches the frontend must
+        # not score or deliberate with a hand-written `json/plain` payload (issue 14).
+        self.refuse_plaintext = refuse_plaintext
         if active_key_id not in keys:
             raise CodecSettingsError(f"la clé active « {active_key_id} » ne figure pas parmi les clés configurées.")
         for key_id, key in keys.items():
@@ -69,6 +75,8 @@ class EncryptionCodec(PayloadCodec):
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
+            if self.refuse_plaintext:
+                raise CodecError(PLAINTEXT_REFUSED)
             # Histories written before encryption was switched on stay readable (replay of recorded histories).
             return payload
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode("utf-8", "replace")
@@ -89,23 +97,27 @@ class EncryptionCodec(PayloadCodec):
         return Payload.FromString(plain)
 
 
-def codec_from_settings(settings: CodecSettings | None = None) -> EncryptionCodec | None:
-    """The codec of the configured keys, or None when no key is configured."""
+def codec_from_settings(settings: CodecSettings | None = None, *, allow_plaintext: bool = False) -> EncryptionCodec | None:
+    """The codec of the configured keys, or None when no key is configured.
+
+    It refuses clear-text payloads when AMI_CODEC_REQUIRED is set, unless `allow_plaintext`: the
+    replayer (saved histories are in clear) and the codec server (it only shows what it is given).
+    """
     settings = settings or get_codec_settings()
     keys = settings.keyring()
     if not keys:
         if settings.codec_required:
             raise CodecSettingsError("AMI_CODEC_REQUIRED est activé mais AMI_CODEC_KEYS est vide : refus de travailler en clair.")
         return None
-    return EncryptionCodec(keys, settings.active_key_id(keys))
+    return EncryptionCodec(keys, settings.active_key_id(keys), refuse_plaintext=settings.codec_required and not allow_plaintext)
 
 
-def data_converter(settings: CodecSettings | None = None) -> DataConverter:
+def data_converter(settings: CodecSettings | None = None, *, allow_plaintext: bool = False) -> DataConverter:
     """The pydantic converter, plus encryption and encoded failure messages when keys are configured.
 
     Without keys it is exactly `pydantic_data_converter`, so histories recorded in clear text still replay.
     """
-    codec = codec_from_settings(settings)
+    codec = codec_from_settings(settings, allow_plaintext=allow_plaintext)
     if codec is None:
         return pydantic_data_converter
     return dataclasses.replace(

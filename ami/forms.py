@@ -58,18 +58,17 @@ def _json_float(text: str) -> float | _Number:
     return float(text) if len(text) <= _MAX_NUMBER_DIGITS else _Number(text)
 
 
-class _FormLoader(yaml.SafeLoader):
+# LibYAML's parser when PyYAML was built with it (ten times faster), else the pure-Python one.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FormLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """YAML whose scalars are strings (or null): the form's types come from the model, not from YAML.
 
     `2024-02-30`, `!!int 'x'` or `!!timestamp 'x'` are then text the model judges, never a conversion
-    that raises; aliases are refused (a form needs none, and they make exponential documents).
+    that raises. Aliases are refused by `_load_yaml` (a form needs none, and they make exponential
+    documents).
     """
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "alias (*) interdit dans un formulaire", event.start_mark)
-        return super().compose_node(parent, index)
 
     def construct_as_text(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
@@ -87,6 +86,13 @@ for _tag in ("bool", "int", "float", "timestamp", "binary", "value", "merge"):
     _FormLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _FormLoader.construct_as_text)
 for _tag in ("set", "omap", "pairs"):
     _FormLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _FormLoader.construct_undefined)
+
+
+def _load_yaml(text: str) -> Any:
+    for event in yaml.parse(text, Loader=_FormLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "alias (*) interdit dans un formulaire", event.start_mark)
+    return yaml.load(text, Loader=_FormLoader)  # noqa: S506 (a SafeLoader: scalars as text)
 
 
 def where(loc: tuple[int | str, ...]) -> str:
@@ -116,10 +122,19 @@ def parse_raw(raw: Any, source: Path | str) -> CandidatureFile:
         raise MalformedForm(source, describe(error)) from None
 
 
-def _first_line(text: str) -> str:
-    """The first line of a parser's message, without the controls or surrogates it may quote."""
-    line = (text.splitlines() or [""])[0]
-    return "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in line)
+def _printable(text: str) -> str:
+    """A parser's words, without the controls or surrogates they may quote."""
+    return "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in text)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """Where, in French, and PyYAML's reason (a tag it may not build is said in French)."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"ligne {mark.line + 1}, colonne {mark.column + 1} : " if mark is not None else ""
+    problem = str(getattr(error, "problem", None) or error).splitlines()[0]
+    if "constructor for the tag" in problem:
+        problem = "étiquette YAML non autorisée " + problem.rpartition("tag ")[2]
+    return where + _printable(problem)
 
 
 def load_form(path: Path | str) -> CandidatureFile:
@@ -162,9 +177,11 @@ def load_form(path: Path | str) -> CandidatureFile:
         raise MalformedForm(path, [f"le fichier n'est pas en UTF-8 (octet invalide à la position {error.start})"]) from None
     kind = "JSON" if suffix == ".json" else "YAML"
     try:
-        raw = json.loads(text, parse_int=_json_int, parse_float=_json_float) if kind == "JSON" else yaml.load(text, Loader=_FormLoader)  # noqa: S506 (a SafeLoader)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise MalformedForm(path, [f"{kind} illisible ({_first_line(str(error))})"]) from None
+        raw = json.loads(text, parse_int=_json_int, parse_float=_json_float) if kind == "JSON" else _load_yaml(text)
+    except json.JSONDecodeError as error:
+        raise MalformedForm(path, [f"JSON illisible (ligne {error.lineno}, colonne {error.colno} : {error.msg})"]) from None
+    except yaml.YAMLError as error:
+        raise MalformedForm(path, [f"YAML illisible ({_yaml_problem(error)})"]) from None
     except RecursionError:
         raise MalformedForm(path, [f"{kind} illisible (imbrication trop profonde)"]) from None
     return parse_raw(raw, path)

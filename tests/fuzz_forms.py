@@ -1,0 +1,439 @@
+"""Property-based fuzz of the form readers (JSON, YAML, .docx) and of `ami check` / `ami submit`,
+run in-process (issue 14).
+
+Each case is a hostile candidature file: the example form with hostile strings (controls, lone
+surrogates, bidi marks, RFC 2047 encoded words, CR LF, rich and Jinja markup, spreadsheet formulas,
+oversized values) or wrong types put into random fields, a malformed document, or a mutated .docx
+archive. The property:
+
+- `ami check` exits 0 or 1 with a JSON verdict, or 2 with a French message naming the faulty field
+  (or the document), and never raises;
+- `ami submit` (with a recording stand-in for the server) refuses exactly what `ami check` refuses;
+- every accepted form goes through the payload converter, renders its summary PDF, its emails (whose
+  headers and recipients read back unchanged) and its row of the jury grid (XLSX and CSV).
+
+`python -m tests.fuzz_forms` (`make fuzz`) runs AMI_FUZZ_CASES cases (10,000 by default) and prints
+the counts; tests/test_fuzz_forms.py runs a few thousand in the normal suite. Seeded: a failure is
+reproduced with the same AMI_FUZZ_SEED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import copy
+import io
+import json
+import logging
+import os
+import random
+import sys
+import tempfile
+import traceback
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+import yaml
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from ami.cli.cmd_coordination import _submit
+from ami.cli.main import build_parser
+from ami.documents.form_docx import fill_form_docx
+from ami.documents.jury_grid import jury_grid_csv, jury_grid_xlsx
+from ami.documents.pdf_summary import summary_pdf
+from ami.examples import example
+from ami.forms import load_form
+from ami.mail.guard import verify
+from ami.mail.message import build
+from ami.mail.render import render
+from ami.mail.sample import sample_context
+from models.candidature import CandidatureFile
+from models.documents import SummaryDocInput
+
+AT = "2024-08-01T12:00:00+02:00"
+SENDER = "Apes Hauts-de-France <ami@example.org>"
+CONTROLS = [chr(c) for c in [*range(0x00, 0x20), 0x7F, 0x85, 0x9B]]
+ATOMS = [
+    "\ud800",
+    "\udfff",
+    "\u202e",
+    "\u2066",
+    "\u200f",
+    "\u2028",
+    "\ufeff",
+    "=?utf-8?q?=0D=0ACc:_attacker@evil.example?=",
+    "=?utf-8?b?DQpCY2M6IGV2aWxAZXZpbC5leGFtcGxl?=",
+    "\r\nBcc: evil@evil.example",
+    "\n",
+    "\r\n",
+    "\t",
+    "[/x]",
+    "[bold red]",
+    "[link=file:///etc/passwd]x[/link]",
+    "<script>alert(1)</script>",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{% raw %}",
+    '=HYPERLINK("http://evil")',
+    "+1+1",
+    "-2",
+    "@SUM(A1)",
+    "é è à ç œ « » \u00a0\u202f",
+    "😀",
+    " ",
+    "",
+    "x" * 301,
+    "y" * 20_001,
+    "9" * 5000,
+    "246200299",
+    "2024-02-30",
+    "a@b.fr",
+    "[/x]@example.org",
+    "null",
+    "~",
+    "!!int 'x'",
+]
+# (path, how `ami check` names it): every text field of the form.
+FIELDS: list[tuple[tuple[str | int, ...], str]] = [
+    *(((("collectivite", k)), f"collectivite.{k}") for k in ("name", "siren", "insee", "address", "email", "phone")),
+    *(
+        ((p, k), f"{p}.{k}")
+        for p in ("political_referent", "technical_referent", "contact_point")
+        for k in ("name", "role", "email", "phone")
+    ),
+    *(((k,), k) for k in ("motivations", "actions", "work_tracks", "needs")),
+    *((("letter", k), f"letter.{k}") for k in ("platforms_place", "objective", "contribution")),
+    (("partners", 0, "name"), "partners[1].name"),
+    (("partners", 0, "siren"), "partners[1].siren"),
+    (("attachments", 0, "path"), "attachments[1].path"),
+]
+
+
+@dataclass
+class Case:
+    kind: str
+    suffix: str
+    data: bytes
+    fields: list[str] = field(default_factory=list)  # how the mutated fields are named in a message
+
+
+@dataclass
+class Tally:
+    cases: int = 0
+    tracebacks: int = 0
+    wrong_exit: int = 0
+    exits: Counter[int] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    rendered: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def fail(self, what: str, case: Case, detail: str) -> None:
+        if what == "traceback":
+            self.tracebacks += 1
+        else:
+            self.wrong_exit += 1
+        if len(self.failures) < 10:
+            self.failures.append(f"[{what}] {case.kind}{case.suffix} {case.fields}: {detail[-1500:]}")
+
+
+def hostile_text(rng: random.Random) -> str:
+    parts = [rng.choice(CONTROLS if rng.random() < 0.2 else ATOMS) for _ in range(rng.randint(1, 3))]
+    if rng.random() < 0.5:
+        parts.insert(rng.randint(0, len(parts)), rng.choice(["Mairie de Lens", "Sophie Lambert", "Nous souhaitons"]))
+    return "".join(parts)
+
+
+def hostile_value(rng: random.Random) -> Any:
+    roll = rng.random()
+    if roll < 0.8:
+        return hostile_text(rng)
+    return rng.choice([42, 10**40, -1, 1.5, float("inf"), True, None, [], ["x"], {}, {"a": "b"}])
+
+
+_BASE: list[dict[str, Any]] = []
+
+
+def _base() -> dict[str, Any]:
+    if not _BASE:
+        raw = example("01-henin-carvin").model_dump(mode="json")
+        raw["partners"] = [{"name": "Libercourt", "siren": None, "insee": "62907"}]
+        raw["attachments"] = [{"path": "annexe.pdf"}]
+        _BASE.append(raw)
+    return copy.deepcopy(_BASE[0])
+
+
+def mutate(raw: dict[str, Any], rng: random.Random) -> list[str]:
+    named = []
+    for _ in range(rng.randint(1, 3)):
+        path, where = rng.choice(FIELDS)
+        target: Any = raw
+        for key in path[:-1]:
+            if isinstance(key, str) and target.get(key) is None:
+                target[key] = {}  # an absent referent or letter gets the field alone
+            target = target[key]
+        target[path[-1]] = hostile_value(rng)
+        named.append(where)
+    if rng.random() < 0.05:
+        raw["commentaire"] = "clé inconnue"
+        named.append("commentaire")
+    return named
+
+
+def serialise(raw: dict[str, Any], suffix: str, rng: random.Random) -> bytes:
+    if suffix == ".json":
+        if rng.random() < 0.5:
+            return json.dumps(raw).encode()  # surrogates escaped as \ud800
+        return json.dumps(raw, ensure_ascii=False).encode("utf-8", "surrogatepass")  # raw bytes, invalid UTF-8
+    try:
+        text = yaml.dump(raw, Dumper=yaml.CSafeDumper, allow_unicode=rng.random() < 0.5)
+    except (yaml.YAMLError, UnicodeEncodeError):
+        text = json.dumps(raw)  # JSON is YAML (a lone surrogate stays escaped)
+    if rng.random() < 0.3:
+        tag = rng.choice(["!!int", "!!float", "!!bool", "!!timestamp", "!!binary", "!!str", "!!set", "!!python/name:os.system"])
+        text = text.replace("name: ", f"name: {tag} ", 1)
+    return text.encode("utf-8", "surrogatepass")
+
+
+def malformed_document(rng: random.Random) -> Case:
+    choices = [
+        (".json", b"{" * 10_000),
+        (".json", b"[" * 100_000),
+        (".json", b'{"collectivite": ' + b"9" * 5000 + b"}"),
+        (".json", json.dumps(_base())[: rng.randint(0, 400)].encode()),
+        (".json", b"\xef\xbb\xbf" + json.dumps(_base()).encode()),
+        (".yaml", b"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"),
+        (".yaml", b"collectivite: !!python/object/apply:os.system ['id']\n"),
+        (".yaml", b"- just\n- a list\n"),
+        (".yaml", b"\x00\x01\x02"),
+        (".yaml", b"collectivite:\n  name: \x1b[31m\n"),
+        (".yaml", bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))),
+        (".json", bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))),
+        (".yaml", b"collectivite:\n  name: x\n  siren: 2024-02-30\n  email: a@b.fr\n"),
+    ]
+    suffix, data = rng.choice(choices)
+    return Case("malformed", suffix, data)
+
+
+_DOCX: dict[str, bytes] = {}
+
+
+def _docx_template() -> bytes:
+    if "base" not in _DOCX:
+        _DOCX["base"] = fill_form_docx(CandidatureFile.model_validate(_base()), "AMI 2024")
+    return _DOCX["base"]
+
+
+def _rezip(entries: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def _bomb(mebibytes: int) -> bytes:
+    key = f"bomb{mebibytes}"
+    if key not in _DOCX:
+        with zipfile.ZipFile(io.BytesIO(_docx_template())) as archive:
+            entries = {name: archive.read(name) for name in archive.namelist()}
+        entries["word/media/bomb.bin"] = b"\0" * (mebibytes * 1024 * 1024)
+        _DOCX[key] = _rezip(entries)
+    return _DOCX[key]
+
+
+def docx_case(rng: random.Random) -> Case:
+    base = _docx_template()
+    with zipfile.ZipFile(io.BytesIO(base)) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    roll = rng.random()
+    if roll < 0.5:  # hostile text in the cells (escaped: the XML stays well-formed unless a control is in it)
+        xml = entries["word/document.xml"].decode()
+        for answer in ("Hénin-Carvin", "Sophie", "plateformes", "246200299"):
+            if answer in xml and rng.random() < 0.5:
+                text = hostile_text(rng)
+                xml = xml.replace(answer, xml_escape(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")), 1)
+        entries["word/document.xml"] = xml.encode()
+        return Case("docx-text", ".docx", _rezip(entries))
+    if roll < 0.65:  # a zip bomb: one entry of 11 to 40 MiB of zeros, compressed to a few kB
+        return Case("docx-bomb", ".docx", _bomb(rng.choice((11, 40))))
+    if roll < 0.7:
+        entries.update({f"word/x{i}.xml": b"" for i in range(1200)})
+        return Case("docx-entries", ".docx", _rezip(entries))
+    data = bytearray(base)
+    for _ in range(rng.randint(1, 20)):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    if rng.random() < 0.3:
+        data = data[: rng.randrange(len(data))]
+    return Case("docx-bytes", ".docx", bytes(data))
+
+
+def make_case(rng: random.Random) -> Case:
+    roll = rng.random()
+    if roll < 0.12:
+        return malformed_document(rng)
+    if roll < 0.25:
+        return docx_case(rng)
+    raw = _base()
+    named = mutate(raw, rng)
+    suffix = rng.choice([".json", ".yaml"])
+    return Case("fields", suffix, serialise(raw, suffix, rng), named)
+
+
+def _capture(call: Any) -> tuple[int | None, str, str, str | None]:
+    out, err = io.StringIO(), io.StringIO()
+    code: int | None = None
+    crash = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = call()
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+        except BaseException:  # the property: never a traceback
+            crash = traceback.format_exc()
+    return code, out.getvalue(), err.getvalue(), crash
+
+
+class _Coordination:
+    """The server's stand-in for `ami submit`: records what it was given."""
+
+    def __init__(self) -> None:
+        self.forms: list[CandidatureFile] = []
+
+    async def submit(self, form: CandidatureFile, received: datetime | None) -> Any:
+        self.forms.append(form)
+        return SimpleNamespace(
+            workflow_id=f"candidature-ami-2024-{form.collectivite.identifier}", receipt_number="AMI-2024-0001", correction=False
+        )
+
+
+# Refusals of the whole document (a field's bytes may make it unreadable): they name no field.
+_DOCUMENT_LEVEL = ("YAML illisible", "JSON illisible", "pas en UTF-8", "(racine)")
+
+
+def _named(err: str, fields: list[str]) -> bool:
+    """A field-level refusal names a mutated field (or the object holding it), or the document."""
+    if "candidature mal formée" not in err:
+        return False
+    if any(marker in err for marker in _DOCUMENT_LEVEL):
+        return True
+    lines = [line.strip().removeprefix("- ") for line in err.splitlines()[1:]]
+    return all(" : " in line for line in lines if line) and any(
+        line.startswith(f) or f.startswith(line.split(" : ")[0]) for line in lines for f in fields
+    )
+
+
+def render_everything(form: CandidatureFile, pdf: bool = True) -> None:
+    """What the engine does with an accepted form: payload, summary PDF, two emails, grid row."""
+    payloads = pydantic_data_converter.payload_converter.to_payloads([form])
+    assert pydantic_data_converter.payload_converter.from_payloads(payloads, [CandidatureFile]) == [form]
+    received = datetime.fromisoformat(AT)
+    if pdf:
+        summary_pdf(SummaryDocInput(receipt_number="AMI-2024-0001", campaign_name="AMI 2024", received_at=received, form=form))
+    context = {**sample_context(), "collectivite": {"name": form.collectivite.name, "official_name": None}}
+    for purpose, to in (("receipt", form.recipients()), ("coord_new_candidature", ["coord@example.org"])):
+        message = build(render(purpose, context), sender=SENDER, to=to, msg_id="<x@example.org>", created=received, attachments=[])
+        verify(message.as_bytes(policy=policy.SMTP), message, "ami@example.org", to)
+    from ami.cli.cmd_export import grid_rows
+
+    row = SimpleNamespace(
+        state="eligibility_checked",
+        official_name="Hénin-Carvin",
+        form=form.model_dump(mode="json"),
+        receipt_number="AMI-2024-0001",
+        departement="62",
+        kind="epci_ca",
+        submitted_at=received.astimezone(UTC),
+        updated_at=received.astimezone(UTC),
+    )
+    rows = grid_rows([row])  # type: ignore[list-item]
+    jury_grid_xlsx(rows, [("motivation", "Motivation")])
+    jury_grid_csv(rows, [("motivation", "Motivation")])
+
+
+_PARSER: list[argparse.ArgumentParser] = []
+
+
+def ami(*argv: str) -> int:
+    """`ami ARGV` in-process, the parser built once (as `ami.cli.main.main` does for each call)."""
+    if not _PARSER:
+        _PARSER.append(build_parser())
+    args = _PARSER[0].parse_args(list(argv))
+    code: int = args.handler(args)
+    return code
+
+
+def run_case(case: Case, folder: Path, tally: Tally, with_submit: bool, with_pdf: bool = True) -> None:
+    path = folder / f"candidature{case.suffix}"
+    path.write_bytes(case.data)
+    tally.cases += 1
+    tally.kinds[case.kind] += 1
+    code, out, err, crash = _capture(lambda: ami("check", str(path), "--at", AT))
+    if crash is not None:
+        return tally.fail("traceback", case, crash)
+    assert code is not None
+    tally.exits[code] += 1
+    if code in (0, 1):
+        try:
+            verdict = json.loads(out)
+            ok = verdict["eligible"] is (code == 0) and isinstance(verdict["reasons"], list)
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            return tally.fail("exit", case, f"exit {code} sans verdict JSON : {out!r}")
+        try:
+            render_everything(load_form(path), pdf=with_pdf)
+            tally.rendered += 1
+        except Exception:
+            return tally.fail("traceback", case, traceback.format_exc())
+    elif code == 2:
+        if not err.strip() or "Traceback" in err or (case.fields and "candidature mal formée" in err and not _named(err, case.fields)):
+            return tally.fail("exit", case, f"exit 2 sans message nommant le champ : {err!r}")
+    else:
+        return tally.fail("exit", case, f"code de sortie {code} : {err!r}")
+    if with_submit:
+        coordination = _Coordination()
+        args = argparse.Namespace(file=str(path), campaign="ami-2024", received_at=None)
+        submitted, _, _, crash = _capture(lambda: asyncio.run(_submit(coordination, args)))  # type: ignore[arg-type]
+        if crash is not None:
+            return tally.fail("traceback", case, crash)
+        if (submitted == 2) != (code == 2) or (submitted == 0) != bool(coordination.forms):
+            return tally.fail("exit", case, f"ami submit : {submitted}, ami check : {code}")
+    return None
+
+
+def fuzz(cases: int, seed: int, submit_every: int = 3, pdf_every: int = 1) -> Tally:
+    """`pdf_every` > 1 renders the summary PDF of one accepted form in that many (the slow part),
+    for the normal test suite; `make fuzz` renders every one."""
+    rng = random.Random(seed)
+    tally = Tally()
+    logging.getLogger("fpdf").setLevel(logging.ERROR)  # a glyph missing from the font is not a failure
+    with tempfile.TemporaryDirectory(prefix="ami-fuzz-") as folder:
+        for index in range(cases):
+            run_case(make_case(rng), Path(folder), tally, index % submit_every == 0, tally.rendered % pdf_every == 0)
+    return tally
+
+
+def report(tally: Tally) -> str:
+    lines = [
+        f"cas : {tally.cases} ({', '.join(f'{k} {v}' for k, v in sorted(tally.kinds.items()))})",
+        f"codes de sortie : {', '.join(f'{k} → {v}' for k, v in sorted(tally.exits.items()))}",
+        f"formulaires acceptés rendus (PDF, courriels relus, grille) : {tally.rendered}",
+        f"tracebacks : {tally.tracebacks}",
+        f"codes de sortie erronés : {tally.wrong_exit}",
+        *tally.failures,
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    count = int(os.environ.get("AMI_FUZZ_CASES", "10000"))
+    result = fuzz(count, int(os.environ.get("AMI_FUZZ_SEED", "14")))
+    print(report(result))
+    sys.exit(1 if result.tracebacks or result.wrong_exit else 0)
