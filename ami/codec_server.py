@@ -20,6 +20,7 @@ the page any more. See docs/privacy.md.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -50,17 +51,18 @@ class _BoundedServer(ThreadingHTTPServer):
     """One thread per connection, at most `slots` of them: the next connection is answered 503 and closed."""
 
     daemon_threads = True
+    request_queue_size = 64  # a burst waits in the backlog, then gets its answer or its 503
 
-    def __init__(self, address: tuple[str, int], slots: int) -> None:
+    def __init__(self, address: tuple[str, int], slots: int, timeout: float) -> None:
         self._slots = threading.BoundedSemaphore(slots)
-        super().__init__(address, _Handler)
+        # The handler's `timeout` becomes the socket's: every read is bounded, so an idle or slow
+        # connection is closed and its thread freed.
+        super().__init__(address, type("_TimedHandler", (_Handler,), {"timeout": timeout}))
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
-            try:
+            with contextlib.suppress(OSError):  # the client may be gone already
                 request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            except OSError:
-                pass
             self.shutdown_request(request)
             return
         try:
@@ -106,7 +108,7 @@ class CodecServer:
         self.verifier = verifier
         self.origins = origins
         self.timeout = timeout
-        self._httpd = _BoundedServer((host, port), max_connections)
+        self._httpd = _BoundedServer((host, port), max_connections, timeout)
         self._httpd.daemon_threads = True
         self._httpd.codec_server = self  # type: ignore[attr-defined]  # how the handler reaches its configuration
         self._thread: threading.Thread | None = None
@@ -150,11 +152,6 @@ class CodecServer:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "ami-codec"
     sys_version = ""
-
-    def setup(self) -> None:
-        # The socket timeout bounds every read: an idle or slow connection is closed, its thread freed.
-        self.timeout = self.config.timeout
-        super().setup()
 
     def handle_one_request(self) -> None:
         try:

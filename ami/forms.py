@@ -91,7 +91,7 @@ for _tag in ("set", "omap", "pairs"):
 def _load_yaml(text: str) -> Any:
     for event in yaml.parse(text, Loader=_FormLoader):
         if isinstance(event, yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "alias (*) interdit dans un formulaire", event.start_mark)
+            raise yaml.composer.ComposerError(None, None, "alias (*) interdit dans un formulaire", event.start_mark)  # type: ignore[arg-type]
     return yaml.load(text, Loader=_FormLoader)  # noqa: S506 (a SafeLoader: scalars as text)
 
 

@@ -70,7 +70,7 @@ def verify(raw: bytes, intended: EmailMessage, sender: str, recipients: list[str
     """
     parsed = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
     problems: list[str] = []
-    built, read = _names(intended), _names(parsed)  # type: ignore[arg-type]
+    built, read = _names(intended), _names(parsed)
     if built != read:
         added = sorted(set(read) - set(built)) or sorted({n for n in read if read.count(n) > built.count(n)})
         missing = sorted(set(built) - set(read))

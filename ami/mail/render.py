@@ -100,7 +100,8 @@ TEMPLATE_ERROR = "TemplateError"
 
 def template_failure(purpose: str, error: TemplateError) -> str:
     """What went wrong, in French, for a coordinator: the template, the line, Jinja's reason."""
-    where = f", ligne {error.lineno}" if getattr(error, "lineno", None) else ""
+    lineno = getattr(error, "lineno", None)
+    where = f", ligne {lineno}" if lineno else ""
     reason = (error.message or type(error).__name__)[:300]
     return f"modèle de courriel « {purpose} » inutilisable{where} : {reason}"
 
