@@ -172,3 +172,50 @@ async def test_user_token_refused(oidc_server: CodecServer, signing_key: rsa.RSA
         path = f"/{token(signing_key)}/decode"
     status, _, _ = call(oidc_server, "POST", path, await encrypted_body("x"), {**JSON, "Authorization": f"Bearer {value}"})
     assert status == 401
+
+
+# --- 4. end to end: a worker that requires encryption ---------------------------------------------------
+
+
+async def test_required_encryption_end_to_end(settings: Any, sink: object) -> None:
+    """A whole lifecycle runs with AMI_CODEC_REQUIRED (nothing the engine sends is in clear), and a
+    workflow started by hand with a clear-text input is refused by the worker, never run."""
+    import asyncio
+
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from models.messages import CampaignInput
+    from tests import conftest
+    from tests.scenario import plan_starting
+    from tests.test_privacy import TEST_KEYS, run_lifecycle
+    from worker import build_worker
+
+    keys = CodecSettings(codec_keys=TEST_KEYS.codec_keys, codec_required=True)
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=conftest.test_server_path(), data_converter=data_converter(keys)
+    )
+    try:
+        assert len(await run_lifecycle(env, settings)) == 2
+        # A valid campaign input, but as clear-text JSON (no key): the code before the fix started it.
+        raw = await Client.connect(
+            env.client.service_client.config.target_host, namespace=env.client.namespace, data_converter=pydantic_data_converter
+        )
+        plan = plan_starting(await env.get_current_time(), id="a-la-main", capacity=1, quorum=1)
+        async with build_worker(env.client, settings):
+            handle = await raw.start_workflow(
+                "CampaignWorkflow", CampaignInput(plan=plan, search_attributes=False), id="a-la-main", task_queue=settings.task_queue
+            )
+            failed = False
+            for _ in range(200):
+                history = await handle.fetch_history()
+                if any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events):
+                    failed = True
+                    break
+                await asyncio.sleep(0.1)
+            assert failed and not any(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in history.events)
+            await handle.terminate()
+    finally:
+        await env.shutdown()

@@ -199,7 +199,7 @@ def test_yaml_scalars_are_text(tmp_path: Path) -> None:
 def test_yaml_aliases_refused(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("a: &a [x, x]\nb: [*a, *a]\n", encoding="utf-8")
-    with pytest.raises(MalformedForm, match="alias"):
+    with pytest.raises(MalformedForm, match=r"alias \(\*\) interdit"):
         load_form(path)
 
 
@@ -209,12 +209,21 @@ def test_lone_surrogate_refused(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert_refused(*check(capsys, path), "collectivite.name", "U+D800")
 
 
+def test_year_out_of_range_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (CAMPAIGNS_DIR / "ami-2024.toml").read_text(encoding="utf-8").replace("opening = 2024-07-10", "opening = 1024-07-10")
+    path = tmp_path / "campagne.toml"
+    path.write_text(text, encoding="utf-8")
+    code = main(["campaign", "check", str(path)])
+    captured = capsys.readouterr()
+    assert_refused(code, captured.out, captured.err, "calendar.opening", "1024")
+
+
 @pytest.mark.parametrize(
     ("line", "replacement", "entry"),
     [
         ("reminder_days = ", "reminder_days = [99999999999]", "calendar.reminder_days[1]"),
         ("session_duration_hours = ", "session_duration_hours = 1e308", "calendar.session_duration_hours"),
-        ("deadline = ", "deadline = 9999-12-31", "calendar.deadline"),
+        ("confirmation_days = ", "confirmation_days = 99999999999", "calendar.confirmation_days"),
     ],
 )
 def test_campaign_overflows(tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, replacement: str, entry: str) -> None:
