@@ -16,7 +16,7 @@ CI_CASES = int(os.environ.get("AMI_FUZZ_CI_CASES", "2000"))
 
 
 def test_hostile_forms_never_crash_ami_check_nor_ami_submit() -> None:
-    # The summary PDF of one accepted form in ten (the slow part); `make fuzz` renders every one.
+    # The summary PDF and the XLSX of one accepted form in ten (the slow part); `make fuzz` renders every one.
     tally = fuzz(CI_CASES, seed=int(os.environ.get("AMI_FUZZ_SEED", "1414")), pdf_every=10)
     summary = report(tally)
     assert tally.cases == CI_CASES

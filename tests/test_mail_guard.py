@@ -51,6 +51,17 @@ def test_interpreter_check(version: tuple[int, int, int], vulnerable: bool) -> N
         assert "CVE-2024-6923" in warning and ".".join(map(str, version)) in warning
 
 
+def test_worker_warns_but_runs_on_a_vulnerable_interpreter(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from ami.cli import cmd_runtime
+    from ami.cli.main import main
+
+    monkeypatch.setattr(cmd_runtime, "worker_command", lambda args: 0)
+    monkeypatch.setattr("ami.mail.guard.interpreter_vulnerable", lambda version=None: True)
+    assert main(["worker"]) == 0  # warned, never refused: the README's commands keep working
+    assert "CVE-2024-6923" in capsys.readouterr().err
+    assert main(["diagram"]) == 0 and "CVE" not in capsys.readouterr().err  # only where emails are built
+
+
 def test_reparse_catches_an_added_header() -> None:
     raw, message = _message("Accusé de réception", ["mairie@example.org"])
     head, _, body = raw.partition(b"\r\n\r\n")
