@@ -8,7 +8,7 @@ Browsers are only answered for the configured origins (CORS), the Web UI's by de
 
 The standard library's threaded HTTP server is enough for a handful of coordinators and avoids a
 dependency; the codec's decryption is synchronous, so each request thread calls it directly. It is
-bounded (issue 14): a connection that says nothing is closed after `timeout` seconds, at most
+bounded (issue 14): a connection silent for `timeout` seconds is closed, at most
 `max_connections` are served at once (the next ones get a 503 and are closed), and no log line ever
 holds the request path or line (the Web UI's token travels in it).
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a history page of payloads; refuses memory exhaustion by a huge body
 ALLOWED_HEADERS = "authorization, content-type, x-namespace"
-TIMEOUT_SECONDS = 10.0  # a whole request (line, headers, body) within this, or the connection is closed
+TIMEOUT_SECONDS = 10.0  # each read of a request (line, headers, body) within this, or the connection is closed
 MAX_CONNECTIONS = 32  # a handful of coordinators; each connection is one thread
 
 log = logging.getLogger("ami.codec_server")
