@@ -1,6 +1,7 @@
 # The ami worker image: `ami worker` by default; the same image runs `ami codec-server`,
 # `ami search-attributes register` and `ami db upgrade` (see docker-compose.yml).
-FROM python:3.11.11-slim-bookworm
+# 3.11.14: CVE-2024-6923 (email header injection, fixed in 3.11.10) and the later tarfile/zipfile fixes.
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -19,11 +20,12 @@ WORKDIR /app
 # Dependencies first, in their own layer: the package directories are empty stubs here, replaced by
 # the sources below. The install is editable on purpose: the templates, the campaign files and the
 # example candidatures are found next to the packages, in /app.
-COPY pyproject.toml README.md ./
+# constraints.txt (`make constraints`) pins every version: the image never resolves at build time.
+COPY pyproject.toml README.md constraints.txt ./
 RUN mkdir -p ami/mail ami/documents activities models workflows \
  && touch ami/__init__.py ami/mail/__init__.py ami/documents/__init__.py \
           activities/__init__.py models/__init__.py workflows/__init__.py worker.py \
- && pip install --editable . \
+ && pip install --constraint constraints.txt --editable . \
  && rm -rf ami activities models workflows worker.py
 
 COPY ami ./ami

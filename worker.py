@@ -17,6 +17,7 @@ from activities.eligibility import check_eligibility
 from activities.email import EmailActivities
 from activities.records import RecordActivities
 from activities.rgpd import RgpdActivities
+from ami.mail.render import TemplateCheckError, check_templates
 from ami.settings import Settings, get_settings
 from ami.store import store_for
 from workflows.campaign import CampaignWorkflow
@@ -65,7 +66,9 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
 
 
 def build_worker(client: Client, settings: Settings | None = None, task_queue: str | None = None) -> Worker:
+    """The worker, once every email template renders (overrides included): TemplateCheckError otherwise."""
     settings = settings or get_settings()
+    check_templates(settings.templates_dir)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -123,6 +126,13 @@ async def main() -> None:
     except (ConnectionConfigError, TracingUnavailableError, ValueError) as error:
         raise SystemExit(str(error)) from None
     await serve(client, settings)
+    try:
+        check_templates(settings.templates_dir)  # before connecting: the fix is the coordinator's
+    except TemplateCheckError as error:
+        raise SystemExit(str(error)) from None
+    client = await connect(settings)
+    async with build_worker(client, settings):
+        await asyncio.Event().wait()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from activities.heartbeat import heartbeating
 from ami.campaign_report import campaign_report
 from ami.documents import pdf
 from ami.privacy import campaign_of, notice
+from ami.private_files import private_dir, write_private
 from ami.register import load_register
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
@@ -44,9 +45,9 @@ def store_content(data_dir: Path, content: bytes, suffix: str) -> tuple[Path, st
     digest = hashlib.sha256(content).hexdigest()
     path = data_dir / "documents" / digest[:2] / f"{digest}{suffix}"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         partial = path.with_suffix(path.suffix + ".part")
-        partial.write_bytes(content)
+        write_private(partial, content)
         partial.replace(path)  # atomic: a crash never leaves a half-written document
     return path, digest
 

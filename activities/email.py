@@ -14,13 +14,16 @@ import asyncio
 from datetime import UTC, datetime
 from email.utils import parseaddr
 
+from jinja2 import TemplateError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
 from ami.mail import calendar as ics
 from ami.mail.filters import time_map_of
+from ami.mail.guard import HeaderMismatch, verify
 from ami.mail.message import SMTP_POLICY, build, message_id
-from ami.mail.render import render
+from ami.mail.render import TEMPLATE_ERROR, render, template_failure
 from ami.mail.smtp import Bounced, deliver
 from ami.portal.mail_links import email_links
 from ami.privacy import email_notice
@@ -43,8 +46,14 @@ class EmailActivities:
         if row is not None and row.status in ("sent", "bounced"):
             return EmailOutcome(message_id=msg_id, status=row.status, detail=row.detail)
         if row is None:
+            try:
+                built = self._render(input, msg_id)
+            except HeaderMismatch as mismatch:
+                # Never sent, and the coordinators are alerted through the bounce path (no address in the detail).
+                activity.logger.error("email refused before sending", extra={"purpose": input.purpose, "message_id": msg_id})
+                return EmailOutcome(message_id=msg_id, status="bounced", detail=str(mismatch))
             # If a concurrent attempt wrote the row first, outbox_put returns that one: one message, one set of bytes.
-            row = await asyncio.to_thread(self.store.outbox_put, self._render(input, msg_id))
+            row = await asyncio.to_thread(self.store.outbox_put, built)
         try:
             # One SMTP conversation may wait on a slow relay (`smtp_timeout`): heartbeat meanwhile.
             partial = await heartbeating(deliver(row.raw, self.settings))
@@ -69,7 +78,11 @@ class EmailActivities:
             **email_links(self.settings, input.workflow_id, input.purpose),
             "privacy": email_notice(input.purpose, input.context, self.settings.campaigns_dir),
         }
-        rendered = render(input.purpose, context, self.settings.templates_dir, demo=self.settings.demo)
+        try:
+            rendered = render(input.purpose, context, self.settings.templates_dir, demo=self.settings.demo)
+        except TemplateError as error:
+            # Retrying cannot fix a template: fail once, so the workflow alerts the coordinators.
+            raise ApplicationError(template_failure(input.purpose, error), type=TEMPLATE_ERROR, non_retryable=True) from None
         invite = input.context.get("calendar")
         time_map = time_map_of(input.context.get("campaign"))
         sender = self.settings.mail_from
@@ -84,13 +97,15 @@ class EmailActivities:
             attachments=input.attachments,
             calendar=ics.session_ics(invite, parseaddr(sender)[1], time_map) if invite else None,
         )
+        raw = message.as_bytes(policy=SMTP_POLICY)
+        verify(raw, message, parseaddr(sender)[1], input.to)
         return EmailRow(
             message_id=msg_id,
             workflow_id=input.workflow_id,
             purpose=input.purpose,
             occurrence=input.occurrence,
             subject=rendered.subject,
-            raw=message.as_bytes(policy=SMTP_POLICY),
+            raw=raw,
             status="pending",
             attempts=0,
             created_at=now,

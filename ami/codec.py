@@ -55,9 +55,23 @@ class CodecError(ValueError):
     """A payload cannot be decrypted: unknown key, or altered ciphertext (message in French)."""
 
 
+PLAINTEXT_REFUSED = "payload non chiffré refusé : AMI_CODEC_REQUIRED est activé, seules les données chiffrées sont acceptées."
+
+
 class EncryptionCodec(PayloadCodec, WithSerializationContext):
-    def __init__(self, keys: Mapping[str, bytes], active_key_id: str, key_store: KeyStore | None = None, scope: str | None = None) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str, bytes],
+        active_key_id: str,
+        key_store: KeyStore | None = None,
+        scope: str | None = None,
+        *,
+        refuse_plaintext: bool = False,
+    ) -> None:
         super().__init__()
+        # With AMI_CODEC_REQUIRED, a payload in clear is refused: whoever reaches the frontend must
+        # not score or deliberate with a hand-written `json/plain` payload.
+        self.refuse_plaintext = refuse_plaintext
         if active_key_id not in keys:
             raise CodecSettingsError(f"la clé active « {active_key_id} » ne figure pas parmi les clés configurées.")
         for key_id, key in keys.items():
@@ -127,6 +141,8 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
+            if self.refuse_plaintext:
+                raise CodecError(PLAINTEXT_REFUSED)
             # Histories written before encryption was switched on stay readable (replay of recorded histories).
             return payload
         if DATA_KEY_METADATA in payload.metadata:
@@ -165,9 +181,16 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
 
 
 def codec_from_settings(
-    settings: CodecSettings | None = None, key_store: KeyStore | None = None, database_url: str | None = None
+    settings: CodecSettings | None = None,
+    key_store: KeyStore | None = None,
+    database_url: str | None = None,
+    *,
+    allow_plaintext: bool = False,
 ) -> EncryptionCodec | None:
     """The codec of the configured keys, or None when no key is configured.
+
+    It refuses clear-text payloads when AMI_CODEC_REQUIRED is set, unless `allow_plaintext`: the
+    replayer (saved histories are in clear) and the codec server (it only shows what it is given).
 
     Data keys (one per workflow) live in the key store given, else in the one of `database_url`, else
     in the application's database (AMI_DATABASE_URL), unless AMI_CODEC_DATA_KEYS=false.
@@ -184,17 +207,23 @@ def codec_from_settings(
 
             database_url = get_settings().resolved_database_url()
         key_store = key_store_for(database_url)
-    return EncryptionCodec(keys, settings.active_key_id(keys), key_store=key_store)
+    return EncryptionCodec(
+        keys, settings.active_key_id(keys), key_store=key_store, refuse_plaintext=settings.codec_required and not allow_plaintext
+    )
 
 
 def data_converter(
-    settings: CodecSettings | None = None, key_store: KeyStore | None = None, database_url: str | None = None
+    settings: CodecSettings | None = None,
+    key_store: KeyStore | None = None,
+    database_url: str | None = None,
+    *,
+    allow_plaintext: bool = False,
 ) -> DataConverter:
     """The pydantic converter, plus encryption and encoded failure messages when keys are configured.
 
     Without keys it is exactly `pydantic_data_converter`, so histories recorded in clear text still replay.
     """
-    codec = codec_from_settings(settings, key_store, database_url)
+    codec = codec_from_settings(settings, key_store, database_url, allow_plaintext=allow_plaintext)
     if codec is None:
         return pydantic_data_converter
     return dataclasses.replace(

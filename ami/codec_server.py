@@ -7,18 +7,28 @@ Web UI cannot send custom headers, so its endpoint is configured as `http://host
 Browsers are only answered for the configured origins (CORS), the Web UI's by default.
 
 The standard library's threaded HTTP server is enough for a handful of coordinators and avoids a
-dependency; the codec's decryption is synchronous, so each request thread calls it directly.
+dependency; the codec's decryption is synchronous, so each request thread calls it directly. It is
+bounded (issue 14): a connection silent for `timeout` seconds is closed, at most
+`max_connections` are served at once (the next ones get a 503 and are closed), and no log line ever
+holds the request path or line (the Web UI's token travels in it).
+
+In production the shared token is replaced by the user's own: behind the authenticating proxy, the
+Web UI forwards each coordinator's OIDC access token (`TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true`), and
+the server checks its signature, issuer, audience and expiry (`ami.codec_auth`) — no secret is in
+the page any more. See docs/privacy.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from google.protobuf import json_format
@@ -26,22 +36,79 @@ from temporalio.api.common.v1 import Payloads
 
 from ami.codec import CodecError, EncryptionCodec
 
+if TYPE_CHECKING:
+    from ami.codec_auth import UserTokenVerifier
+
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a history page of payloads; refuses memory exhaustion by a huge body
 ALLOWED_HEADERS = "authorization, content-type, x-namespace"
+TIMEOUT_SECONDS = 10.0  # each read of a request (line, headers, body) within this, or the connection is closed
+MAX_CONNECTIONS = 32  # a handful of coordinators; each connection is one thread
 
 log = logging.getLogger("ami.codec_server")
 
 
-class CodecServer:
-    """A `/decode` endpoint on a background thread; `start()`, then `stop()`."""
+class _BoundedServer(ThreadingHTTPServer):
+    """One thread per connection, at most `slots` of them: the next connection is answered 503 and closed."""
 
-    def __init__(self, codec: EncryptionCodec, token: str, origins: frozenset[str], host: str = "127.0.0.1", port: int = 8081) -> None:
-        if len(token) < 16:
+    daemon_threads = True
+    request_queue_size = 64  # a burst waits in the backlog, then gets its answer or its 503
+
+    def __init__(self, address: tuple[str, int], slots: int, timeout: float) -> None:
+        self._slots = threading.BoundedSemaphore(slots)
+        # The handler's `timeout` becomes the socket's: every read is bounded, so an idle or slow
+        # connection is closed and its thread freed.
+        super().__init__(address, type("_TimedHandler", (_Handler,), {"timeout": timeout}))
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):  # the client may be gone already
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The default prints a traceback that may quote the request: a line without it.
+        log.warning("connexion interrompue (%s)", type(sys.exc_info()[1]).__name__)
+
+
+class CodecServer:
+    """A `/decode` endpoint on a background thread; `start()`, then `stop()`.
+
+    `verifier`, when given, replaces the shared token: each request must carry the user's own
+    OIDC access token (production, behind the authenticating proxy).
+    """
+
+    def __init__(
+        self,
+        codec: EncryptionCodec,
+        token: str,
+        origins: frozenset[str],
+        host: str = "127.0.0.1",
+        port: int = 8081,
+        *,
+        verifier: UserTokenVerifier | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        if verifier is None and len(token) < 16:
             raise ValueError("le jeton du serveur de codec doit faire au moins 16 caractères (AMI_CODEC_SERVER_TOKEN).")
         self.codec = codec
         self.token = token
+        self.verifier = verifier
         self.origins = origins
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self.timeout = timeout
+        self._httpd = _BoundedServer((host, port), max_connections, timeout)
         self._httpd.daemon_threads = True
         self._httpd.codec_server = self  # type: ignore[attr-defined]  # how the handler reaches its configuration
         self._thread: threading.Thread | None = None
@@ -85,6 +152,12 @@ class CodecServer:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "ami-codec"
     sys_version = ""
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
 
     @property
     def config(self) -> CodecServer:
@@ -155,6 +228,10 @@ class _Handler(BaseHTTPRequestHandler):
         return origin is None or origin.rstrip("/") in self.config.origins
 
     def _authorised(self, path_token: str) -> bool:
+        if self.config.verifier is not None:
+            # Per-user: only the Authorization header, never a token in the path (it would be logged by proxies).
+            scheme, _, value = self.headers.get("Authorization", "").partition(" ")
+            return not path_token and scheme.lower() == "bearer" and self.config.verifier.verify(value.strip())
         expected = self.config.token.encode()
         header = self.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
@@ -192,6 +269,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(HTTPStatus.NOT_FOUND, "ressource inconnue : seul /decode existe.")
         self._error(HTTPStatus.METHOD_NOT_ALLOWED, "méthode non autorisée : POST uniquement.", {"Allow": "POST, OPTIONS"})
 
+    # The default lines hold the request line or path, which may carry the token: never log them.
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.info(
+            "%s %s",
+            self.command if self.command in ("POST", "OPTIONS", "GET", "PUT", "DELETE", "PATCH") else "?",
+            int(code) if str(code).isdigit() else "-",
+        )
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 (signature of the base class)
+        # e.g. « Bad request version ('…') », which quotes the request line: the status alone.
+        code = args[0] if args and isinstance(args[0], int) else "-"
+        log.warning("requête refusée (%s)", code)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (signature of the base class)
-        # The default line includes the request path, which may carry the token: log the status only.
-        log.info("%s %s", self.command, args[1] if len(args) > 1 else "")
+        log.info("requête (détails non journalisés)")

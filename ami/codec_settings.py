@@ -39,6 +39,11 @@ class CodecSettings(BaseSettings):
     codec_server_port: int = Field(default=8081, ge=0, le=65535)
     # Required by every /decode call (Authorization: Bearer …, or as a path segment for the Web UI).
     codec_server_token: SecretStr = SecretStr("")
+    # Production: each coordinator's own OIDC access token, forwarded by the Web UI, instead of the
+    # shared token (ami/codec_auth.py). The JWKS is an https:// URL or a file of the provider's keys.
+    codec_server_oidc_issuer: str = ""
+    codec_server_oidc_audience: str = ""
+    codec_server_oidc_jwks: str = ""
     # Comma-separated browser origins allowed to call /decode: the Temporal Web UI only.
     codec_cors_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ami.codec import codec_from_settings, data_converter, new_key_entry
@@ -33,6 +34,7 @@ from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
 from ami.portal.embedded import PORTAL_JUROR, PORTAL_STEMS, EmbeddedPortal, with_portal
 from ami.privacy import notice
+from ami.private_files import private_dir, write_private
 from ami.settings import Settings
 from ami.store import store_for
 from models.campaign import CampaignPlan, TimeMap, load_campaign
@@ -100,7 +102,7 @@ class DemoRun:
         try:
             await action
         except Refused as refusal:
-            self.say(day, f"[yellow]refusé[/] : {refusal}")
+            self.say(day, f"[yellow]refusé[/] : {escape(str(refusal))}")
             return False
         return True
 
@@ -123,12 +125,12 @@ class DemoRun:
                 result = await self.coord.submit(form)
                 receipt, kind = result.receipt_number, "correction" if result.correction else "dépôt"
         except Refused as refusal:
-            self.say(day, f"[yellow]refusée[/] {form.collectivite.name} : {refusal}")
+            self.say(day, f"[yellow]refusée[/] {escape(form.collectivite.name)} : {escape(str(refusal))}")
             return
         key = form.collectivite.identifier
         self.identifiers[stem.removesuffix("-incomplet")] = key
         self.forms[key] = form
-        self.say(day, f"{kind} {receipt} — {form.collectivite.name} {note}")
+        self.say(day, f"{kind} {receipt} — {escape(form.collectivite.name)} {note}")
 
     async def state_of(self, key: str) -> tuple[str, Decision | None]:
         status = await self.coord.candidature_status(key)
@@ -290,8 +292,8 @@ def _write_jury_grid(run: DemoRun) -> str:
     rows = grid_rows(store_for(run.database_url).candidatures(run.plan.id))
     criteria = [(c.id, c.label) for c in run.plan.criteria]
     xlsx = run.out_dir / "grille-jury.xlsx"
-    xlsx.write_bytes(jury_grid_xlsx(rows, criteria, run.plan.timezone))
-    (run.out_dir / "grille-jury.csv").write_bytes(jury_grid_csv(rows, criteria, run.plan.timezone).encode("utf-8-sig"))
+    write_private(xlsx, jury_grid_xlsx(rows, criteria, run.plan.timezone))
+    write_private(run.out_dir / "grille-jury.csv", jury_grid_csv(rows, criteria, run.plan.timezone).encode("utf-8-sig"))
     return f"{xlsx.name} et grille-jury.csv, {len(rows)} lignes"
 
 
@@ -317,7 +319,7 @@ async def run_demo(
     from worker import build_worker
 
     started = time.monotonic()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     mail_dir = out_dir / "mail"
     controller, _sink = start_sink(mail_dir, port=_free_port(), refuse={BOUNCING_ADDRESS})
     settings = Settings(

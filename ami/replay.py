@@ -50,10 +50,10 @@ class ReplayOutcome:
 def data_converter() -> DataConverter:
     """The converter the client and the worker use (pydantic, plus the encryption codec when keys are
     configured): a replay must decode payloads exactly as they were encoded. Clear-text histories (the
-    saved ones) still decode with keys configured: the codec leaves unencrypted payloads alone."""
+    saved ones) still decode with keys configured, even with AMI_CODEC_REQUIRED: a replay acts on nothing."""
     from ami.client import data_converter as client_data_converter
 
-    return client_data_converter()
+    return client_data_converter(allow_plaintext=True)
 
 
 def default_workflows() -> list[type]:

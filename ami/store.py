@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ami import migrations
+from ami.private_files import private_dir, touch_private
 from models.tables import (
     AttendanceRow,
     Base,
@@ -66,7 +67,8 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     path = _sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        touch_private(path)
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -23,15 +23,31 @@ from models.privacy import PrivacyNotice, Retention
 _FILE = ConfigDict(extra="forbid", frozen=True)
 
 
+# Every duration and date of a campaign stays in a range where the calendar arithmetic cannot
+# overflow (`timedelta(days=99999999999)`, `hours=1e308`, the day after 9999-12-31).
+MIN_YEAR, MAX_YEAR = 2000, 2200
+MAX_DAYS = 366
+
+
 def _month(value: str) -> str:
     try:
-        datetime.strptime(value, "%Y-%m")
+        parsed = datetime.strptime(value, "%Y-%m")
     except ValueError:
         raise ValueError(f"mois invalide {value!r} (format attendu AAAA-MM)") from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"année {parsed.year} hors de la plage {MIN_YEAR}–{MAX_YEAR}")
+    return value
+
+
+def _year_in_range(value: date) -> date:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"année {value.year} hors de la plage {MIN_YEAR}–{MAX_YEAR}")
     return value
 
 
 Month = Annotated[str, AfterValidator(_month)]
+Day = Annotated[date, AfterValidator(_year_in_range)]
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
 
 
 class JuryMember(BaseModel):
@@ -47,7 +63,7 @@ class Criterion(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     label: str
-    weight: float = Field(gt=0)
+    weight: float = Field(gt=0, le=1000, allow_inf_nan=False)
 
 
 class Signatory(BaseModel):
@@ -70,15 +86,15 @@ class SessionFile(BaseModel):
 class CalendarFile(BaseModel):
     model_config = _FILE
 
-    opening: date
-    deadline: date
-    response: date
+    opening: Day
+    deadline: Day
+    response: Day
     response_time: time = time(9, 0)
-    confirmation_days: int = Field(default=10, ge=1)
-    capitalisation_days: int = Field(default=30, ge=0)
-    reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
-    session_alert_days: int = Field(default=21, ge=1)
-    session_duration_hours: float = Field(default=4.0, gt=0)
+    confirmation_days: int = Field(default=10, ge=1, le=MAX_DAYS)
+    capitalisation_days: int = Field(default=30, ge=0, le=MAX_DAYS)
+    reminder_days: list[Days] = Field(default_factory=lambda: [7, 1], max_length=30)
+    session_alert_days: int = Field(default=21, ge=1, le=MAX_DAYS)
+    session_duration_hours: float = Field(default=4.0, gt=0, le=24)
 
 
 class CalendarOrderError(ValueError):
@@ -98,9 +114,9 @@ class CampaignFile(BaseModel):
     name: str
     region: str = Field(pattern=r"^\d{2}$")
     timezone: str = "Europe/Paris"
-    capacity: int = Field(default=10, ge=1)
-    waitlist_size: int = Field(default=5, ge=0)
-    quorum: int = Field(default=2, ge=1)
+    capacity: int = Field(default=10, ge=1, le=10_000)
+    waitlist_size: int = Field(default=5, ge=0, le=10_000)
+    quorum: int = Field(default=2, ge=1, le=1000)
     coordinators: list[Email] = Field(min_length=1)
     calendar: CalendarFile
     sessions: list[SessionFile] = Field(min_length=1)
@@ -384,6 +400,33 @@ class CampaignFileError(ValueError):
 CAMPAIGNS_DIR = Path(__file__).resolve().parent.parent / "config" / "campaigns"
 
 
+# Pydantic's English messages a coordinator meets most, in French (with their bound).
+_FRENCH = {
+    "less_than_equal": "valeur trop grande (au plus {le})",
+    "greater_than_equal": "valeur trop petite (au moins {ge})",
+    "greater_than": "valeur trop petite (strictement supérieure à {gt} attendue)",
+    "too_long": "trop d'éléments (au plus {max_length})",
+    "finite_number": "nombre fini attendu",
+    "int_type": "nombre entier attendu",
+    "int_parsing": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu",
+    "float_type": "nombre attendu",
+    "float_parsing": "nombre attendu",
+    "missing": "entrée obligatoire manquante",
+    "extra_forbidden": "entrée inconnue (faute de frappe ?)",
+}
+
+
+def _message(item: Any) -> str:
+    template = _FRENCH.get(str(item["type"]))
+    if template is not None:
+        try:
+            return template.format(**(item.get("ctx") or {}))
+        except (KeyError, IndexError):
+            pass
+    return str(item["msg"]).removeprefix("Value error, ")
+
+
 def _where(loc: tuple[int | str, ...]) -> str:
     """A pydantic location as a coordinator reads it: `sessions[3].month` (positions from 1)."""
     text = ""
@@ -410,7 +453,7 @@ def load_campaign(id_or_path: str | Path) -> CampaignFile:
     from pydantic import ValidationError
 
     try:
-        return CampaignFile.model_validate(raw)
+        campaign = CampaignFile.model_validate(raw)
     except ValidationError as error:
         lines = [f"{path} : fichier de campagne invalide"]
         for item in error.errors():
@@ -419,9 +462,15 @@ def load_campaign(id_or_path: str | Path) -> CampaignFile:
                 lines.extend(f"  - {entry} : {message}" for entry, message in cause.problems)
                 continue
             where = _where(item["loc"]) or "(fichier)"
-            message = str(item["msg"]).removeprefix("Value error, ")
+            message = _message(item)
             if item["type"] == "missing":
                 message = "entrée obligatoire absente" + (" (durées de conservation, voir docs/privacy.md)" if "retention" in where else "")
                 message += " (mention d'information, voir docs/privacy.md)" if "privacy" in where else ""
             lines.append(f"  - {where} : {message}")
         raise CampaignFileError("\n".join(lines)) from None
+    try:
+        # The bounds above keep the calendar in range; this is the last guard, never a traceback.
+        campaign.plan()
+    except (OverflowError, ValueError) as error:
+        raise CampaignFileError(f"{path} : calendrier impossible à calculer ({error})") from None
+    return campaign

@@ -15,13 +15,33 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$", re.ASCII)
 _PHONE = re.compile(r"^\+?[0-9 ().-]{6,25}$")
 
 MAX_LINE = 300
 MAX_TEXT = 20_000
 # Every character str.splitlines() breaks on: a pasted name may carry any of them.
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# What a multi-line answer may hold among the C0 controls: line breaks and tabs, nothing else.
+_TEXT_CONTROLS = frozenset("\n\r\t")
+# The start of an RFC 2047 encoded word: a header decoder would turn it back into any bytes,
+# CR LF included (CVE-2024-6923), so a one-line field (which may reach a header) never holds one.
+_ENCODED_WORD = "=?"
+
+
+def _control(char: str) -> bool:
+    """C0 (with DEL) and C1 control characters."""
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F
+
+
+def _refuse_unprintable(value: str, allowed: frozenset[str] = frozenset()) -> None:
+    """Surrogates and control characters (other than `allowed`) are refused, named by their code."""
+    for char in value:
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise ValueError(f"caractère invalide U+{ord(char):04X} (demi-caractère UTF-16 isolé)")
+        if _control(char) and char not in allowed:
+            raise ValueError(f"caractère de contrôle interdit U+{ord(char):04X}")
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -47,10 +67,13 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _single_line(value: str) -> str:
-    if any(char in _LINE_BREAKS for char in value):
-        raise ValueError("saut de ligne interdit dans un champ d'une seule ligne")
     if len(value) > MAX_LINE:
         raise ValueError(f"trop long ({len(value)} caractères, {MAX_LINE} au plus)")
+    if any(char in _LINE_BREAKS for char in value):
+        raise ValueError("saut de ligne interdit dans un champ d'une seule ligne")
+    _refuse_unprintable(value)
+    if _ENCODED_WORD in value:
+        raise ValueError("la séquence « =? » est interdite dans un champ d'une seule ligne")
     return value.strip()
 
 
@@ -63,7 +86,7 @@ def _email(value: str) -> str:
 
 def _siren(value: str) -> str:
     compact = value.replace(" ", "")
-    if not (len(compact) == 9 and compact.isdigit()):
+    if not (len(compact) == 9 and compact.isascii() and compact.isdigit()):
         raise ValueError("un SIREN compte exactement 9 chiffres")
     if not luhn_valid(compact):
         raise ValueError(f"SIREN {compact} invalide (clé de contrôle de Luhn)")
@@ -72,7 +95,7 @@ def _siren(value: str) -> str:
 
 def _insee(value: str) -> str:
     compact = value.strip().upper()
-    if not _INSEE.match(compact):
+    if not _INSEE.fullmatch(compact):
         raise ValueError("un code INSEE compte 5 caractères (chiffres, ou 2A/2B pour la Corse)")
     return compact
 
@@ -87,6 +110,7 @@ def _phone(value: str) -> str:
 def _text(value: str) -> str:
     if len(value) > MAX_TEXT:
         raise ValueError(f"trop long ({len(value)} caractères, {MAX_TEXT} au plus)")
+    _refuse_unprintable(value, _TEXT_CONTROLS)
     return value.strip()
 
 

@@ -79,7 +79,7 @@ REFUSED = [
     ("time_zone_path", [(r'^timezone = "Europe/Paris"', 'timezone = "Europe"')], ["timezone", "fuseau horaire inconnu"]),
     ("malformed_month", [(r'^month = "2024-11"$', 'month = "novembre"')], ["sessions[2].month", "AAAA-MM"]),
     ("malformed_toml", [(r"^capacity = 10", "capacity = = 10")], ["TOML invalide"]),
-    ("unknown_key", [(r"^capacity = 10", "capacite = 10")], ["capacite", "Extra inputs"]),
+    ("unknown_key", [(r"^capacity = 10", "capacite = 10")], ["capacite", "entrée inconnue"]),
     ("wrong_type", [(r"^capacity = 10", 'capacity = "dix"')], ["capacity"]),
     # `ami jury invite` writes to each member: an address is required, and must be one.
     ("jury_email_missing", [(r'^email = "jury.cress@example.org"\n', "")], ["jury[2].email", "Field required"]),

@@ -154,6 +154,8 @@ MALFORMED: list[tuple[str, dict[str, Any], list[str]]] = [
 def test_malformed_field_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str, changes: dict[str, Any], words: list[str]
 ) -> None:
+    if suffix == ".yaml" and any(type(v) is int for v in changes.values()):
+        pytest.skip("a YAML scalar is read as its text (issue 14): see test_yaml_scalars_are_text")
     raw = base()
     for dotted, value in changes.items():
         _set(raw, dotted, value)
@@ -170,7 +172,7 @@ def test_every_faulty_field_is_named(tmp_path: Path, capsys: pytest.CaptureFixtu
     _set(raw, "political_referent.email", "pas-une-adresse")
     _set(raw, "technical_referent.name", "Martin\nDubois")
     raw["commentaire"] = "?"
-    _set(raw, "needs", 42)
+    _set(raw, "needs", ["42"])
     _, _, err = check(capsys, str(write(tmp_path, raw)), "--at", IN_WINDOW)
     for field in ("collectivite.siren", "political_referent.email", "technical_referent.name", "commentaire", "needs"):
         assert f"  - {field} :" in err, (field, err)

@@ -26,25 +26,29 @@ def register(commands: Any) -> None:
 
 def server_command(args: argparse.Namespace) -> int:
     from ami.codec import codec_from_settings
+    from ami.codec_auth import CodecAuthError, verifier_from_settings
     from ami.codec_server import CodecServer
     from ami.codec_settings import CodecSettingsError, get_codec_settings
 
     settings = get_codec_settings()
     try:
-        codec = codec_from_settings(settings)
-    except CodecSettingsError as error:
+        codec = codec_from_settings(settings, allow_plaintext=True)  # it shows, it never acts
+        verifier = verifier_from_settings(settings)
+    except (CodecSettingsError, CodecAuthError) as error:
         fail(str(error), EXIT_MALFORMED)
     if codec is None:
         fail("aucune clé de chiffrement (AMI_CODEC_KEYS vide) : il n'y a rien à décoder.", EXIT_MALFORMED)
     token = settings.codec_server_token.get_secret_value()
-    if not token:
+    if verifier is not None:
+        token = ""  # per-user tokens only: the shared one is not accepted at all
+    elif not token:
         # Never serve without a token; a per-run one is as safe and saves a setup step in development.
         token = secrets.token_urlsafe(32)
         err.print("AMI_CODEC_SERVER_TOKEN est vide : jeton aléatoire valable pour cette exécution seulement.")
     host = args.host or settings.codec_server_host
     port = settings.codec_server_port if args.port is None else args.port
     try:
-        server = CodecServer(codec, token, settings.cors_origins(), host=host, port=port)
+        server = CodecServer(codec, token, settings.cors_origins(), host=host, port=port, verifier=verifier)
     except OSError as error:
         err.print(f"Impossible d'écouter sur {host}:{port} : {error.strerror or error}")
         return EXIT_UNAVAILABLE
@@ -55,9 +59,12 @@ def server_command(args: argparse.Namespace) -> int:
         with server:
             out.print(f"Serveur de codec sur {server.url} (clés : {', '.join(sorted(codec.key_ids))}) — Ctrl-C pour arrêter.")
             out.print(f"Origines autorisées : {', '.join(sorted(settings.cors_origins())) or '(aucune)'}")
-            out.print(f"Interface Temporal : temporal server start-dev --ui-codec-endpoint {server.ui_endpoint}", soft_wrap=True)
-            out.print(f'Commande temporal : --codec-endpoint {server.url} --codec-auth "Bearer {token}"', soft_wrap=True)
-            out.print("Ces deux lignes contiennent le jeton : ne les partagez pas.", style="yellow")
+            if verifier is not None:
+                out.print(f"Jetons d'utilisateur OIDC exigés (émetteur {verifier.issuer}, audience {verifier.audience}).", soft_wrap=True)
+            else:
+                out.print(f"Interface Temporal : temporal server start-dev --ui-codec-endpoint {server.ui_endpoint}", soft_wrap=True)
+                out.print(f'Commande temporal : --codec-endpoint {server.url} --codec-auth "Bearer {token}"', soft_wrap=True)
+                out.print("Ces deux lignes contiennent le jeton : ne les partagez pas.", style="yellow")
             await asyncio.Event().wait()
         return EXIT_OK
 

@@ -156,6 +156,9 @@ async def _start_campaign(coord: Coordination, args: argparse.Namespace) -> int:
     except CampaignFileError as error:
         err.print(str(error))
         return EXIT_MALFORMED
+    if args.day_seconds is not None and not 0 < args.day_seconds <= 86400:
+        err.print(f"--day-seconds {args.day_seconds} : une durée en secondes, strictement positive et d'au plus 86400, est attendue")
+        return EXIT_MALFORMED
     if args.day_seconds:
         plan = plan.compressed(datetime.now(UTC) + timedelta(seconds=5), args.day_seconds / 86400)
     handle = await start_campaign(coord.client, plan, get_settings().task_queue)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_UNAVAILABLE, fail, out
+from ami.private_files import private_dir, write_private
 from models.campaign import CampaignFile, CampaignFileError, load_campaign
 from models.documents import JuryGridRow
 from models.tables import CandidatureRow
@@ -115,8 +116,8 @@ def export_command(args: argparse.Namespace) -> int:
         data = jury_grid_xlsx(rows, criteria, campaign.timezone)
     else:
         data = jury_grid_csv(rows, criteria, campaign.timezone).encode("utf-8-sig")  # BOM: French Excel reads UTF-8
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    private_dir(target.parent)
+    write_private(target, data)  # every answer of every candidature: personal data
     if not rows:
         out.print(f"Aucune candidature éligible en base pour la campagne {args.campaign} : grille vide écrite dans {target}.")
     else:

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ami.cli.common import EXIT_OK, EXIT_UNAVAILABLE, err, out, run
+from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_UNAVAILABLE, err, out, run
 from ami.settings import get_settings
 
 
@@ -55,6 +55,7 @@ async def _wrap(coro: Any) -> int:
 def dev_command(args: argparse.Namespace) -> int:
     from ami.devserver import FRONTEND_PORT, UI_PORT, port_in_use, start_dev_server
     from ami.mail.sink import start_sink
+    from ami.private_files import private_dir
     from worker import build_worker
 
     if port_in_use(FRONTEND_PORT) or port_in_use(UI_PORT):
@@ -65,6 +66,13 @@ def dev_command(args: argparse.Namespace) -> int:
     from ami.portal.embedded import EmbeddedPortal, with_portal
 
     settings = get_settings()
+    from ami.mail.render import TemplateCheckError, check_templates
+
+    try:
+        check_templates(settings.templates_dir)
+    except TemplateCheckError as error:
+        err.print(str(error))
+        return EXIT_MALFORMED
     if port_in_use(settings.portal_port):
         err.print(f"Le port {settings.portal_port} du portail est déjà pris (réglez AMI_PORTAL_PORT).")
         return EXIT_UNAVAILABLE
@@ -73,7 +81,7 @@ def dev_command(args: argparse.Namespace) -> int:
 
     async def serve() -> int:
         db = Path(args.db)
-        db.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(db.parent)
         controller, _ = start_sink(settings.data_dir / "mail", port=settings.smtp_port)
         env = await start_dev_server(db_file=db)
         try:

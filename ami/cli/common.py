@@ -9,15 +9,18 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 EXIT_OK, EXIT_INELIGIBLE, EXIT_MALFORMED, EXIT_REFUSED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# No markup by default: what is printed comes from forms, the store and the server, and a name
+# holding « [/x] » must print as written, never be read as a rich tag (or crash the command).
+out = Console(highlight=False, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
 
 
 def fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]Erreur[/] : {message}", markup=True, soft_wrap=True)
+    err.print(f"[bold red]Erreur[/] : {escape(message)}", markup=True, soft_wrap=True)
     sys.exit(code)
 
 

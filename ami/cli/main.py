@@ -45,8 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands whose process builds emails: they warn about a Python with CVE-2024-6923.
+MAIL_COMMANDS = frozenset({"worker", "dev", "demo"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in MAIL_COMMANDS:
+        from ami.mail.guard import interpreter_warning
+
+        if warning := interpreter_warning():
+            print(warning, file=sys.stderr)
     code: int = args.handler(args)
     return code
 

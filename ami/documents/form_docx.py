@@ -197,6 +197,32 @@ def _value(cell: _Cell) -> str | None:
 
 
 _NOT_DOCX = "Ce fichier n'est pas un document Word (.docx) lisible."
+# A filled form is a few hundred kB once uncompressed; images pasted in it do not compress. Above
+# these, the archive is refused before anything is inflated (a zip bomb of 83 kB used 830 MB).
+MAX_UNCOMPRESSED_BYTES = 10 * 1024 * 1024
+MAX_ENTRIES = 1000
+
+
+def _check_archive(data: bytes) -> None:
+    """Refuse an archive whose declared content is too large, before python-docx inflates it.
+
+    zipfile never returns more than the size an entry declares (and checks its CRC), so the
+    declared sizes are a real bound on what is read.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as error:
+        raise FormReadError(f"{_NOT_DOCX} ({type(error).__name__})") from None
+    if len(entries) > MAX_ENTRIES:
+        raise FormReadError(
+            french(f"Ce document contient trop d'éléments ({len(entries)}, {MAX_ENTRIES} au plus) : ce n'est pas un formulaire.")
+        )
+    total = sum(entry.file_size for entry in entries)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise FormReadError(
+            french(f"Ce document décompressé ferait {total} octets ({MAX_UNCOMPRESSED_BYTES} au plus) : ce n'est pas un formulaire.")
+        )
 
 
 def _open(data: bytes) -> DocxDocument:
@@ -208,6 +234,7 @@ def _open(data: bytes) -> DocxDocument:
         raise FormReadError(french("Ce fichier est un PDF : seul le formulaire au format Word (.docx) peut être importé."))
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise FormReadError(_NOT_DOCX)
+    _check_archive(data)
     try:
         return Document(io.BytesIO(data))
     except Exception as error:  # python-docx raises several unrelated types for a broken package
@@ -237,7 +264,19 @@ def _fields(table: Table, labels: Sequence[tuple[str, str]]) -> dict[str, str | 
 
 
 def read_form_docx(data: bytes) -> dict[str, object]:
-    """The raw candidature (keys of SPEC §4) from a filled form; the caller validates it."""
+    """The raw candidature (keys of SPEC §4) from a filled form; the caller validates it.
+
+    Raises FormReadError, and nothing else: a mutated archive may break python-docx anywhere.
+    """
+    try:
+        return _read(data)
+    except FormReadError:
+        raise
+    except Exception as error:
+        raise FormReadError(f"{_NOT_DOCX} ({type(error).__name__})") from None
+
+
+def _read(data: bytes) -> dict[str, object]:
     sections = _sections(_open(data))
     required = [COLLECTIVITE_SECTION, *(t for _, t in PERSON_SECTIONS), *(q for _, q in QUESTIONS), *(q for _, q in LETTER_QUESTIONS)]
     missing = [title for title in required if _key(title) not in sections]

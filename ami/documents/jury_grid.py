@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,14 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 COMMENT = "Commentaire"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Control characters (but tab and line breaks) and lone surrogates: a store written before they were
+# refused must not make the whole export fail (openpyxl refuses them, UTF-8 cannot encode them).
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """A cell as a spreadsheet can hold it: each unwritable character becomes U+FFFD."""
+    return _UNWRITABLE.sub("\ufffd", text)
 
 
 def headings(criteria: Sequence[tuple[str, str]]) -> list[str]:
@@ -54,7 +63,7 @@ def _cells(row: JuryGridRow, tz: ZoneInfo) -> list[str]:
             values.append(row.received_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"))
         else:
             value = getattr(row, key)
-            values.append("" if value is None else str(value))
+            values.append("" if value is None else clean(str(value)))
     return values
 
 

@@ -21,7 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ami.documents.typography import french
 from ami.mail.filters import FILTERS
@@ -53,8 +54,14 @@ def _environments(override: str | None) -> tuple[Environment, Environment]:
     # including `_base.j2`, so a coordinator can restyle every email at once.
     loaders = [FileSystemLoader(override)] if override else []
     loader = ChoiceLoader([*loaders, FileSystemLoader(str(BUNDLED))])
-    html = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined)
-    text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+    # The immutable sandbox: a coordinator's template reaches neither Python's internals
+    # (`cycler.__init__.__globals__.os`) nor a way to change the context (issue 14).
+    html: Environment = ImmutableSandboxedEnvironment(
+        loader=loader, autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined
+    )
+    text: Environment = ImmutableSandboxedEnvironment(
+        loader=loader, autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True
+    )
     for env in (html, text):
         env.filters.update(FILTERS)
     return html, text
@@ -90,3 +97,43 @@ def render(purpose: str, context: dict[str, Any], override_dir: Path | None = No
 
 def purposes() -> list[str]:
     return sorted(p.stem for p in BUNDLED.glob("*.j2") if not p.stem.startswith("_"))
+
+
+# The type of the non-retryable error a template failing at run time raises in the email activity.
+TEMPLATE_ERROR = "TemplateError"
+
+
+def template_failure(purpose: str, error: TemplateError) -> str:
+    """What went wrong, in French, for a coordinator: the template, the line, Jinja's reason."""
+    lineno = getattr(error, "lineno", None)
+    where = f", ligne {lineno}" if lineno else ""
+    reason = (error.message or type(error).__name__)[:300]
+    return f"modèle de courriel « {purpose} » inutilisable{where} : {reason}"
+
+
+class TemplateCheckError(ValueError):
+    """A template fails with the sample context; the message names each one (French)."""
+
+
+def check_templates(override_dir: Path | None = None) -> int:
+    """Render every purpose, with the overrides, on a sample context; the number checked.
+
+    The worker calls it before it starts: a broken override is found by the coordinator who wrote
+    it, when the worker starts, not by a collectivité weeks later.
+    """
+    from ami.mail.sample import sample_context
+
+    failures = []
+    names = purposes()
+    for purpose in names:
+        try:
+            render(purpose, sample_context())
+            if override_dir is not None:
+                render(purpose, sample_context(), override_dir)
+        except TemplateError as error:
+            failures.append(template_failure(purpose, error))
+        except (TypeError, ValueError, LookupError, AttributeError) as error:  # a filter given what it cannot read
+            failures.append(f"modèle de courriel « {purpose} » inutilisable : {type(error).__name__}")
+    if failures:
+        raise TemplateCheckError("modèles de courriel refusés (AMI_TEMPLATES_DIR) :\n" + "\n".join(f"  - {f}" for f in failures))
+    return len(names)

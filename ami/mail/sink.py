@@ -15,6 +15,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from ami.private_files import private_dir, write_private
+
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -26,7 +28,7 @@ class EmlWriter:
         # The last messages as received (envelope recipients, bytes), for tests and `ami demo`.
         self.received: deque[tuple[list[str], bytes]] = deque(maxlen=1000)
         self._lock = threading.Lock()
-        out_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(out_dir)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
         if address.lower() in self.refuse:
@@ -48,7 +50,7 @@ class EmlWriter:
             while path.exists():
                 path = self.out_dir / f"{stem}.{number}.eml"
                 number += 1
-            path.write_bytes(content)
+            write_private(path, content)
         return "250 Message accepted for delivery"
 
 

@@ -38,7 +38,16 @@ def _is_loopback(host: str) -> bool:
 
 
 def _describe(refusals: Iterable[tuple[str, int, str]]) -> str:
+    """For a bounce (returned to the workflow, inside the encrypted payloads, shown to coordinators)."""
     return "; ".join(f"{who}: {code} {text}" for who, code, text in refusals)
+
+
+def _anonymous(refusals: Iterable[tuple[str, int, str]], recipients: list[str]) -> str:
+    """For an exception that Temporal retries: its message is logged and stored in clear in the
+    history (retry failures are not payloads), so recipients are numbers, never addresses, and the
+    server's text is dropped (it often quotes the address)."""
+    positions = {address.lower(): index for index, address in enumerate(recipients, start=1)}
+    return "; ".join(f"destinataire n° {positions.get(who.lower(), '?')} : {code}" for who, code, _ in refusals)
 
 
 async def deliver(raw: bytes, settings: Settings) -> str | None:
@@ -72,7 +81,7 @@ async def deliver(raw: bytes, settings: Settings) -> str | None:
         refusals = [(e.recipient, e.code, e.message) for e in error.recipients]
         if all(500 <= code < 600 for _, code, _ in refusals):
             raise Bounced(_describe(refusals)) from None
-        raise TemporaryRefusal(_describe(refusals)) from error
+        raise TemporaryRefusal(_anonymous(refusals, recipients)) from None
     except aiosmtplib.SMTPDataError as error:
         if 500 <= error.code < 600:
             raise Bounced(f"{error.code} {error.message}") from None
@@ -83,5 +92,5 @@ async def deliver(raw: bytes, settings: Settings) -> str | None:
     if any(code < 500 for _, code, _ in refusals):
         # Some recipients have it, others must be tried again: the retry resends to all, with the
         # same Message-ID, which mail clients show once.
-        raise TemporaryRefusal(_describe(refusals))
+        raise TemporaryRefusal(_anonymous(refusals, recipients))
     return _describe(refusals)
