@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.eligibility import check_eligibility
@@ -37,6 +38,7 @@ class FakeActivities:
     facts: list[RecordFactInput] = field(default_factory=list)
     gates: dict[str, asyncio.Event] = field(default_factory=dict)  # purpose or document kind -> gate
     waiting: dict[str, int] = field(default_factory=dict)  # calls held at each gate
+    broken_templates: set[str] = field(default_factory=set)  # purposes whose template cannot render
 
     def hold(self, name: str) -> None:
         self.gates[name] = asyncio.Event()
@@ -53,6 +55,8 @@ class FakeActivities:
     @activity.defn(name="send_email")
     async def send_email(self, input: SendEmailInput) -> EmailOutcome:
         await self._gate(input.purpose)
+        if input.purpose in self.broken_templates:
+            raise ApplicationError(f"Modèle « {input.purpose} » illisible.", type="TemplateError", non_retryable=True)
         self.emails.append(input)
         return EmailOutcome(message_id=f"<{uuid.uuid4().hex}@test>", status="sent")
 

@@ -95,9 +95,10 @@ async def test_activity_never_sends_a_message_that_does_not_read_back(settings: 
     context = {**sample_context(), "collectivite": {"name": ENCODED_WORD, "official_name": None}}
     request = SendEmailInput(workflow_id="w", purpose="coord_new_candidature", to=["coord@example.org"], context=context)
     outcome = await ActivityEnvironment().run(acts.send_email, request)
-    if interpreter_vulnerable():
-        assert outcome.status == "bounced" and "relit" in (outcome.detail or "")
-        assert not sink.received
+    # The outbox folds subjects itself (ami/mail/message.py SMTP_POLICY), which leaves the encoded
+    # word as text; should a folding ever turn it into a header, the re-reading refuses the message.
+    if outcome.status == "bounced":
+        assert "relit" in (outcome.detail or "") and not sink.received
     else:
         assert outcome.status == "sent"
     assert all("attacker@evil.example" not in rcpts for rcpts, _ in sink.received)

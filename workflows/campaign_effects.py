@@ -15,11 +15,12 @@ import asyncio
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.email import EmailActivities
     from activities.records import RecordActivities
+    from ami.mail.render import TEMPLATE_ERROR
     from models.campaign import CampaignPlan
     from models.campaign_state import CampaignState, ChildSignal, PendingSignal
     from models.messages import CampaignEntry, Decision, DecisionInput, RecordFactInput, ScheduleInput, SendEmailInput
@@ -137,6 +138,19 @@ class CampaignEffects:
         self, purpose: str, context: dict[str, Any], occurrence: str = "1", attachments: list[dict[str, Any]] | None = None
     ) -> None:
         info = workflow.info()
+        try:
+            await self._send_alert(info, purpose, context, occurrence, attachments)
+        except ActivityError as error:
+            cause = error.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == TEMPLATE_ERROR):
+                raise
+            # Its template cannot render (the worker checks them all at start, so this is rare):
+            # the campaign goes on rather than retrying for ever; the worker's log names the template.
+            workflow.logger.error("coordinators' alert not sent: template error", extra={"purpose": purpose})
+
+    async def _send_alert(
+        self, info: workflow.Info, purpose: str, context: dict[str, Any], occurrence: str, attachments: list[dict[str, Any]] | None
+    ) -> None:
         await workflow.execute_activity_method(
             EmailActivities.send_email,
             SendEmailInput.model_validate(

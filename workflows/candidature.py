@@ -15,13 +15,14 @@ from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.eligibility import check_eligibility
     from activities.email import EmailActivities
     from activities.records import RecordActivities
+    from ami.mail.render import TEMPLATE_ERROR
     from models import search_attributes as sa
     from models.candidature import CandidatureFile, Person
     from models.lifecycle import STATE_LABELS, IllegalTransition, Lifecycle, State, Trigger
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionInput,
         DocumentRef,
         EligibilityRules,
+        EmailOutcome,
         Feedback,
         ForgetContactInput,
         ForgetContactResult,
@@ -625,40 +627,48 @@ class CandidatureWorkflow:
         context: dict[str, Any] | None = None,
         calendar: dict[str, Any] | None = None,
     ) -> None:
-        outcome = await workflow.execute_activity_method(
-            EmailActivities.send_email,
-            SendEmailInput(
-                workflow_id=workflow.info().workflow_id,
-                run_id=workflow.info().first_execution_run_id,
-                purpose=purpose,
-                occurrence=occurrence,
-                to=to,
-                context={**self._email_context(), **(context or {}), **({"calendar": calendar} if calendar else {})},
-                attachments=attachments or [],
-            ),
-            start_to_close_timeout=EMAIL_TIMEOUT,
-            heartbeat_timeout=EMAIL_HEARTBEAT,
-            retry_policy=EMAIL_RETRY,
-            summary=f"Courriel : {purpose}",
+        outcome = await self._send(
+            purpose,
+            occurrence,
+            to,
+            {**self._email_context(), **(context or {}), **({"calendar": calendar} if calendar else {})},
+            attachments or [],
         )
         if outcome.status == "bounced":
-            # A refused recipient is recorded and the coordinators told; the dossier goes on.
+            # A refused recipient (or a template that cannot render) is recorded and the coordinators
+            # told; the dossier goes on.
             self._bounces.append(f"{purpose}: {outcome.detail or 'refusé'}")
-            await workflow.execute_activity_method(
+            context = {**self._email_context(), "bounced_purpose": purpose, "detail": outcome.detail or ""}
+            alert = await self._send("coord_bounce", f"{purpose}-{occurrence}", self._plan.coordinators, context, [])
+            if alert.status == "bounced":
+                workflow.logger.error("coordinators' alert not sent", extra={"purpose": purpose})
+
+    async def _send(
+        self, purpose: str, occurrence: str, to: list[str], context: dict[str, Any], attachments: list[DocumentRef]
+    ) -> EmailOutcome:
+        try:
+            return await workflow.execute_activity_method(
                 EmailActivities.send_email,
                 SendEmailInput(
                     workflow_id=workflow.info().workflow_id,
                     run_id=workflow.info().first_execution_run_id,
-                    purpose="coord_bounce",
-                    occurrence=f"{purpose}-{occurrence}",
-                    to=self._plan.coordinators,
-                    context={**self._email_context(), "bounced_purpose": purpose, "detail": outcome.detail or ""},
+                    purpose=purpose,
+                    occurrence=occurrence,
+                    to=to,
+                    context=context,
+                    attachments=attachments,
                 ),
                 start_to_close_timeout=EMAIL_TIMEOUT,
                 heartbeat_timeout=EMAIL_HEARTBEAT,
                 retry_policy=EMAIL_RETRY,
-                summary="Alerte : courriel refusé",
+                summary=f"Courriel : {purpose}",
             )
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == TEMPLATE_ERROR:
+                # Retrying cannot fix a template: treated as a bounce, so the coordinators hear of it.
+                return EmailOutcome(message_id="", status="bounced", detail=cause.message)
+            raise
 
     async def _document(self, kind: str, data: dict[str, Any]) -> DocumentRef:
         ref = await workflow.execute_activity_method(

@@ -34,4 +34,8 @@ def sample_context() -> dict[str, Any]:
         "month": "2024-12",
         "bounced_purpose": "decision_selected",
         "detail": "550 5.1.1 destinataire inconnu",
+        "state": "notified",
+        "member": {"id": "cress", "name": "Membre du jury"},
+        "jury_url": "https://portail.example.org/jury/jeton",
+        "criteria_count": 6,
     }

@@ -322,3 +322,14 @@ async def test_updates_keep_coming_while_the_campaign_continues_as_new(time_env:
         assert all(len(marks) == len(members) for marks in status.scores.values()) and len(status.scores) == len(forms)
         described = await run.handle.describe()
         assert described.run_id != run.handle.first_execution_run_id, "la campagne aurait dû continuer comme nouvelle"
+
+
+async def test_a_template_that_cannot_render_alerts_the_coordinators_once(time_env: WorkflowEnvironment) -> None:
+    """A template error is not retried: the dossier goes on, the coordinators get one alert."""
+    fakes = FakeActivities(broken_templates={"receipt"})
+    async with campaign(time_env, fakes) as run:
+        receipts = await run.submit_all(ELIGIBLE[:1])
+        [key] = receipts
+        status = await run.until_candidature(key, lambda s: s.state == "eligibility_checked", "éligible malgré le modèle")
+        assert status.bounces and status.bounces[0].startswith("receipt:")
+        assert run.fakes.sent(run.wf(key), "coord_bounce") == ["coord_bounce"]
