@@ -33,13 +33,18 @@ def activities_for(settings: Settings) -> list[Any]:
     ]
 
 
+def workflow_options(settings: Settings) -> dict[str, Any]:
+    """The options of every worker that runs the engine's workflows (the bench's memory run too)."""
+    return {"workflows": list(WORKFLOWS), "max_cached_workflows": settings.max_cached_workflows}
+
+
 def build_worker(client: Client, settings: Settings | None = None, task_queue: str | None = None) -> Worker:
     settings = settings or get_settings()
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=list(WORKFLOWS),
         activities=activities_for(settings),
+        **workflow_options(settings),
     )
 
 

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
 
     templates_dir: Path | None = None  # coordinators' overrides, looked up before the bundled templates
 
+    # Workflows a worker keeps in memory (about 400 KiB each). Past it, the least recently active are
+    # evicted, and replayed from their history at their next task: a candidature parked for weeks on
+    # a timer costs no memory, and the worker's memory follows the active work, not the number of
+    # dossiers (docs/performance.md). The SDK's default is 1,000.
+    max_cached_workflows: int = Field(default=250, ge=0)
+
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

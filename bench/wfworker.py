@@ -1,6 +1,8 @@
 """A workflow-only worker in its own process, so its RSS counts workflows and nothing else.
 
-    python bench/wfworker.py ADDRESS TASK_QUEUE
+    python bench/wfworker.py ADDRESS TASK_QUEUE [MAX_CACHED_WORKFLOWS]
+
+With the engine's worker options (`worker.workflow_options`); the cache size defaults to the setting.
 
 Prints "ready" once polling; runs until killed (SIGTERM).
 """
@@ -17,20 +19,22 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-async def main(address: str, task_queue: str) -> None:
+async def main(address: str, task_queue: str, cache: str | None) -> None:
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Worker
 
-    from worker import WORKFLOWS
+    from ami.settings import Settings
+    from worker import workflow_options
 
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with Worker(client, task_queue=task_queue, workflows=list(WORKFLOWS)):
+    options = workflow_options(Settings(max_cached_workflows=int(cache)) if cache else Settings())
+    async with Worker(client, task_queue=task_queue, **options):
         print("ready", flush=True)
         await stop.wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))
