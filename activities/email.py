@@ -34,7 +34,7 @@ class EmailActivities:
 
     @activity.defn
     async def send_email(self, input: SendEmailInput) -> EmailOutcome:
-        msg_id = message_id(input.workflow_id, input.purpose, input.occurrence, self.settings.message_id_domain)
+        msg_id = message_id(input.workflow_id, input.purpose, input.occurrence, self.settings.message_id_domain, input.run_id)
         row = await asyncio.to_thread(self.store.outbox_get, msg_id)
         if row is not None and row.status in ("sent", "bounced"):
             return EmailOutcome(message_id=msg_id, status=row.status, detail=row.detail)

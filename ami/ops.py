@@ -10,9 +10,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from models import search_attributes as sa
 from models.campaign import CampaignPlan
+from models.campaign_state import CampaignInput
 from models.candidature import CandidatureFile, Person
 from models.messages import (
-    CampaignInput,
     CampaignStatus,
     CandidatureStatus,
     ConfirmBinomeInput,

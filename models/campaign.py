@@ -229,6 +229,28 @@ class TimeMap(BaseModel):
         return (self.origin.astimezone(UTC) + elapsed / self.factor).astimezone(self.origin.tzinfo)
 
 
+class CandidaturePlan(BaseModel):
+    """The part of the plan a candidature runs on: copied into every child's start input, so it
+    leaves out the jury, the criteria and the sessions' windows (the campaign sends the dates)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    region: str
+    timezone: str
+    coordinators: list[str]
+    opens_at: AwareDatetime
+    deadline_at: AwareDatetime
+    response_at: AwareDatetime
+    confirmation_window: timedelta
+    reminder_offsets: list[timedelta]
+    time_map: TimeMap | None = None
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
 class CampaignPlan(BaseModel):
     """What the workflows run on: absolute instants and durations, nothing left to compute."""
 
@@ -284,6 +306,9 @@ class CampaignPlan(BaseModel):
                 "time_map": tm,
             }
         )
+
+    def for_candidature(self) -> CandidaturePlan:
+        return CandidaturePlan.model_validate({name: getattr(self, name) for name in CandidaturePlan.model_fields})
 
     def session(self, number: int) -> SessionPlan | None:
         return next((s for s in self.sessions if s.number == number), None)

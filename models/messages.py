@@ -9,10 +9,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from models.campaign import CampaignPlan
+from models.campaign import CandidaturePlan
 from models.candidature import CandidatureFile, Person
+from models.lifecycle import FINAL_STATES, State
 
 _MSG = ConfigDict(extra="forbid")
 
@@ -70,20 +71,10 @@ class CheckEligibilityInput(BaseModel):
 # --- workflow inputs ---------------------------------------------------------------------------
 
 
-class CampaignInput(BaseModel):
-    plan: CampaignPlan
-    # False only on the time-skipping test server, which knows no custom search attribute; the
-    # dev-server tests check the attributes. Part of the input, so replay stays deterministic.
-    search_attributes: bool = True
-    # The state carried over when the campaign continues as new (a large campaign's history).
-    carried: CampaignCarry | None = None
-    # History length at which the campaign continues as new (None: the engine's default).
-    continue_as_new_at: int | None = None
-
-
 class CandidatureInput(BaseModel):
-    plan: CampaignPlan
-    campaign_workflow_id: str
+    """What a candidature needs, not the whole campaign plan (it is copied into every child's start)."""
+
+    plan: CandidaturePlan
     receipt_number: str
     form: CandidatureFile
     received_at: AwareDatetime
@@ -113,7 +104,8 @@ class ScoreInput(BaseModel):
     member_id: str
     receipt_number: str
     scores: dict[str, int]
-    comment: str | None = None
+    # Capped: every comment passes through the campaign's history (the store keeps the trail).
+    comment: str | None = Field(default=None, max_length=2000)
 
 
 class ReviewAck(BaseModel):
@@ -189,6 +181,16 @@ class ScheduledSession(BaseModel):
 class CorrectionInput(BaseModel):
     form: CandidatureFile
     received_at: AwareDatetime
+    # The campaign's `submit` update waits for the candidature's answer to this request.
+    request_id: str = ""
+
+
+class CorrectionAnswer(BaseModel):
+    """A candidature's answer to a correction: it alone knows whether its deadline has passed."""
+
+    key: str
+    request_id: str
+    accepted: bool
 
 
 class DecisionInput(BaseModel):
@@ -276,7 +278,10 @@ class CandidatureReport(BaseModel):
 
     receipt_number: str
     key: str
-    state: str
+    state: State
+    # The candidature's transition count when it reported: a report older than the last one
+    # applied is ignored (signals may be delivered twice, late, or out of order).
+    sequence: int = 0
     decision: Decision | None = None
     departement: str | None = None
     summary: CycleSummary | None = None
@@ -314,32 +319,40 @@ class CandidatureStatus(BaseModel):
 
 
 class CampaignEntry(BaseModel):
+    """What the campaign keeps of one candidature: bounded, and serialized without its empty fields
+    (the whole region's entries travel in one continue-as-new payload)."""
+
     receipt_number: str
     key: str
-    workflow_id: str
-    state: str
+    state: State = State.SUBMITTED
     received_at: AwareDatetime
-    decision: Decision | None = None
+    sequence: int = 0  # of the last report applied
+    decision: Decision | None = None  # as the collectivité sees it (a promoted one is selected)
+    rank: int | None = None
+    score: float | None = None
+    waitlist_position: int | None = None
+    promoted: bool = False
     departement: str | None = None
+    # Its workflow was found closed while it had not reported a final state (terminated from
+    # outside, say): the campaign counts it as ended and the coordinators are told.
+    ended: bool = False
 
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        return {k: v for k, v in data.items() if v is not None and v is not False and not (k == "sequence" and v == 0)}
 
-class CampaignCarry(BaseModel):
-    """Everything a campaign knows, handed to its next run by continue-as-new."""
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES or self.ended
 
-    phase: str
-    done: list[str]
-    entries: list[CampaignEntry]
-    promoted: list[str]
-    reviews: dict[str, dict[str, dict[str, int]]]
-    review_trace: list[dict[str, Any]]
-    conflicts: dict[str, list[str]]
-    deliberation: DeliberationResult | None
-    sessions: list[ScheduledSession]
-    summaries: dict[str, CycleSummary]
-    alerted: list[int]
-    waitlist_closed: bool
-    capitalising: bool
-    runs: int
+    @property
+    def has_seat(self) -> bool:
+        return self.decision is Decision.SELECTED
+
+    @property
+    def in_cycle(self) -> bool:
+        return self.state in (State.ENROLLED, State.SESSION_TRACKED) and not self.ended
 
 
 class CampaignStatus(BaseModel):
@@ -347,6 +360,8 @@ class CampaignStatus(BaseModel):
     phase: str
     candidatures: list[CampaignEntry]
     scores: dict[str, dict[str, dict[str, int]]]
+    # SIREN or INSEE codes of candidatures found closed under the campaign's feet
+    ended: list[str] = Field(default_factory=list)
     conflicts: dict[str, list[str]]
     deliberation: DeliberationResult | None
     sessions: list[ScheduledSession]
@@ -372,6 +387,9 @@ class MakeDocumentInput(BaseModel):
 
 class SendEmailInput(BaseModel):
     workflow_id: str
+    # The first run of the workflow's chain: a new execution under a reused id sends its own mail,
+    # while retries and continue-as-new keep the same key.
+    run_id: str = ""
     purpose: str
     occurrence: str = "1"
     to: list[str]
@@ -431,4 +449,3 @@ class RecordFactInput(BaseModel):
 
 
 CandidatureStatus.model_rebuild()
-CampaignInput.model_rebuild()

@@ -54,6 +54,7 @@ def french_context(**extra: Any) -> dict[str, Any]:
         "session_number": 3,
         "month": "2024-11",
         "bounced_purpose": "decision_selected",
+        "state": "notified",
         "detail": "refuse@example.org: 550 5.1.1 Destinataire « inconnu »",
     }
     context.update(extra)

@@ -53,7 +53,11 @@ async def test_campaign_continues_as_new_and_keeps_its_state(dev_env: WorkflowEn
                 keys.append(form.collectivite.identifier)
                 await coord.submit(form)
             await until(plan.deadline_at + timedelta(seconds=0.5))
-            status = await coord.status()
+            for _ in range(500):  # eligibility runs in each candidature: wait for their reports
+                status = await coord.status()
+                if all(e.state == "eligibility_checked" for e in status.candidatures):
+                    break
+                await asyncio.sleep(0.05)
             assert [e.receipt_number for e in status.candidatures] == ["AMI-CAN-0001", "AMI-CAN-0002", "AMI-CAN-0003"]
             for n, entry in enumerate(status.candidatures):
                 await coord.score("apes", entry.receipt_number, marks(5 - n))

@@ -185,13 +185,18 @@ async def test_late_deliberation_alerts_and_holds_the_decisions(
         deliberated_at = await env.get_current_time()
         result = await coord.deliberate()
         assert [r.decision for r in result.ranking] == [Decision.SELECTED, Decision.WAITLISTED, Decision.NOT_SELECTED]
-        ids = {
-            f.collectivite.identifier: expected_id(
-                settings, candidature_workflow_id(plan.id, f.collectivite.identifier), f"decision_{r.decision.value}"
-            )
-            for f, r in zip(forms, result.ranking, strict=True)
-        }
-        await eventually(lambda: set(ids.values()) <= set(read_mails(sink.out_dir)), what="envoi des décisions après la délibération")
+        def decision_ids() -> dict[str, str]:  # read from the outbox once queued
+            return {
+                f.collectivite.identifier: expected_id(
+                    settings, candidature_workflow_id(plan.id, f.collectivite.identifier), f"decision_{r.decision.value}"
+                )
+                for f, r in zip(forms, result.ranking, strict=True)
+            }
+
+        await eventually(
+            lambda: set(decision_ids().values()) <= set(read_mails(sink.out_dir)), what="envoi des décisions après la délibération"
+        )
+        ids = decision_ids()
         selected = forms[0].collectivite.identifier
         st = await coord.candidature_status(selected)
         assert st.state == "notified" and st.next_deadline_label == "confirmation du binôme"
@@ -235,8 +240,9 @@ async def test_withdrawal_before_first_session_promotes_and_asks_confirmation(
         st = await coord.candidature_status(first_waitlisted)
         assert st.decision is Decision.SELECTED and st.state == "notified"
         assert st.next_deadline_label == "confirmation du binôme" and st.next_deadline is not None
-        mail_id = expected_id(settings, candidature_workflow_id(plan.id, first_waitlisted), "promoted")
-        await eventually(lambda: mail_id in read_mails(sink.out_dir), what="courriel de promotion")
+        promoted_wf = candidature_workflow_id(plan.id, first_waitlisted)
+        await eventually(lambda: expected_id(settings, promoted_wf, "promoted") in read_mails(sink.out_dir), what="courriel de promotion")
+        mail_id = expected_id(settings, promoted_wf, "promoted")
         text = body_text(read_mails(sink.out_dir)[mail_id])
         assert "confirmer votre participation" in text and date_fr(st.next_deadline, plan.timezone) in text, text
         # The second waitlisted stays on the list.

@@ -119,7 +119,7 @@ async def run_lifecycle(env: WorkflowEnvironment, settings: Settings) -> list[st
         final = await handle.result()
         assert final.phase == "done"
         assert (await coord.candidature_status(SIREN)).state == "capitalised"
-        return [campaign_workflow_id(plan.id)] + [entry.workflow_id for entry in final.candidatures]
+        return [campaign_workflow_id(plan.id)] + [candidature_workflow_id(plan.id, entry.key) for entry in final.candidatures]
 
 
 async def test_histories_hold_no_personal_data_in_clear(private_env: WorkflowEnvironment, settings: Settings, sink: object) -> None:

@@ -38,6 +38,7 @@ EXPECTED: dict[str, list[str]] = {
     "coord_bounce": ["décision : candidature retenue", "550 5.1.1"],
     "coord_session_undated": ["novembre 2024", "séance 3"],
     "coord_campaign_report": ["retenue : 10", "sur liste d'attente : 2"],
+    "coord_candidature_ended": ["AMI-2024-007", "décision envoyée", "liste d'attente est promue"],
 }
 
 

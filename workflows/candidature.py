@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         CandidatureStatus,
         CheckEligibilityInput,
         ConfirmBinomeInput,
+        CorrectionAnswer,
         CorrectionInput,
         CycleSummary,
         Decision,
@@ -65,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
 SYSTEM = "système"
 APPLICANT = "collectivité"
 REPORT_SIGNAL = "report"
+ANSWER_SIGNAL = "answer_correction"
 
 
 class _Ended(Exception):
@@ -90,6 +92,8 @@ class CandidatureWorkflow:
         self._corrections = 0
         self._decision: DecisionInput | None = None
         self._promoted = False
+        self._promoted_when_notified = False
+        self._answered: dict[str, bool] = {}  # correction requests already answered (signals may come twice)
         # Fixed once, when the collectivité is told it has a seat (see `_confirmation_deadline`).
         self._confirm_by: datetime | None = None
         self._waitlist_closed = False
@@ -144,9 +148,14 @@ class CandidatureWorkflow:
                 await self._advance(Trigger.DECLARE_ELIGIBLE)
                 return
             await self._advance(Trigger.DECLARE_INELIGIBLE)
-            await self._email("ineligible", self._recipients(), occurrence=str(self._corrections + 1))
-            self._set_deadline(self._plan.deadline_at, "date limite pour corriger")
-            corrected = await self._wait_until(self._plan.deadline_at, "Date limite de dépôt", lambda: self._correction is not None)
+            # Past the deadline there is nothing to correct: the closing email alone, with its reasons.
+            in_time = workflow.now() < self._plan.deadline_at
+            if in_time:
+                await self._email("ineligible", self._recipients(), occurrence=str(self._corrections + 1))
+                self._set_deadline(self._plan.deadline_at, "date limite pour corriger")
+            corrected = in_time and await self._wait_until(
+                self._plan.deadline_at, "Date limite de dépôt", lambda: self._correction is not None
+            )
             if not corrected:
                 await self._advance(Trigger.EXPIRE)
                 await self._email("closed_ineligible", self._recipients())
@@ -167,13 +176,18 @@ class CandidatureWorkflow:
         await self._wait(lambda: self._decision is not None)
         await self._advance(Trigger.DELIBERATE)
         await self._wait_until(self._plan.response_at, "Date de réponse aux candidats")
-        await self._advance(Trigger.NOTIFY)
-        assert self._decision is not None
-        if self._decision.decision is Decision.SELECTED:
+        decision = self._visible_decision()
+        assert decision is not None
+        # Promoted before the response date (a selected one withdrew): one letter, the right one.
+        self._promoted_when_notified = self._promoted
+        if decision is Decision.SELECTED:
             # Told now, so the letter and the email give the real deadline (not the response date).
             self._set_deadline(self._confirmation_deadline(), "confirmation du binôme")
         letter = await self._document("decision_letter", self._letter_data())
-        await self._email(f"decision_{self._decision.decision.value}", self._recipients(), attachments=[letter])
+        self._stop_if_ended()  # withdrawn while the letter was being made: no decision email
+        await self._email(f"decision_{decision.value}", self._recipients(), attachments=[letter])
+        # Published once true: `notified` means the letter and the email exist.
+        await self._advance(Trigger.NOTIFY)
 
     async def _outcome(self) -> bool:
         """Waitlist, confirmation of the binôme. True when the collectivité is enrolled."""
@@ -183,7 +197,7 @@ class CandidatureWorkflow:
         if self._decision.decision is Decision.NOT_SELECTED:
             await self._advance(Trigger.CLOSE)
             return False
-        if self._decision.decision is Decision.WAITLISTED:
+        if self._decision.decision is Decision.WAITLISTED and not self._promoted_when_notified:
             self._set_deadline(None, None)
             await self._wait(lambda: self._promoted or self._waitlist_closed)
             if not self._promoted:
@@ -198,7 +212,7 @@ class CandidatureWorkflow:
     async def _await_confirmation(self) -> bool:
         deadline = self._confirmation_deadline()
         self._set_deadline(deadline, "confirmation du binôme")
-        confirmed = lambda: self._lifecycle.current is State.ENROLLED  # noqa: E731
+        confirmed = self._confirmed
         if not await self._wait_until(deadline - self._plan.confirmation_window / 2, "Relance de confirmation du binôme", confirmed):
             await self._email("binome_reminder", self._recipients())
             await self._wait_until(deadline, "Date limite de confirmation du binôme", confirmed)
@@ -206,7 +220,11 @@ class CandidatureWorkflow:
             await self._advance(Trigger.WITHDRAW, justification="binôme non confirmé dans le délai")
             await self._email("withdrawn_unconfirmed", self._recipients())
             return False
-        return self._lifecycle.current is State.ENROLLED
+        return self._confirmed()
+
+    def _confirmed(self) -> bool:
+        """Enrolled, or already further: attendance may be recorded before this waiter resumes."""
+        return self._lifecycle.current in (State.ENROLLED, State.SESSION_TRACKED)
 
     def _confirmation_deadline(self) -> datetime:
         """The whole confirmation window from the moment the collectivité is told it has a seat: the
@@ -248,9 +266,24 @@ class CandidatureWorkflow:
     # --- signals from the campaign ----------------------------------------------------------
 
     @workflow.signal
-    def correct(self, correction: CorrectionInput) -> None:
-        if self._lifecycle.current is State.INELIGIBLE:
-            self._correction = correction
+    async def correct(self, correction: CorrectionInput) -> None:
+        """The candidature alone decides whether a correction is in time: it is while the dossier
+        is ineligible and its deadline has not closed it. The answer goes back to the campaign."""
+        accepted = self._answered.get(correction.request_id) if correction.request_id else None
+        if accepted is None:
+            accepted = self._lifecycle.current is State.INELIGIBLE and correction.received_at < self._plan.deadline_at
+            if accepted:
+                self._correction = correction
+            if correction.request_id:
+                self._answered[correction.request_id] = accepted
+        if correction.request_id:
+            answer = CorrectionAnswer(key=self._form.collectivite.identifier, request_id=correction.request_id, accepted=accepted)
+            with contextlib.suppress(FailureError):  # the campaign has ended: nobody is waiting
+                await self._campaign().signal(ANSWER_SIGNAL, answer)
+
+    @workflow.signal
+    def ping(self) -> None:
+        """The campaign checks that this candidature still runs (a closed one makes the signal fail)."""
 
     @workflow.signal
     def decide(self, decision: DecisionInput) -> None:
@@ -259,7 +292,8 @@ class CandidatureWorkflow:
 
     @workflow.signal
     def promote(self) -> None:
-        self._promoted = True
+        if self._decision is not None and self._decision.decision is Decision.WAITLISTED:
+            self._promoted = True
 
     @workflow.signal
     def close_waitlist(self) -> None:
@@ -521,23 +555,24 @@ class CandidatureWorkflow:
         )
 
     async def _report(self, summary: CycleSummary | None = None) -> None:
+        """Tell the campaign the new state, numbered so that a late or repeated report is ignored.
+        A campaign that has ended (or failed) no longer listens: the candidature goes on."""
         view = self._verdict.collectivite if self._verdict else None
-        parent = workflow.info().parent
-        handle = workflow.get_external_workflow_handle(parent.workflow_id if parent else self._campaign_id())
-        await handle.signal(
-            REPORT_SIGNAL,
-            CandidatureReport(
-                receipt_number=self._receipt,
-                key=self._form.collectivite.identifier,
-                state=self._lifecycle.current.value,
-                decision=self._visible_decision(),
-                departement=view.departement if view else None,
-                summary=summary,
-            ),
+        report = CandidatureReport(
+            receipt_number=self._receipt,
+            key=self._form.collectivite.identifier,
+            state=self._lifecycle.current,
+            sequence=len(self._transitions) + (1 if summary is not None else 0),
+            decision=self._visible_decision(),
+            departement=view.departement if view else None,
+            summary=summary,
         )
+        with contextlib.suppress(FailureError):
+            await self._campaign().signal(REPORT_SIGNAL, report)
 
-    def _campaign_id(self) -> str:
-        return f"campaign-{self._plan.id}"
+    def _campaign(self) -> workflow.ExternalWorkflowHandle[Any]:
+        parent = workflow.info().parent
+        return workflow.get_external_workflow_handle(parent.workflow_id if parent else f"campaign-{self._plan.id}")
 
     async def _email(
         self,
@@ -553,6 +588,7 @@ class CandidatureWorkflow:
             EmailActivities.send_email,
             SendEmailInput(
                 workflow_id=workflow.info().workflow_id,
+                run_id=workflow.info().first_execution_run_id,
                 purpose=purpose,
                 occurrence=occurrence,
                 to=to,
@@ -570,6 +606,7 @@ class CandidatureWorkflow:
                 EmailActivities.send_email,
                 SendEmailInput(
                     workflow_id=workflow.info().workflow_id,
+                    run_id=workflow.info().first_execution_run_id,
                     purpose="coord_bounce",
                     occurrence=f"{purpose}-{occurrence}",
                     to=self._plan.coordinators,
@@ -590,6 +627,10 @@ class CandidatureWorkflow:
         )
         self._documents.append(ref)
         return ref
+
+    def _stop_if_ended(self) -> None:
+        if self._lifecycle.final:
+            raise _Ended()
 
     async def _wait(self, condition: Callable[[], bool]) -> None:
         await workflow.wait_condition(lambda: condition() or self._lifecycle.final)
@@ -718,12 +759,14 @@ class CandidatureWorkflow:
 
     def _letter_data(self) -> dict[str, Any]:
         assert self._decision is not None
-        selected = self._decision.decision is Decision.SELECTED
+        decision = self._visible_decision()
+        assert decision is not None
+        selected = decision is Decision.SELECTED
         return {
             "receipt_number": self._receipt,
             "campaign_name": self._plan.name,
             "collectivite_name": self._official_name or self._form.collectivite.name,
-            "decision": self._decision.decision.value,
+            "decision": decision.value,
             "response_date": self._plan.response_at.astimezone(self._plan.zone()).date().isoformat(),
             "waitlist_position": self._decision.waitlist_position,
             "confirmation_deadline": self._confirmation_deadline().astimezone(self._plan.zone()).date().isoformat() if selected else None,

@@ -43,6 +43,7 @@ PURPOSE_LABELS: dict[str, str] = {
     "coord_bounce": "alerte : courriel refusé",
     "coord_session_undated": "alerte : séance sans date",
     "coord_campaign_report": "rapport de capitalisation de la campagne",
+    "coord_candidature_ended": "alerte : dossier clos hors du moteur",
 }
 
 

@@ -19,10 +19,12 @@ from models.messages import DocumentRef
 _SPACES = re.compile(r" {2,}")
 
 
-def message_id(workflow_id: str, purpose: str, occurrence: str, domain: str) -> str:
-    """Derived from the workflow, the purpose and its occurrence: the same email always has the same id."""
+def message_id(workflow_id: str, purpose: str, occurrence: str, domain: str, run_id: str = "") -> str:
+    """Derived from the workflow (its id and the first run of its chain), the purpose and its
+    occurrence: a retried activity or a run continued as new finds the same id, while a new
+    execution under a reused workflow id gets ids of its own, so it sends its own mail."""
     # 128 bits are plenty, and short enough that the header is not folded over two lines.
-    digest = hashlib.sha256(f"{workflow_id}\x1f{purpose}\x1f{occurrence}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{workflow_id}\x1f{run_id}\x1f{purpose}\x1f{occurrence}".encode()).hexdigest()[:32]
     return f"<{digest}@{domain}>"
 
 
