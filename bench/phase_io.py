@@ -11,8 +11,18 @@ from benchcore import Bench, log, stamp
 from ami.examples import example
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 async def io(bench: Bench) -> None:
-    from baseline import bare_pdf, bare_send
+    from baseline import bare_pdf, bare_pdf_same_text, bare_send, bare_send_raw
     from temporalio.testing import ActivityEnvironment
 
     from activities.documents import DocumentActivities
@@ -67,6 +77,17 @@ async def io(bench: Bench) -> None:
     for i in range(d):
         bare_pdf(i)
     bare_docs = d / (time.perf_counter() - t)
+    # The same words in the same font files: what fpdf2 itself costs for this document's text.
+    from ami.documents._pdf_base import font_files
+
+    sample = SummaryDocInput.model_validate(summary(1))
+    texts = [v for v in _strings(sample.model_dump(mode="json")) if v.strip()]
+    regular, bold = (str(p) for p in font_files("".join(texts)))
+    bare_pdf_same_text(texts, regular, bold)
+    t = time.perf_counter()
+    for _ in range(d):
+        bare_pdf_same_text(texts, regular, bold)
+    same_text_docs = d / (time.perf_counter() - t)
 
     # Emails: the engine's activity (render, outbox, SMTP with the summary attached, mark) vs raw sends.
     context = {
@@ -103,15 +124,29 @@ async def io(bench: Bench) -> None:
     for i in range(m):
         await bare_send(bench.controller.port, i)
     bare_mail = m / (time.perf_counter() - t)
+    # The engine's own bytes (summary attached) over raw aiosmtplib: SMTP's cost for that message.
+    from ami.mail.message import envelope
+
+    raw = bench.sink.received[-1][1]
+    sender, recipients = envelope(raw)
+    t = time.perf_counter()
+    for _ in range(m):
+        await bare_send_raw(bench.controller.port, raw, sender, recipients)
+    same_bytes_mail = m / (time.perf_counter() - t)
     bench.results["io"] = {
         "documents": d,
         "docs_per_s": round(engine_docs, 1),
         "render_only_docs_per_s": round(render_docs, 1),
         "bare_docs_per_s": round(bare_docs, 1),
         "docs_ratio": round(bare_docs / engine_docs, 2),
+        "same_text_docs_per_s": round(same_text_docs, 1),
+        "same_text_ratio": round(same_text_docs / engine_docs, 2),
         "emails": m,
         "emails_per_s": round(engine_mail, 1),
         "bare_emails_per_s": round(bare_mail, 1),
         "emails_ratio": round(bare_mail / engine_mail, 2),
+        "same_bytes_emails_per_s": round(same_bytes_mail, 1),
+        "same_bytes_ratio": round(same_bytes_mail / engine_mail, 2),
+        "email_bytes": len(raw),
     }
     log(f"io: {bench.results['io']}")

@@ -1,4 +1,5 @@
-"""Phase 5: collectivités of Hauts-de-France in one campaign (`--scale-n`), and the whole region (`--region`)."""
+"""Phase 5: collectivités of Hauts-de-France in one campaign (`--scale-n`), and phase 7, the whole
+region in one campaign (`--region`) with its bare floor measured beside it."""
 
 from __future__ import annotations
 
@@ -13,34 +14,42 @@ from common import (
     bounded,
     bytes_by_event_type,
     describe_size,
+    history_figures,
     poll_until,
     region_forms,
+    run_chain,
     terminate_all,
 )
 
 from ami.ops import Coordination, start_campaign
+from models.candidature import CandidatureFile
 from workflows.candidature import candidature_workflow_id
 
+REGION_COMMENT = 1000  # characters of jury comment on every review of the region run (issue 13)
+FLOOR_SAMPLE = 200  # candidature histories read to size the bare floor of the region run
 
-async def scale(bench: Bench) -> None:
-    forms = region_forms("32")
-    total = len(forms)
-    n = min(bench.args.scale_n or total, total)  # 0 means all
-    forms = forms[:n]
-    window = bench.args.scale_window or (10 if bench.args.quick else 20) + n * 0.35  # submissions: 5-10/s on one campaign
+
+async def one_campaign(
+    bench: Bench, name: str, forms: list[CandidatureFile], *, members: int, comment: int, limit: float, window: float
+) -> tuple[dict[str, Any], Any, list[str]]:
+    """Submit `forms` to one campaign, score each by `members` members (the quorum), deliberate, wait for
+    the decision emails. Returns the figures, the campaign's handle and every workflow id it started."""
     day = window / 60
-    member = bench.file_plan.jury[0]
+    jury = bench.file_plan.jury[:members]
     anchor = datetime.now(UTC) + timedelta(seconds=2)
-    plan = bench.plan("scale", day, anchor=anchor, quorum=1, jury=[member])
-    log(f"scale: {n} of the region's {total} collectivités in one campaign, quorum 1 (one member); call open {window:.0f} s ({plan.id})")
+    plan = bench.plan(name, day, anchor=anchor, quorum=members, jury=jury)
+    n = len(forms)
+    log(
+        f"{name}: {n} collectivités in one campaign, quorum {members}, comments of {comment} characters; call open {window:.0f} s ({plan.id})"
+    )
     handle = await start_campaign(bench.client, plan, "ami-bench")
+    ids = [handle.id] + [candidature_workflow_id(plan.id, f.collectivite.identifier) for f in forms]
     coord = Coordination(bench.client, plan.id)
     prefix = candidature_workflow_id(plan.id, "")
-    limit = bench.args.scale_timeout
     started = time.monotonic()
     await sleep_until(anchor + timedelta(seconds=0.1))
     t0 = time.monotonic()
-    submitted = await bench.submit(coord, forms, timeout=60)
+    submitted = await bench.submit(coord, forms, timeout=120)
     t_sub = time.monotonic()
     late = datetime.now(UTC) > plan.deadline_at
     failures = [r for r in submitted if isinstance(r, BaseException)]
@@ -48,12 +57,14 @@ async def scale(bench: Bench) -> None:
         lambda: bench.probe.verdicts(prefix), n - len(failures), max(10, limit - (time.monotonic() - started))
     )
     after_submit = await describe_size(bench.client, handle.id)
-    log(f"scale: {n - len(failures)} submitted in {t_sub - t0:.1f} s, {verdicts} verdicts at +{t_elig - t0:.1f} s; campaign {after_submit}")
+    log(
+        f"{name}: {n - len(failures)} submitted in {t_sub - t0:.1f} s, {verdicts} verdicts at +{t_elig - t0:.1f} s; campaign {after_submit}"
+    )
     out: dict[str, Any] = {
-        "region_total": total,
         "n": n,
-        "quorum": 1,
-        "jury_members": 1,
+        "quorum": members,
+        "jury_members": members,
+        "comment_chars": comment,
         "submitted": n - len(failures),
         "submit_failures": len(failures),
         "first_failure": repr(failures[0])[:300] if failures else None,
@@ -63,17 +74,19 @@ async def scale(bench: Bench) -> None:
         "submissions_after_deadline": late,
         "campaign_after_submissions": after_submit,
     }
-    bench.results["scale"] = out
     if failures or not ok:
-        log(f"scale: stopping ({len(failures)} submissions failed, first: {out['first_failure']})")
-        await terminate_all(bench.client, [handle.id] + [candidature_workflow_id(plan.id, f.collectivite.identifier) for f in forms])
-        return
+        log(f"{name}: stopping ({len(failures)} submissions failed, first: {out['first_failure']})")
+        return out, handle, ids
     await sleep_until(plan.deadline_at + timedelta(seconds=0.1))
     t_jury = time.monotonic()
     remaining = limit - (t_jury - started)
-    jobs = [lambda r=r, i=i: asyncio.wait_for(coord.score(member.id, r.receipt_number, marks_for(i)), 120) for i, r in enumerate(submitted)]
+    text = ("Avis du jury : projet solide, binôme engagé, « à suivre ». " * 40)[:comment] if comment else None
+    jobs = [
+        lambda r=r, i=i, m=m: asyncio.wait_for(coord.score(m.id, r.receipt_number, marks_for(i), text), 120)
+        for i, r in enumerate(submitted)
+        for m in jury
+    ]
     scored: list[Any] = []
-    t_scored = t_jury
     with contextlib.suppress(TimeoutError):
         scored = await asyncio.wait_for(bounded(bench.args.concurrency, jobs), max(10, remaining))
     t_scored = time.monotonic()
@@ -87,10 +100,12 @@ async def scale(bench: Bench) -> None:
         scores_per_s=round((len(scored) - len(score_failures)) / max(1e-9, t_scored - t_jury), 1),
     )
     out["campaign_after_jury"] = await describe_size(bench.client, handle.id)
-    log(f"scale: {out['scores_done']} scores in {out['scoring_s']} s ({len(score_failures)} failed); campaign {out['campaign_after_jury']}")
+    log(
+        f"{name}: {out['scores_done']} scores in {out['scoring_s']} s ({len(score_failures)} failed); campaign {out['campaign_after_jury']}"
+    )
     if len(scored) == len(jobs) and not score_failures:
         try:
-            result = await asyncio.wait_for(coord.deliberate(), 300)
+            result = await asyncio.wait_for(coord.deliberate(), 600)
             ok2, t_dec, decisions = await poll_until(
                 lambda: bench.probe.emails_sent(prefix, "decision_%"), len(result.ranking), max(10, limit - (time.monotonic() - started))
             )
@@ -109,7 +124,59 @@ async def scale(bench: Bench) -> None:
         desc = await handle.describe()
         out["campaign_status"] = desc.status.name if desc.status else None
         out["campaign_bytes_by_event_type"] = await bytes_by_event_type(handle)
+        out["campaign_runs"] = await run_chain(bench.client, handle.id)
     except Exception as error:  # noqa: BLE001
         out["campaign_final"] = repr(error)[:200]
+    return out, handle, ids
+
+
+async def scale(bench: Bench) -> None:
+    forms = region_forms("32")
+    total = len(forms)
+    n = min(bench.args.scale_n or total, total)  # 0 means all
+    window = bench.args.scale_window or (10 if bench.args.quick else 20) + n * 0.35  # submissions: 5-10/s on one campaign
+    out, _, ids = await one_campaign(bench, "scale", forms[:n], members=1, comment=0, limit=bench.args.scale_timeout, window=window)
+    out["region_total"] = total
+    bench.results["scale"] = out
     log(f"scale: {out}")
-    await terminate_all(bench.client, [handle.id] + [candidature_workflow_id(plan.id, f.collectivite.identifier) for f in forms])
+    await terminate_all(bench.client, ids)
+
+
+async def region(bench: Bench) -> None:
+    """Every commune and EPCI of the region in one campaign, quorum 2, a 1,000-character comment on
+    every review, to the decisions sent; then, in the same run, the bare floor: as many workflows as
+    candidatures, each with the mean count of activities and timers of the candidatures' histories."""
+    forms = region_forms("32")
+    total = len(forms)
+    n = min(bench.args.scale_n or 30, total) if bench.args.quick else total  # --quick: as many as the scale run
+    window = bench.args.region_window or (10 if bench.args.quick else 20) + n * 0.4
+    limit = bench.args.region_timeout
+    out, handle, ids = await one_campaign(bench, "region", forms[:n], members=2, comment=REGION_COMMENT, limit=limit, window=window)
+    out["region_total"] = total
+    # Size the floor from the candidatures' own histories (an even sample when there are many).
+    children = ids[1:]
+    step = max(1, len(children) // FLOOR_SAMPLE)
+    sample = children[::step][:FLOOR_SAMPLE]
+    figures = [
+        f
+        for f in await bounded(8, [lambda w=w: history_figures(bench.client.get_workflow_handle(w)) for w in sample])
+        if isinstance(f, dict)
+    ]
+    await terminate_all(bench.client, ids)
+    if figures:
+        acts = round(sum(f["actions_by_kind"]["activities scheduled"] for f in figures) / len(figures))
+        timers = round(sum(f["actions_by_kind"]["timers started"] for f in figures) / len(figures))
+        largest = max(figures, key=lambda f: f["history_bytes"])
+        out["candidature_sample"] = {
+            "histories": len(figures),
+            "activities_mean": acts,
+            "timers_mean": timers,
+            "largest_events": largest["events"],
+            "largest_bytes": largest["history_bytes"],
+        }
+        base = await bench.baseline(n, acts, timers)
+        out["baseline"] = base
+        if out.get("work_s"):
+            out["ratio"] = round(out["work_s"] / base["wall_s"], 2)
+    bench.results["region"] = out
+    log(f"region: { ({k: v for k, v in out.items() if k != 'campaign_runs'}) }")

@@ -27,11 +27,12 @@ def table(results: dict[str, Any]) -> str:
             add(f"replay {name} history (ms)", r["ms_median"], f"median of {r['runs']}, {r['events']} events, min {r['ms_min']}")
     mem = results.get("memory")
     if mem:
-        add(
-            "memory: RSS per parked candidature (KiB)",
-            mem["kib_per_candidature"],
-            f"{mem['parked']} parked; idle {mem['idle_rss_mib']} MiB -> {mem['parked_rss_mib']} MiB",
-        )
+        for run in mem.get("by_cache") or [mem]:
+            add(
+                f"memory: RSS per parked candidature (KiB), cache {run.get('max_cached_workflows', '?')}",
+                run["kib_per_candidature"],
+                f"{run['parked']} parked; idle {run['idle_rss_mib']} MiB -> {run['parked_rss_mib']} MiB",
+            )
     tp = results.get("throughput")
     if tp:
         add(
@@ -122,8 +123,60 @@ def table(results: dict[str, Any]) -> str:
             f"render only {io['render_only_docs_per_s']}/s; bare fpdf2 {io['bare_docs_per_s']}/s",
         )
         add("documents: ratio bare / engine", io["docs_ratio"])
+        if "same_text_ratio" in io:
+            add(
+                "documents: ratio fpdf2 same text / engine",
+                io["same_text_ratio"],
+                f"fpdf2 with the same words and font files, no styles: {io['same_text_docs_per_s']}/s",
+            )
         add("emails/s into the sink (engine activity)", io["emails_per_s"], f"raw aiosmtplib {io['bare_emails_per_s']}/s")
         add("emails: ratio bare / engine", io["emails_ratio"])
+        if "same_bytes_ratio" in io:
+            add(
+                "emails: ratio aiosmtplib same bytes / engine",
+                io["same_bytes_ratio"],
+                f"the engine's message ({io['email_bytes']} B, summary attached) sent raw: {io['same_bytes_emails_per_s']}/s",
+            )
+    rg = results.get("region")
+    if rg:
+        add(
+            "region: collectivités submitted",
+            rg["submitted"],
+            f"of {rg['n']} ({rg['region_total']} in the region); quorum {rg['quorum']}, comments of {rg['comment_chars']} characters",
+        )
+        add("region: first submission -> last verdict (s)", rg["to_last_verdict_s"], f"submissions took {rg['submit_s']} s")
+        if "scores_per_s" in rg:
+            add("region: jury scores/s", rg["scores_per_s"], f"{rg['scores_done']}/{rg['scores']} in {rg['scoring_s']} s")
+        if "first_submission_to_last_decision_s" in rg:
+            add(
+                "region: first submission -> last decision sent (s)",
+                rg["first_submission_to_last_decision_s"],
+                f"{rg.get('decisions_sent')} decisions; work {rg.get('work_s')} s (deadline wait left out)",
+            )
+        b = rg.get("baseline")
+        if b:
+            add(
+                "region: ratio engine / bare floor",
+                rg.get("ratio", "-"),
+                f"bare: {b['workflows']} wf x ({b['activities_each']} empty activities + {b['timers_each']} timers) in {b['wall_s']} s",
+            )
+        runs = rg.get("campaign_runs") or []
+        if runs:
+            big = max(runs, key=lambda r: r["bytes"])
+            payload = max((r["largest_payload"] for r in runs), key=lambda p: p["bytes"])
+            add("region: campaign runs (continue-as-new)", len(runs), f"{sum(r['events'] for r in runs)} events in all")
+            add("region: largest run of the campaign", f"{big['events']} ev", f"{big['bytes']} B (limits: 51,200 events, 50 MB)")
+            add("region: largest payload", payload["bytes"], f"{payload['event_type']} (limit 2 MB)")
+        cs = rg.get("candidature_sample")
+        if cs:
+            add(
+                "region: largest candidature history (sample)",
+                f"{cs['largest_events']} ev",
+                f"{cs['largest_bytes']} B, {cs['histories']} read",
+            )
+        for key in ("first_failure", "first_score_failure", "deliberation_error"):
+            if rg.get(key):
+                add(f"region: {key}", "!", rg[key][:160])
     add("run wall time (s)", results.get("wall_s"), f"load before {results['machine']['loadavg']}, after {results.get('loadavg_after')}")
     w = [max(len(r[i]) for r in rows) for i in range(2)]
     lines = [f"{'figure':<{w[0]}}  {'value':>{w[1]}}  note", "-" * (w[0] + w[1] + 40)]

@@ -1,6 +1,6 @@
 """The engine's benchmark (issue 10): one run, every figure as a ratio against a bare baseline.
 
-    python bench/run.py [--n 500] [--scale-n N] [--quick] [--json] [--only PHASE,...]
+    python bench/run.py [--n 500] [--scale-n N] [--quick] [--region] [--json] [--only PHASE,...]
 
 Starts its own embedded Temporal dev server (with our search attributes) on free ports, an SMTP
 sink and an SQLite store in a temporary folder, and a worker in this process; then measures:
@@ -12,6 +12,8 @@ sink and an SQLite store in a temporary folder, and a worker in this process; th
               activities and timers (empty bodies)
   scale       every commune and EPCI of Hauts-de-France in one campaign (--scale-n limits)
   io          documents/s and emails/s into the sink, against bare fpdf2 and a raw aiosmtplib loop
+  region      (--region) all 3,872 collectivités of the region in one campaign, quorum 2, 1,000-character
+              comments, to the decisions sent, beside its bare floor; the largest payload and run
 
 See docs/performance.md for what the figures mean.
 """
@@ -58,7 +60,9 @@ PHASES: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "throughput": phase_throughput.throughput,
     "scale": phase_scale.scale,
     "io": phase_io.io,
+    "region": phase_scale.region,  # only with --region (or --only region): about 30 min on two cores
 }
+DEFAULT_PHASES = ("lifecycle", "replay", "memory", "throughput", "scale", "io")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -73,12 +77,28 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scale-window", type=float, default=None, help="seconds the scale call stays open (default from the throughput rate)")
     p.add_argument("--scale-timeout", type=float, default=420, help="seconds the whole scale run may take")
     p.add_argument("--concurrency", type=int, default=CONCURRENCY, help="client updates in flight per campaign (the server allows 10)")
+    p.add_argument(
+        "--region",
+        action="store_true",
+        help="add the region run: all 3,872 collectivités of Hauts-de-France in one campaign, quorum 2, 1,000-character comments, "
+        "beside its bare floor (with --quick: 30 of them)",
+    )
+    p.add_argument("--region-window", type=float, default=None, help="seconds the region call stays open (default from its size)")
+    p.add_argument("--region-timeout", type=float, default=5400, help="seconds the whole region run may take")
+    p.add_argument(
+        "--mem-cache", default=None, help="comma-separated worker cache sizes for the memory run (default: 1000 and the setting)"
+    )
     p.add_argument("--docs", type=int, default=50)
     p.add_argument("--emails", type=int, default=200)
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run in under 2 minutes")
-    p.add_argument("--only", default=",".join(PHASES), help=f"comma-separated phases among {', '.join(PHASES)}")
+    p.add_argument("--only", default=None, help=f"comma-separated phases among {', '.join(PHASES)} (default: all but region)")
     p.add_argument("--json", action="store_true", help="print the results as JSON too")
+    p.add_argument("--json-out", type=Path, default=None, help="write the results as JSON to this file")
     args = p.parse_args(argv)
+    if args.only is None:
+        args.only = ",".join(DEFAULT_PHASES + (("region",) if args.region else ()))
+    elif args.region and "region" not in args.only.split(","):
+        args.only += ",region"
     if args.quick:
         args.n = min(args.n, 30)
         args.per_campaign = min(args.per_campaign, 15)
@@ -86,6 +106,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         args.docs, args.emails = 10, 20
         args.mem_n = args.mem_n or 30
         args.scale_timeout = min(args.scale_timeout, 90)
+        args.region_timeout = min(args.region_timeout, 150)
     return args
 
 
@@ -147,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         print("errors: " + json.dumps(results["errors"], ensure_ascii=False))
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2, default=str))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return 1 if results.get("errors") else 0
 
 
