@@ -220,12 +220,12 @@ def _payload_sizes(message: Any) -> Iterable[int]:
     for field, value in message.ListFields():
         if field.type != field.TYPE_MESSAGE:
             continue
-        if field.message_type.GetOptions().map_entry:
-            items: Iterable[Any] = value.values()
-        elif field.label == field.LABEL_REPEATED:
+        if hasattr(value, "ListFields"):
+            items: Iterable[Any] = (value,)
+        elif callable(getattr(value, "values", None)):  # a map
+            items = value.values()
+        else:  # a repeated field
             items = value
-        else:
-            items = (value,)
         for item in items:
             if hasattr(item, "ListFields"):
                 yield from _payload_sizes(item)

@@ -124,9 +124,12 @@ async def one_campaign(
         desc = await handle.describe()
         out["campaign_status"] = desc.status.name if desc.status else None
         out["campaign_bytes_by_event_type"] = await bytes_by_event_type(handle)
-        out["campaign_runs"] = await run_chain(bench.client, handle.id)
     except Exception as error:  # noqa: BLE001
         out["campaign_final"] = repr(error)[:200]
+    try:
+        out["campaign_runs"] = await run_chain(bench.client, handle.id)
+    except Exception as error:  # noqa: BLE001
+        out["campaign_runs_error"] = repr(error)[:200]
     return out, handle, ids
 
 
