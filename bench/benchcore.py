@@ -99,10 +99,16 @@ class Bench:
     # --- 1. cost of one full lifecycle (and 4. replay) -------------------------------------------
 
     async def wait_state(self, coord: Coordination, key: str, states: set[str], limit: float) -> str:
+        """Until the candidature is in one of `states` and its campaign knows it (its reports are
+        signals: the campaign may learn a moment later, and refuses a score until then)."""
         deadline = time.monotonic() + limit
         while True:
             state = (await coord.candidature_status(key)).state
-            if state in states or time.monotonic() > deadline:
+            if state in states:
+                seen = {e.key: str(e.state) for e in (await coord.status()).candidatures}
+                if seen.get(key) in states:
+                    return state
+            if time.monotonic() > deadline:
                 return state
             await asyncio.sleep(0.02)
 

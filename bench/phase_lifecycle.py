@@ -22,7 +22,7 @@ from workflows.candidature import CandidatureWorkflow
 
 
 async def lifecycle(bench: Bench) -> None:
-    day = 0.05 if bench.args.quick else 0.08
+    day = bench.args.lifecycle_day or (0.05 if bench.args.quick else 0.08)
     plan = bench.plan("life", day, quorum=1, confirmation_window=timedelta(seconds=5))
     log(f"lifecycle: one candidature through the whole cycle, one published day = {day} s ({plan.id})")
     t0 = time.monotonic()
@@ -54,6 +54,10 @@ async def lifecycle(bench: Bench) -> None:
     c = await history_figures(cand)
     k = await history_figures(campaign)
     bench.lifecycle_histories = {"candidature": c.pop("history"), "campaign": k.pop("history")}
+    if bench.args.save_histories:
+        bench.args.save_histories.mkdir(parents=True, exist_ok=True)
+        for name, history in bench.lifecycle_histories.items():
+            (bench.args.save_histories / f"lifecycle-{name}.json").write_text(history.to_json(), encoding="utf-8")
     bench.results["lifecycle"] = {
         "final_state": state,
         "campaign_phase": final.phase,

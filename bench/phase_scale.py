@@ -74,6 +74,10 @@ async def one_campaign(
         "submissions_after_deadline": late,
         "campaign_after_submissions": after_submit,
     }
+    if name == "region":  # the figures issue 13 asks for, logged at once in case the run is cut short
+        with contextlib.suppress(Exception):
+            runs = await run_chain(bench.client, handle.id)
+            log(f"{name}: after submissions, campaign runs {[(r['events'], r['bytes'], r['largest_payload']) for r in runs]}")
     if failures or not ok:
         log(f"{name}: stopping ({len(failures)} submissions failed, first: {out['first_failure']})")
         return out, handle, ids
@@ -100,6 +104,10 @@ async def one_campaign(
         scores_per_s=round((len(scored) - len(score_failures)) / max(1e-9, t_scored - t_jury), 1),
     )
     out["campaign_after_jury"] = await describe_size(bench.client, handle.id)
+    if name == "region":
+        with contextlib.suppress(Exception):
+            runs = await run_chain(bench.client, handle.id)
+            log(f"{name}: after the jury, campaign runs {[(r['events'], r['bytes'], r['largest_payload']) for r in runs]}")
     log(
         f"{name}: {out['scores_done']} scores in {out['scoring_s']} s ({len(score_failures)} failed); campaign {out['campaign_after_jury']}"
     )

@@ -88,12 +88,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--mem-cache", default=None, help="comma-separated worker cache sizes for the memory run (default: 1000 and the setting)"
     )
+    p.add_argument("--lifecycle-day", type=float, default=None, help="seconds per published day in the lifecycle run (default 0.08; 0.05 quick)")
     p.add_argument("--docs", type=int, default=50)
     p.add_argument("--emails", type=int, default=200)
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run in under 2 minutes")
     p.add_argument("--only", default=None, help=f"comma-separated phases among {', '.join(PHASES)} (default: all but region)")
     p.add_argument("--json", action="store_true", help="print the results as JSON too")
     p.add_argument("--json-out", type=Path, default=None, help="write the results as JSON to this file")
+    p.add_argument("--save-histories", type=Path, default=None, help="write the lifecycle's two histories (JSON) into this folder")
     args = p.parse_args(argv)
     if args.only is None:
         args.only = ",".join(DEFAULT_PHASES + (("region",) if args.region else ()))
