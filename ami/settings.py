@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # evicted, and replayed from their history at their next task: a candidature parked for weeks on
     # a timer costs no memory, and the worker's memory follows the active work, not the number of
     # dossiers (docs/performance.md). The SDK's default is 1,000.
-    max_cached_workflows: int = Field(default=250, ge=0)
+    max_cached_workflows: int = Field(default=100, ge=0)
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod
