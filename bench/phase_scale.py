@@ -159,7 +159,7 @@ async def region(bench: Bench) -> None:
     candidatures, each with the mean count of activities and timers of the candidatures' histories."""
     forms = region_forms("32")
     total = len(forms)
-    n = min(bench.args.scale_n or 30, total) if bench.args.quick else total  # --quick: as many as the scale run
+    n = min(bench.args.scale_n or 30, total) if bench.args.quick else min(bench.args.region_n or total, total)  # --quick: as the scale run
     window = bench.args.region_window or (10 if bench.args.quick else 20) + n * 0.4
     limit = bench.args.region_timeout
     out, handle, ids = await one_campaign(bench, "region", forms[:n], members=2, comment=REGION_COMMENT, limit=limit, window=window)

@@ -83,12 +83,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="add the region run: all 3,872 collectivités of Hauts-de-France in one campaign, quorum 2, 1,000-character comments, "
         "beside its bare floor (with --quick: 30 of them)",
     )
+    p.add_argument("--region-n", type=int, default=0, help="collectivités of the region run (0: all 3,872)")
     p.add_argument("--region-window", type=float, default=None, help="seconds the region call stays open (default from its size)")
     p.add_argument("--region-timeout", type=float, default=5400, help="seconds the whole region run may take")
     p.add_argument(
         "--mem-cache", default=None, help="comma-separated worker cache sizes for the memory run (default: 1000 and the setting)"
     )
-    p.add_argument("--lifecycle-day", type=float, default=None, help="seconds per published day in the lifecycle run (default 0.08; 0.05 quick)")
+    p.add_argument(
+        "--lifecycle-day", type=float, default=None, help="seconds per published day in the lifecycle run (default 0.08; 0.05 quick)"
+    )
     p.add_argument("--docs", type=int, default=50)
     p.add_argument("--emails", type=int, default=200)
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run in under 2 minutes")
