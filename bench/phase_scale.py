@@ -189,5 +189,45 @@ async def region(bench: Bench) -> None:
         out["baseline"] = base
         if out.get("work_s"):
             out["ratio"] = round(out["work_s"] / base["wall_s"], 2)
+    with contextlib.suppress(Exception):
+        out["carry_computed"] = region_carry_bytes(bench, total)
     bench.results["region"] = out
     log(f"region: { ({k: v for k, v in out.items() if k != 'campaign_runs'}) }")
+
+
+def region_carry_bytes(bench: Bench, n: int, members: int = 2) -> dict[str, int]:
+    """The payload a campaign of `n` candidatures carries into continue-as-new once deliberated
+    (every entry ranked and decided, `members` sets of marks each), serialized by the engine's own
+    converter: computed from the model, for the whole region, whatever the run could reach."""
+    from datetime import UTC, datetime
+
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from models.campaign_state import CampaignInput, CampaignState
+    from models.lifecycle import State
+    from models.messages import CampaignEntry, Decision
+
+    forms = region_forms("32")[:n]
+    jury = bench.file_plan.jury[:members]
+    criteria = len(bench.file_plan.criteria)
+    now = datetime.now(UTC)
+    state = CampaignState(runs=3, next_receipt=n + 1)
+    for i, form in enumerate(forms):
+        receipt = f"AMI-2024-{i + 1:04d}"
+        key = form.collectivite.identifier
+        state.entries[key] = CampaignEntry(
+            receipt_number=receipt,
+            key=key,
+            state=State.NOTIFIED,
+            received_at=now,
+            sequence=4,
+            decision=Decision.SELECTED if i < 20 else Decision.WAITLISTED if i < 30 else Decision.NOT_SELECTED,
+            rank=i + 1,
+            score=3.75,
+            waitlist_position=i - 19 if 20 <= i < 30 else None,
+            departement=form.collectivite.insee[:2] if form.collectivite.insee else "59",
+        )
+        state.reviews[receipt] = {m.id: [4] * criteria for m in jury}
+    carry = CampaignInput(plan=bench.file_plan, carried=state)
+    payload = pydantic_data_converter.payload_converter.to_payloads([carry])[0]
+    return {"candidatures": n, "bytes": payload.ByteSize(), "per_candidature": payload.ByteSize() // max(1, n)}

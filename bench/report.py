@@ -167,6 +167,13 @@ def table(results: dict[str, Any]) -> str:
             add("region: campaign runs (continue-as-new)", len(runs), f"{sum(r['events'] for r in runs)} events in all")
             add("region: largest run of the campaign", f"{big['events']} ev", f"{big['bytes']} B (limits: 51,200 events, 50 MB)")
             add("region: largest payload", payload["bytes"], f"{payload['event_type']} (limit 2 MB)")
+        carry = rg.get("carry_computed")
+        if carry:
+            add(
+                "region: carried state, whole region (computed)",
+                carry["bytes"],
+                f"{carry['candidatures']} entries deliberated, 2 members' marks each: {carry['per_candidature']} B each (limit 2 MB)",
+            )
         cs = rg.get("candidature_sample")
         if cs:
             add(

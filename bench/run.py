@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -165,6 +166,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    # SIGTERM as Ctrl-C: the phases unwind and the dev server, the workers and the sink are stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     results = asyncio.run(amain(args))
     print(table(results))
     if results.get("engine_files_changed_during_run"):
