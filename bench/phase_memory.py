@@ -81,6 +81,7 @@ async def _park(bench: Bench, cache: int) -> None:
         "parked_rss_mib": round(parked / 1024, 1),
         "kib_per_candidature": round(per, 1),
         "park_s": round(park_s, 1),
-        "note": "workflow-only worker in a subprocess (default cache: 1000 workflows); stand-in activities in the bench process",
+        "max_cached_workflows": cache,
+        "note": "workflow-only worker in a subprocess; stand-in activities in the bench process",
     }
     log(f"memory: {per:.0f} KiB per parked candidature ({got - 5} parked, cache of {cache} workflows)")
