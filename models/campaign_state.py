@@ -8,8 +8,9 @@ member), and small flags. The full review trail lives in the store (facts) and i
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr
+from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr, field_serializer, field_validator
 
 from models.campaign import CampaignPlan
 from models.campaign_phase import Phase
@@ -46,8 +47,8 @@ class CampaignState(BaseModel):
     runs: int = 0
     next_receipt: int = 1
     entries: dict[str, CampaignEntry] = Field(default_factory=dict)  # by SIREN or INSEE code
-    # receipt -> member -> marks in the order of the plan's criteria
-    reviews: dict[str, dict[str, list[int]]] = Field(default_factory=dict)
+    # receipt -> member -> marks in the order of the plan's criteria, one digit each ("453344")
+    reviews: dict[str, dict[str, str]] = Field(default_factory=dict)
     conflicts: dict[str, list[str]] = Field(default_factory=dict)
     deliberation: Deliberation | None = None
     sessions: dict[int, ScheduledSession] = Field(default_factory=dict)
@@ -59,6 +60,23 @@ class CampaignState(BaseModel):
     deadline_probed: bool = False
 
     _receipts: dict[str, str] = PrivateAttr(default_factory=dict)  # receipt -> key, derived
+
+    # Carried as a list: each entry holds its key already.
+    @field_serializer("entries")
+    def _entries_as_list(self, entries: dict[str, CampaignEntry]) -> list[CampaignEntry]:
+        return list(entries.values())
+
+    @field_validator("entries", mode="before")
+    @classmethod
+    def _entries_from_list(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {item["key"] if isinstance(item, dict) else item.key: item for item in value}
+        return value
+
+    def to_carry(self) -> CampaignState:
+        """What the next run needs: once the jury has deliberated, its marks are frozen in the
+        entries' scores and kept in the store (the jury grid), so they are not carried."""
+        return self.model_copy(update={"reviews": {}}) if self.deliberation is not None else self
 
     def by_receipt(self, receipt: str) -> CampaignEntry | None:
         key = self._receipts.get(receipt)

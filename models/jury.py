@@ -19,7 +19,8 @@ def candidature_score(reviews: dict[str, dict[str, int]], weights: dict[str, flo
     """Mean over the reviewing members of each member's weighted mean; None without reviews."""
     if not reviews:
         return None
-    return sum(weighted_mean(s, weights) for s in reviews.values()) / len(reviews)
+    # Rounded: four decimals tell every ranking apart that a person could, and keep the campaign's state small.
+    return round(sum(weighted_mean(s, weights) for s in reviews.values()) / len(reviews), 4)
 
 
 def rank(

@@ -38,7 +38,7 @@ class Jury:
             raise Refusal("Notes hors de l'échelle 0 à 5 : " + ", ".join(f"{c}={v}" for c, v in wrong.items()) + ".")
 
     def record_score(self, input: ScoreInput) -> None:
-        self.state.reviews.setdefault(input.receipt_number, {})[input.member_id] = [input.scores[c] for c in self._criteria]
+        self.state.reviews.setdefault(input.receipt_number, {})[input.member_id] = "".join(str(input.scores[c]) for c in self._criteria)
 
     def check_conflict(self, input: ConflictInput) -> None:
         self._check_member_and_candidature(input.member_id, input.receipt_number)
@@ -57,7 +57,7 @@ class Jury:
     def scores(self) -> dict[str, dict[str, dict[str, int]]]:
         """The marks as the coordinators read them: receipt -> member -> criterion -> mark."""
         return {
-            receipt: {member: dict(zip(self._criteria, marks, strict=True)) for member, marks in members.items()}
+            receipt: {member: {c: int(mark) for c, mark in zip(self._criteria, marks, strict=True)} for member, marks in members.items()}
             for receipt, members in self.state.reviews.items()
         }
 

@@ -276,8 +276,60 @@ async def _deliberate_when_checked(coord: Coordination) -> None:
     raise AssertionError("la vérification d'éligibilité ne se termine pas")
 
 
+async def scenario_continued(r: Recorder) -> None:
+    """A campaign that continues as new on the way (on the dev server: the time-skipping test
+    server stops skipping time after a continue-as-new with real activities). Saves the first run,
+    which ends by continuing as new and carries each patch marker, and the last one, which starts
+    from a carried state."""
+    from datetime import UTC, datetime
+
+    from models.campaign import load_campaign
+
+    day = 0.12  # seconds of real time per day of the published calendar
+    plan = load_campaign("ami-2024").plan().compressed(datetime.now(UTC) + timedelta(seconds=1), day / 86400)
+    plan = plan.model_copy(update={"id": "hist-continued", "capacity": 1, "waitlist_size": 1, "quorum": 1, "sessions": plan.sessions[:1]})
+    campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False, continue_as_new_at=60)
+    coord = Coordination(r.client, plan.id)
+
+    async def until(instant: datetime) -> None:
+        await asyncio.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
+
+    await until(plan.opens_at + timedelta(seconds=0.2))
+    forms = [example(stem) for stem in ("01-henin-carvin", "02-mel", "03-libercourt")]
+    receipts = [(await coord.submit(form)).receipt_number for form in forms]
+    await until(plan.deadline_at + timedelta(seconds=0.5))
+    for _ in range(600):
+        if all(e.state == "eligibility_checked" for e in (await coord.status()).candidatures):
+            break
+        await asyncio.sleep(0.05)
+    for n, receipt in enumerate(receipts):
+        await coord.score("apes", receipt, marks(5 - n))
+    await coord.deliberate()
+    session = plan.sessions[0]
+    await coord.set_session(1, session.window_start + (session.window_end - session.window_start) / 2, "Lille")
+    key = forms[0].collectivite.identifier
+    for _ in range(600):
+        if (await coord.candidature_status(key)).state == "notified":
+            break
+        await asyncio.sleep(0.05)
+    await coord.confirm_binome(key, *binome(forms[0]))
+    scheduled = (await coord.status()).sessions[0]
+    await until(scheduled.ends_at)
+    await coord.record_attendance(key, 1, True, True)
+    await asyncio.wait_for(campaign.result(), timeout=180)
+    first = r.client.get_workflow_handle(campaign.id, run_id=campaign.first_execution_run_id)
+    if first.run_id == (await campaign.describe()).run_id:
+        raise AssertionError("la campagne n'a pas continué comme nouvelle")
+    await r.keep("campaign-first-run-continued-as-new", first)
+    await r.keep("campaign-last-run-from-carried-state", campaign)
+
+
+# Scenarios that run on the real dev server, in real (compressed) time.
+DEV_SERVER = {"continued"}
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "full": scenario_full,
+    "continued": scenario_continued,
     "moved": scenario_moved,
     "waitlist": scenario_waitlist,
     "intake": scenario_intake,
@@ -315,9 +367,20 @@ async def record(names: list[str]) -> dict[str, str]:
                     smtp_port=controller.port,
                     task_queue=f"ami-histories-{name}",
                 )
-                recorder = Recorder(env, settings)
-                async with build_worker(env.client, settings):
-                    await SCENARIOS[name](recorder)
+                if name in DEV_SERVER:
+                    from ami.devserver import start_dev_server
+
+                    dev = await start_dev_server(port=_free_port(), ui_port=_free_port())
+                    try:
+                        recorder = Recorder(dev, settings)
+                        async with build_worker(dev.client, settings):
+                            await SCENARIOS[name](recorder)
+                    finally:
+                        await dev.shutdown()
+                else:
+                    recorder = Recorder(env, settings)
+                    async with build_worker(env.client, settings):
+                        await SCENARIOS[name](recorder)
                 saved.update(recorder.saved)
                 print(f"  {name} : {', '.join(recorder.saved)} ({time.monotonic() - started:.1f} s)")
             return saved

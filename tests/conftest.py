@@ -54,8 +54,10 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 async def fresh_time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server for one large scenario (15 candidatures). After such a scenario, the
-    shared server sometimes lets `env.sleep` time out in the next test; a fresh one costs a second."""
+    """A time-skipping server of its own, for a test that terminates workflows from outside: after a
+    termination, the test server (1.x) may stop skipping time, and every later `env.sleep` of the
+    shared server times out (reproduced with a single candidature terminated while it waits on a
+    timer). A fresh server costs about a second."""
     async for env in _time_skipping():
         yield env
 

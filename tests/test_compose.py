@@ -348,7 +348,7 @@ def _update_models() -> dict[str, type[Any]]:
 
 def test_every_json_of_the_coordinators_doc_is_accepted_by_its_update() -> None:
     from models.campaign import load_campaign
-    from models.messages import CampaignInput
+    from models.campaign_state import CampaignInput
 
     text = COORDINATORS_DOC.read_text(encoding="utf-8")
     models = _update_models()

@@ -115,7 +115,9 @@ async def test_full_cycle(fresh_time_env: WorkflowEnvironment, settings: Setting
 
         # --- session 2 still undated 21 days before its month: coordinators alerted ----------------
         await skip_to(env, s2.window_start - plan.session_alert_lead + timedelta(hours=12))
-        await eventually(lambda: expected_id(settings, campaign_wf, "coord_session_undated", "2") in mails(), what="alerte séance 2 sans date")
+        await eventually(
+            lambda: expected_id(settings, campaign_wf, "coord_session_undated", "2") in mails(), what="alerte séance 2 sans date"
+        )
         assert expected_id(settings, campaign_wf, "coord_session_undated", "1") not in mails()
         first = enrolled[0]
         await refused(

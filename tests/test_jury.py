@@ -185,6 +185,7 @@ async def test_late_deliberation_alerts_and_holds_the_decisions(
         deliberated_at = await env.get_current_time()
         result = await coord.deliberate()
         assert [r.decision for r in result.ranking] == [Decision.SELECTED, Decision.WAITLISTED, Decision.NOT_SELECTED]
+
         def decision_ids() -> dict[str, str]:  # read from the outbox once queued
             return {
                 f.collectivite.identifier: expected_id(

@@ -7,6 +7,9 @@ A failure here means the change would break workflows already running: guard it 
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,12 +35,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.campaign import CampaignWorkflow
     from workflows.candidature import CandidatureWorkflow
 
+ROOT = Path(__file__).parent.parent
 HISTORIES = Path(__file__).parent / "histories"
 ONE = HISTORIES / "selected-enrolled-capitalised.json"
 
 # Every path of the lifecycle has its history (issue 9); a missing file would silently shrink the check.
 EXPECTED = {
     "campaign-full-run",
+    "campaign-first-run-continued-as-new",
+    "campaign-last-run-from-carried-state",
     "selected-enrolled-capitalised",
     "ineligible-corrected-eligible",
     "ineligible-closed-at-deadline",
@@ -93,6 +99,26 @@ async def test_every_history_replays_with_current_code() -> None:
     assert not failures, failures
     assert len(outcomes) >= len(EXPECTED)
     assert {o.workflow_type for o in outcomes}.issuperset({"CampaignWorkflow", "CandidatureWorkflow"})
+
+
+def test_saved_histories_cover_continue_as_new_and_every_patch() -> None:
+    """The current campaign code, including a run ended by continue-as-new and one started from a
+    carried state, and each `workflow.patched` marker the workflows write."""
+    first = json.loads((HISTORIES / "campaign-first-run-continued-as-new.json").read_text(encoding="utf-8"))
+    last = json.loads((HISTORIES / "campaign-last-run-from-carried-state.json").read_text(encoding="utf-8"))
+    assert first["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+    assert last["events"][0]["workflowExecutionStartedEventAttributes"].get("continuedExecutionRunId")
+    sources = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "workflows").glob("*.py"))
+    markers = set(re.findall(r'workflow\.(?:patched|deprecate_patch)\("([^"]+)"\)', sources))
+    assert markers, "no patch marker found in the workflows"
+    saved: set[str] = set()
+    for path in HISTORIES.glob("*.json"):
+        for event in json.loads(path.read_text(encoding="utf-8"))["events"]:
+            marker = event.get("markerRecordedEventAttributes")
+            if marker and marker.get("markerName") == "core_patch":
+                data = marker["details"]["patch-data"]["payloads"][0]["data"]
+                saved.add(json.loads(base64.b64decode(data))["id"])
+    assert markers <= saved, f"no saved history carries {sorted(markers - saved)}"
 
 
 def test_campaign_history_names_its_candidatures() -> None:

@@ -520,7 +520,9 @@ class CampaignWorkflow(CampaignEffects):
         self._draining = True  # the dispatcher finishes its batch and takes no other
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._in_flight)
         workflow.continue_as_new(
-            CampaignInput(plan=self._plan, search_attributes=self._publish, carried=self._state, continue_as_new_at=self._continue_at)
+            CampaignInput(
+                plan=self._plan, search_attributes=self._publish, carried=self._state.to_carry(), continue_as_new_at=self._continue_at
+            )
         )
 
 

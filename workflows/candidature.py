@@ -157,8 +157,9 @@ class CandidatureWorkflow:
                 self._plan.deadline_at, "Date limite de dépôt", lambda: self._correction is not None
             )
             if not corrected:
-                await self._advance(Trigger.EXPIRE)
+                self._stop_if_ended()
                 await self._email("closed_ineligible", self._recipients())
+                await self._advance(Trigger.EXPIRE)  # published once the collectivité is told
                 return
             assert self._correction is not None
             self._form, self._received_at = self._correction.form, self._correction.received_at
@@ -201,8 +202,8 @@ class CandidatureWorkflow:
             self._set_deadline(None, None)
             await self._wait(lambda: self._promoted or self._waitlist_closed)
             if not self._promoted:
-                await self._advance(Trigger.CLOSE)
                 await self._email("waitlist_closed", self._recipients())
+                await self._advance(Trigger.CLOSE)  # published once the collectivité is told
                 return False
             await self._advance(Trigger.PROMOTE)
             self._set_deadline(self._confirmation_deadline(), "confirmation du binôme")  # the email states it

@@ -214,7 +214,8 @@ async def _status(coord: Coordination, args: argparse.Namespace) -> int:
     else:
         out.print(f"Campagne {status.campaign_id} — phase {status.phase}, {len(status.candidatures)} candidature(s)")
         for e in status.candidatures:
-            out.print(f"  {e.receipt_number}  {e.key:<10} {e.state:<20} {e.decision.value if e.decision else ''}")
+            ended = "  arrêtée hors du moteur" if e.ended else ""
+            out.print(f"  {e.receipt_number}  {e.key:<10} {e.state.value:<20} {e.decision.value if e.decision else ''}{ended}")
     return EXIT_OK
 
 

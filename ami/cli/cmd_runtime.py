@@ -25,6 +25,7 @@ def register(commands: Any) -> None:
     sink.set_defaults(handler=sink_command)
 
     diagram = commands.add_parser("diagram", help="diagramme d'états (Mermaid), généré depuis la machine à états")
+    diagram.add_argument("--campaign", action="store_true", help="les phases de la campagne plutôt que la vie d'une candidature")
     diagram.set_defaults(handler=diagram_command)
 
     attributes = commands.add_parser("search-attributes", help="attributs de recherche personnalisés")
@@ -91,9 +92,10 @@ def sink_command(args: argparse.Namespace) -> int:
 
 
 def diagram_command(args: argparse.Namespace) -> int:
+    from models.campaign_phase import phase_diagram
     from models.lifecycle import mermaid_diagram
 
-    print(mermaid_diagram())
+    print(phase_diagram() if args.campaign else mermaid_diagram())
     return EXIT_OK
 
 

@@ -1,0 +1,103 @@
+"""Fake activities for workflow tests: each workflow runs for real on the time-skipping server,
+while the side effects are recorded in memory, so a test checks exactly which activities were
+called with which inputs. A gate holds one kind of call until the test opens it, which opens the
+windows that a slow SMTP relay or a lost worker opens in production, deterministically."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.eligibility import check_eligibility
+from models.messages import (
+    DocumentRef,
+    EmailOutcome,
+    MakeDocumentInput,
+    RecordCampaignInput,
+    RecordFactInput,
+    RecordTransitionInput,
+    SendEmailInput,
+)
+from workflows.campaign import CampaignWorkflow
+from workflows.candidature import CandidatureWorkflow
+
+
+@dataclass
+class FakeActivities:
+    emails: list[SendEmailInput] = field(default_factory=list)
+    documents: list[MakeDocumentInput] = field(default_factory=list)
+    transitions: list[RecordTransitionInput] = field(default_factory=list)
+    facts: list[RecordFactInput] = field(default_factory=list)
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)  # purpose or document kind -> gate
+    waiting: dict[str, int] = field(default_factory=dict)  # calls held at each gate
+
+    def hold(self, name: str) -> None:
+        self.gates[name] = asyncio.Event()
+
+    def release(self, name: str) -> None:
+        self.gates.pop(name).set()
+
+    async def _gate(self, name: str) -> None:
+        gate = self.gates.get(name)
+        if gate is not None:
+            self.waiting[name] = self.waiting.get(name, 0) + 1
+            await gate.wait()
+
+    @activity.defn(name="send_email")
+    async def send_email(self, input: SendEmailInput) -> EmailOutcome:
+        await self._gate(input.purpose)
+        self.emails.append(input)
+        return EmailOutcome(message_id=f"<{uuid.uuid4().hex}@test>", status="sent")
+
+    @activity.defn(name="make_document")
+    async def make_document(self, input: MakeDocumentInput) -> DocumentRef:
+        await self._gate(input.kind)
+        self.documents.append(input)
+        return DocumentRef(kind=input.kind, filename=f"{input.kind}.pdf", path=f"/dev/null/{input.kind}", sha256="0" * 64)
+
+    @activity.defn(name="record_transition")
+    async def record_transition(self, input: RecordTransitionInput) -> None:
+        self.transitions.append(input)
+
+    @activity.defn(name="record_fact")
+    async def record_fact(self, input: RecordFactInput) -> None:
+        self.facts.append(input)
+
+    @activity.defn(name="record_campaign")
+    async def record_campaign(self, input: RecordCampaignInput) -> None:
+        return None
+
+    # --- what the tests read -------------------------------------------------------------------
+
+    def sent(self, workflow_id: str, purpose: str | None = None) -> list[str]:
+        """Purposes of the emails sent by one workflow, in order (or those of one purpose)."""
+        return [e.purpose for e in self.emails if e.workflow_id == workflow_id and (purpose is None or e.purpose == purpose)]
+
+    def purposes(self) -> list[str]:
+        return [e.purpose for e in self.emails]
+
+
+@asynccontextmanager
+async def fake_worker(client: Client, fakes: FakeActivities, task_queue: str) -> AsyncIterator[Worker]:
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CampaignWorkflow, CandidatureWorkflow],
+        activities=[
+            check_eligibility,
+            fakes.send_email,
+            fakes.make_document,
+            fakes.record_transition,
+            fakes.record_fact,
+            fakes.record_campaign,
+        ],
+    )
+    async with worker:
+        yield worker
