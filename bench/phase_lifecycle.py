@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from benchcore import MARKS, Bench, log, sleep_until
@@ -22,7 +22,7 @@ from workflows.candidature import CandidatureWorkflow
 
 
 async def lifecycle(bench: Bench) -> None:
-    day = bench.args.lifecycle_day or (0.05 if bench.args.quick else 0.08)
+    day = bench.args.lifecycle_day or (0.1 if bench.args.quick else 0.08)
     plan = bench.plan("life", day, quorum=1, confirmation_window=timedelta(seconds=5))
     log(f"lifecycle: one candidature through the whole cycle, one published day = {day} s ({plan.id})")
     t0 = time.monotonic()
@@ -40,7 +40,9 @@ async def lifecycle(bench: Bench) -> None:
     assert form.political_referent and form.technical_referent
     await coord.confirm_binome(key, form.political_referent, form.technical_referent)
     for s in plan.sessions:
-        await coord.set_session(s.number, s.window_start + (s.window_end - s.window_start) / 2, "Lille, Maison de l'ESS")
+        # The middle of its window, or soon after now when a loaded machine ran behind the calendar.
+        when = max(s.window_start + (s.window_end - s.window_start) / 2, datetime.now(UTC) + timedelta(seconds=day * 3))
+        await coord.set_session(s.number, min(when, s.window_end - timedelta(seconds=day / 10)), "Lille, Maison de l'ESS")
     for s in (await coord.status()).sessions:
         await sleep_until(s.ends_at + timedelta(seconds=0.02))
         await coord.record_attendance(key, s.number, True, s.number != 3)

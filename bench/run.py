@@ -91,7 +91,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--mem-cache", default=None, help="comma-separated worker cache sizes for the memory run (default: 1000 and the setting)"
     )
     p.add_argument(
-        "--lifecycle-day", type=float, default=None, help="seconds per published day in the lifecycle run (default 0.08; 0.05 quick)"
+        "--lifecycle-day", type=float, default=None, help="seconds per published day in the lifecycle run (default 0.08; 0.1 quick)"
     )
     p.add_argument("--docs", type=int, default=50)
     p.add_argument("--emails", type=int, default=200)
