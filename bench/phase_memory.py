@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ async def _park(bench: Bench, cache: int) -> None:
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        env={**os.environ, **({"AMI_BENCH_TRIM": "1"} if bench.args.mem_trim else {})},
     )
     try:
         assert proc.stdout is not None
@@ -82,6 +84,7 @@ async def _park(bench: Bench, cache: int) -> None:
         "kib_per_candidature": round(per, 1),
         "park_s": round(park_s, 1),
         "max_cached_workflows": cache,
+        "trimmed": bool(bench.args.mem_trim),
         "note": "workflow-only worker in a subprocess; stand-in activities in the bench process",
     }
     log(f"memory: {per:.0f} KiB per parked candidature ({got - 5} parked, cache of {cache} workflows)")

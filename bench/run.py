@@ -93,6 +93,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--lifecycle-day", type=float, default=None, help="seconds per published day in the lifecycle run (default 0.08; 0.1 quick)"
     )
+    p.add_argument(
+        "--mem-trim", action="store_true", help="diagnostic: the memory run's worker collects garbage and trims malloc every second"
+    )
     p.add_argument("--docs", type=int, default=50)
     p.add_argument("--emails", type=int, default=200)
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run in under 2 minutes")

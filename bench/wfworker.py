@@ -34,7 +34,21 @@ async def main(address: str, task_queue: str, cache: str | None) -> None:
     options = workflow_options(Settings(max_cached_workflows=int(cache)) if cache else Settings())
     async with Worker(client, task_queue=task_queue, **options):
         print("ready", flush=True)
+        if os.environ.get("AMI_BENCH_TRIM"):  # diagnostic: is the memory kept freed, or still held?
+            asyncio.get_running_loop().create_task(_trim_every_second())
         await stop.wait()
+
+
+async def _trim_every_second() -> None:
+    """Collect garbage and hand glibc's free heap pages back to the system, every second."""
+    import ctypes
+    import gc
+
+    libc = ctypes.CDLL("libc.so.6")
+    while True:
+        gc.collect()
+        libc.malloc_trim(0)
+        await asyncio.sleep(1)
 
 
 if __name__ == "__main__":
