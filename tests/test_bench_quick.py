@@ -17,7 +17,22 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.devserver
 def test_quick_bench_completes_every_phase(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    small = ["--lifecycle-day", "0.15", "--n", "10", "--per-campaign", "5", "--mem-n", "10", "--scale-n", "10", "--docs", "3", "--emails", "5"]
+    small = [
+        "--lifecycle-day",
+        "0.15",
+        "--n",
+        "10",
+        "--per-campaign",
+        "5",
+        "--mem-n",
+        "10",
+        "--scale-n",
+        "10",
+        "--docs",
+        "3",
+        "--emails",
+        "5",
+    ]
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--region", "--mem-cache", "1000,5", "--json-out", str(out), *small],
         cwd=ROOT,
