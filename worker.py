@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import gc
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,6 +51,22 @@ def build_worker(client: Client, settings: Settings | None = None, task_queue: s
     )
 
 
+def release_memory() -> None:
+    """Collect the reference cycles that evicted workflows leave behind, and hand glibc's free heap
+    pages back to the system (a no-op where there is no glibc)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+async def release_memory_every(seconds: float) -> None:
+    """With a bounded workflow cache, this is what makes the worker's memory follow its active work:
+    measured, 127 KiB per parked candidature without it, 67 KiB with it (docs/performance.md)."""
+    while True:
+        await asyncio.sleep(seconds)
+        release_memory()
+
+
 async def main() -> None:
     from ami.client import connect
     from ami.store import SchemaError, check_schema
@@ -59,8 +78,14 @@ async def main() -> None:
     except SchemaError as error:
         raise SystemExit(str(error)) from None
     client = await connect(settings)
+    seconds = settings.memory_release_seconds
     async with build_worker(client, settings):
-        await asyncio.Event().wait()
+        releasing = asyncio.create_task(release_memory_every(seconds)) if seconds else None
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if releasing is not None:
+                releasing.cancel()
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # a timer costs no memory, and the worker's memory follows the active work, not the number of
     # dossiers (docs/performance.md). The SDK's default is 1,000.
     max_cached_workflows: int = Field(default=100, ge=0)
+    # Seconds between two memory releases of `ami worker` (garbage collection, then malloc_trim):
+    # evicted workflows leave freed memory that the process would otherwise keep. 0: never.
+    memory_release_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod

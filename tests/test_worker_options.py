@@ -19,3 +19,27 @@ def test_the_workflow_cache_is_bounded_by_the_setting() -> None:
 def test_the_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AMI_MAX_CACHED_WORKFLOWS", "0")  # 0: no cache, every task replays its history
     assert workflow_options(Settings())["max_cached_workflows"] == 0
+
+
+def test_the_worker_releases_memory_on_a_period() -> None:
+    import gc
+
+    from worker import release_memory
+
+    assert Settings().memory_release_seconds == 60
+    assert Settings(memory_release_seconds=0).memory_release_seconds == 0
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    Cycle()
+    gc.disable()
+    try:
+        Cycle()
+        before = sum(isinstance(o, Cycle) for o in gc.get_objects())
+        release_memory()
+        after = sum(isinstance(o, Cycle) for o in gc.get_objects())
+    finally:
+        gc.enable()
+    assert before >= 1 and after == 0
