@@ -37,6 +37,11 @@ COPY config ./config
 COPY templates ./templates
 COPY examples ./examples
 
+# Bytecode compiled at build time: PYTHONDONTWRITEBYTECODE keeps the running worker from writing it,
+# and the workflow sandbox imports workflows/ again for every workflow run it starts or replays, so
+# without .pyc files each run compiles those sources anew (docs/performance.md, "Replay").
+RUN python -m compileall -q ami activities models workflows worker.py
+
 # Fails the build when a source file or a bundled resource is missing.
 RUN python -c "import ami.cli, worker; from models.campaign import load_campaign; load_campaign('ami-2024')" \
  && ami --help >/dev/null

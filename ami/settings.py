@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     build_id: str = ""  # Worker Versioning: this image's build id (e.g. the release tag); required with deployment_name
     otel_endpoint: str = ""  # OTLP/HTTP traces endpoint (ami/tracing.py, extra "otel"); empty: no tracing
 
+    # Workflows a worker keeps in memory (about 400 KiB each). Past it, the least recently active are
+    # evicted, and replayed from their history at their next task: a candidature parked for weeks on
+    # a timer costs no memory, and the worker's memory follows the active work, not the number of
+    # dossiers (docs/performance.md). The SDK's default is 1,000.
+    max_cached_workflows: int = Field(default=100, ge=0)
+    # Seconds between two memory releases of `ami worker` (garbage collection, then malloc_trim):
+    # evicted workflows leave freed memory that the process would otherwise keep. 0: never.
+    memory_release_seconds: float = Field(default=60.0, ge=0)
+
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

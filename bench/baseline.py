@@ -55,3 +55,26 @@ async def bare_send(port: int, i: int) -> None:
     msg["Message-ID"] = f"<bare-{i}@bench.example.org>"
     msg.set_content("Votre candidature a bien ete recue.")
     await aiosmtplib.send(msg, hostname="127.0.0.1", port=port)
+
+
+def bare_pdf_same_text(texts: list[str], regular: str, bold: str) -> bytes:
+    """The same words as the engine's summary in the same font files, each a plain paragraph, the
+    font added the ordinary way (`add_font`, parsed per document): fpdf2's own cost for that text."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
+    pdf = FPDF()
+    pdf.add_font("DejaVu", "", regular)
+    pdf.add_font("DejaVu", "B", bold)
+    pdf.add_page()
+    for i, text in enumerate(texts):
+        pdf.set_font("DejaVu", "B" if i % 2 == 0 else "", 10)
+        pdf.multi_cell(0, 5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(pdf.output())
+
+
+async def bare_send_raw(port: int, raw: bytes, sender: str, recipients: list[str]) -> None:
+    """The bytes of one of the engine's emails (attachment included), sent as they are."""
+    import aiosmtplib
+
+    await aiosmtplib.send(raw, sender=sender, recipients=recipients, hostname="127.0.0.1", port=port)

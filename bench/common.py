@@ -208,3 +208,54 @@ async def bytes_by_event_type(handle: WorkflowHandle[Any, Any], top: int = 6) ->
         entry[1] += e.ByteSize()
     ranked = sorted(agg.items(), key=lambda kv: -kv[1][1])[:top]
     return [{"type": k, "events": v[0], "bytes": v[1]} for k, v in ranked]
+
+
+def _payload_sizes(message: Any) -> Iterable[int]:
+    """Serialized size of every Payload inside a protobuf message (maps and repeated fields included)."""
+    from temporalio.api.common.v1 import Payload
+
+    if isinstance(message, Payload):
+        yield message.ByteSize()
+        return
+    for field, value in message.ListFields():
+        if field.type != field.TYPE_MESSAGE:
+            continue
+        if hasattr(value, "ListFields"):
+            items: Iterable[Any] = (value,)
+        elif callable(getattr(value, "values", None)):  # a map
+            items = value.values()
+        else:  # a repeated field
+            items = value
+        for item in items:
+            if hasattr(item, "ListFields"):
+                yield from _payload_sizes(item)
+
+
+def largest_payload(history: History) -> dict[str, Any]:
+    """The largest single payload of a history (Temporal refuses one over 2 MB), and its event type."""
+    best = {"bytes": 0, "event_type": None}
+    for event in history.events:
+        for size in _payload_sizes(event):
+            if size > best["bytes"]:
+                best = {"bytes": size, "event_type": EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()}
+    return best
+
+
+async def run_chain(client: Client, workflow_id: str) -> list[dict[str, Any]]:
+    """Every run of a workflow that continued as new, first first: events, bytes and largest payload of each."""
+    runs: list[dict[str, Any]] = []
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        runs.append(
+            {
+                "run_id": run_id or "latest",
+                "events": len(history.events),
+                "bytes": History(events=history.events).ByteSize(),
+                "largest_payload": largest_payload(history),
+            }
+        )
+        run_id = started.continued_execution_run_id or None
+        if run_id is None or len(runs) > 200:
+            return list(reversed(runs))

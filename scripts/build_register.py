@@ -1,4 +1,4 @@
-"""Build ami/data/register.json.gz from the npm package @etalab/decoupage-administratif.
+"""Build ami/data/register.txt.gz from the npm package @etalab/decoupage-administratif.
 
 Usage:
     .venv/bin/python scripts/build_register.py                    # npm pack the pinned version
@@ -24,10 +24,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+# The layout of register.txt.gz: written by encode, checked on load by ami/register.py.
+from ami.register_format import FORMAT, encode
+
 PACKAGE = "@etalab/decoupage-administratif"
 DEFAULT_VERSION = "6.0.0"  # millésime 2026; bump deliberately, then rerun the tests
-# Bump when the layout of register.json.gz changes (ami/register.py checks it).
-FORMAT = 1
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "ami" / "data"
@@ -167,7 +168,7 @@ def build(pkg: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 ATTRIBUTION = """\
 # Register of French local authorities — attribution
 
-`ami/data/register.json.gz` is derived from the npm package
+`ami/data/register.txt.gz` (format: `ami/register_format.py`) is derived from the npm package
 [`@etalab/decoupage-administratif`](https://www.npmjs.com/package/@etalab/decoupage-administratif)
 version **{version}** (repository: https://github.com/etalab/decoupage-administratif).
 
@@ -222,15 +223,15 @@ def main(argv: list[str] | None = None) -> int:
         pkg = args.package_dir or npm_pack(args.version, Path(tmp))
         doc, stats = build(pkg)
 
-    payload = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    payload = encode(doc)
     buf = io.BytesIO()
     # mtime=0 and no filename in the header: byte-identical output for identical input.
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
         gz.write(payload)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "register.json.gz").write_bytes(buf.getvalue())
+    (args.out_dir / "register.txt.gz").write_bytes(buf.getvalue())
     (args.out_dir / "REGISTER-ATTRIBUTION.md").write_text(ATTRIBUTION.format(**stats), "utf-8")
-    print(f"register.json.gz: {len(buf.getvalue())} bytes ({len(payload)} uncompressed)")
+    print(f"register.txt.gz: {len(buf.getvalue())} bytes ({len(payload)} uncompressed)")
     print(json.dumps(stats, ensure_ascii=False))
     return 0
 

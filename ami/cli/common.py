@@ -2,33 +2,51 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from rich.console import Console
-from rich.markup import escape
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_INELIGIBLE, EXIT_MALFORMED, EXIT_REFUSED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 
-# No markup by default: what is printed comes from forms, the store and the server, and a name
-# holding « [/x] » must print as written, never be read as a rich tag (or crash the command).
-out = Console(highlight=False, markup=False)
-err = Console(stderr=True, highlight=False, markup=False)
+if TYPE_CHECKING:
+    out: Console
+    err: Console
+
+
+def __getattr__(name: str) -> Console:
+    """`out` and `err`, made on first use: `ami check` writes plain text and never imports rich."""
+    if name not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in globals():  # called directly, after a first use
+        made: Console = globals()[name]
+        return made
+    from rich.console import Console
+
+    # No markup by default: what is printed comes from forms, the store and the server, and a name
+    # holding « [/x] » must print as written, never be read as a rich tag (or crash the command).
+    console = Console(stderr=name == "err", highlight=False, markup=False)
+    globals()[name] = console
+    return console
 
 
 def fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]Erreur[/] : {escape(message)}", markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    __getattr__("err").print(f"[bold red]Erreur[/] : {escape(message)}", markup=True, soft_wrap=True)
     sys.exit(code)
 
 
 def run(coro: Coroutine[Any, Any, int | None]) -> int:
+    import asyncio
+
     try:
         return asyncio.run(coro) or 0
     except KeyboardInterrupt:
-        err.print("Interrompu.")
+        __getattr__("err").print("Interrompu.")
         return 130
 
 

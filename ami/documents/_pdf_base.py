@@ -17,6 +17,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
+from ami.documents._fonts import add_cached_font
 from ami.documents.branding import AUTHOR, ORGANISATION
 from ami.documents.typography import NBSP, NNBSP, french
 
@@ -35,26 +36,39 @@ EMPTY = "Non renseigné"
 DEMO_MARK = "Document de démonstration (ami demo)"
 
 
+# The font files, smallest first: a document embeds the first pair that covers all its text.
+# fpdf2 subsets the embedded font for every document, and the time that takes grows with the
+# glyphs of the file: the French subsets (482 glyphs: Latin-1, Latin Extended-A, punctuation)
+# write a summary about twice as fast as the Latin ones (2,174), which are four times smaller than
+# the full fonts (6,253). See `_make_font_subsets` and docs/performance.md.
+FONT_TIERS = (
+    ("DejaVuSans-French.ttf", "DejaVuSans-Bold-French.ttf"),
+    ("DejaVuSans-Latin.ttf", "DejaVuSans-Bold-Latin.ttf"),
+    ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+)
+
+
 @cache
-def _latin_coverage() -> frozenset[int]:
-    """Code points of the Latin subsets (read once per process: only the cmap table is parsed)."""
+def _coverage(regular: str, bold: str) -> frozenset[int]:
+    """Code points of a pair of font files (read once per process: only the cmap table is parsed)."""
     cmaps = []
-    for name in ("DejaVuSans-Latin.ttf", "DejaVuSans-Bold-Latin.ttf"):
+    for name in (regular, bold):
         with TTFont(FONTS / name, lazy=True) as font:
             cmaps.append(set(font.getBestCmap()))
     return frozenset(cmaps[0] & cmaps[1])
 
 
 def font_files(text: str) -> tuple[Path, Path]:
-    """The (regular, bold) files to embed: the Latin subsets when they cover `text`, else the full fonts.
+    """The (regular, bold) files to embed: the smallest subsets that cover `text`, else the full fonts.
 
-    The subsets render about twice as fast (see `_make_font_subsets`); the full fonts keep a Greek
-    name or a Cyrillic quote from turning into empty boxes.
+    The full fonts keep a Greek name or a Cyrillic quote from turning into empty boxes.
     """
-    covered = _latin_coverage()
-    if all(ord(char) in covered for char in text if char >= " "):
-        return FONTS / "DejaVuSans-Latin.ttf", FONTS / "DejaVuSans-Bold-Latin.ttf"
-    return FONTS / "DejaVuSans.ttf", FONTS / "DejaVuSans-Bold.ttf"
+    used = {ord(char) for char in text if char >= " "}
+    for regular, bold in FONT_TIERS[:-1]:
+        if used <= _coverage(regular, bold):
+            return FONTS / regular, FONTS / bold
+    regular, bold = FONT_TIERS[-1]
+    return FONTS / regular, FONTS / bold
 
 
 def pdf_text(text: str) -> str:
@@ -80,8 +94,8 @@ class AmiPdf(FPDF):
         self._running_head = pdf_text(running_head)
         self._doc_title = pdf_text(title)
         regular, bold = font_files(content + title + subject + running_head)
-        self.add_font(FAMILY, "", regular)
-        self.add_font(FAMILY, "B", bold)
+        add_cached_font(self, FAMILY, "", regular)  # parsed once per process (ami/documents/_fonts.py)
+        add_cached_font(self, FAMILY, "B", bold)
         self.set_title(self._doc_title)
         self.set_author(AUTHOR)
         self.set_subject(pdf_text(subject))

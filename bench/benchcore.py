@@ -1,0 +1,146 @@
+"""What every phase of the bench shares: the servers it starts, the worker, plans, submissions, the bare baseline."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from common import (
+    StoreProbe,
+    bounded,
+    free_port,
+)
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from ami.devserver import start_dev_server
+from ami.mail.sink import start_sink
+from ami.ops import Coordination
+from ami.settings import Settings
+from models.campaign import CampaignPlan, load_campaign
+from models.candidature import CandidatureFile
+
+MARKS = {"motivation": 4, "binome": 5, "posture": 3, "adaptabilite": 4, "numerique": 3, "apport": 4}
+CONCURRENCY = 4  # client updates in flight per campaign (submissions, scores); the server allows 10 per workflow
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def stamp() -> str:
+    return datetime.now(UTC).strftime("%H%M%S%f")[:9]
+
+
+async def sleep_until(instant: datetime) -> None:
+    delay = (instant - datetime.now(UTC)).total_seconds()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def marks_for(i: int) -> dict[str, int]:
+    return {k: max(0, min(5, v - (i % 3) + 1)) for k, v in MARKS.items()}
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.results: dict[str, Any] = {}
+        self.file_plan = load_campaign("ami-2024").plan()
+        self.lifecycle_histories: dict[str, Any] | None = None  # set by the lifecycle phase, replayed by the next
+
+    # --- setup -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.controller, self.sink = start_sink(self.work / "mail", port=free_port())
+        self.db_file = self.work / "ami.db"
+        self.settings = Settings(
+            data_dir=self.work / "var",
+            database_url=f"sqlite:///{self.db_file}",
+            smtp_port=self.controller.port,
+            task_queue="ami-bench",
+        )
+        self.probe = StoreProbe(self.db_file)
+        port, ui_port = free_port(), free_port()
+        t = time.monotonic()
+        self.env = await start_dev_server(port=port, ui_port=ui_port)
+        self.address = f"127.0.0.1:{port}"
+        log(f"dev server on {self.address} (UI {ui_port}) in {time.monotonic() - t:.1f} s")
+        self.client: Client = self.env.client
+        from baseline import BaselineWorkflow, empty_activity
+
+        from worker import build_worker
+
+        self.worker = build_worker(self.client, self.settings, task_queue="ami-bench")
+        self.base_worker = Worker(self.client, task_queue="bench-baseline", workflows=[BaselineWorkflow], activities=[empty_activity])
+        await self.worker.__aenter__()
+        await self.base_worker.__aenter__()
+
+    async def stop(self) -> None:
+        for w in (self.base_worker, self.worker):
+            try:
+                await asyncio.wait_for(w.__aexit__(None, None, None), 30)
+            except Exception as error:  # noqa: BLE001
+                log(f"worker shutdown: {error!r}")
+        await self.env.shutdown()
+        self.controller.stop()
+
+    def plan(self, name: str, day_seconds: float, anchor: datetime | None = None, **changes: Any) -> CampaignPlan:
+        anchor = anchor or datetime.now(UTC) + timedelta(seconds=1.5)
+        plan = self.file_plan.compressed(anchor, day_seconds / 86400)
+        return plan.model_copy(update={"id": f"bench-{name}-{stamp()}", **changes})
+
+    # --- 1. cost of one full lifecycle (and 4. replay) -------------------------------------------
+
+    async def wait_state(self, coord: Coordination, key: str, states: set[str], limit: float) -> str:
+        """Until the candidature is in one of `states` and its campaign knows it (its reports are
+        signals: the campaign may learn a moment later, and refuses a score until then)."""
+        deadline = time.monotonic() + limit
+        while True:
+            state = (await coord.candidature_status(key)).state
+            if state in states:
+                seen = {e.key: str(e.state) for e in (await coord.status()).candidatures}
+                if seen.get(key) in states:
+                    return state
+            if time.monotonic() > deadline:
+                return state
+            await asyncio.sleep(0.02)
+
+    async def wait_parked(self, coord: Coordination, count: int, limit: float) -> int:
+        """Candidatures past their eligibility check (eligible ones then wait for the jury)."""
+        deadline = time.monotonic() + limit
+        while True:
+            status = await coord.status()
+            done = sum(1 for e in status.candidatures if e.state in ("eligibility_checked", "ineligible"))
+            if done >= count or time.monotonic() > deadline:
+                return done
+            await asyncio.sleep(0.5)
+
+    async def submit(self, coord: Coordination, forms: list[CandidatureFile], timeout: float = 120) -> list[Any]:
+        async def one(form: CandidatureFile) -> Any:
+            return await asyncio.wait_for(coord.submit(form), timeout)
+
+        return await bounded(self.args.concurrency, [lambda f=f: one(f) for f in forms])
+
+    async def baseline(self, n: int, activities: int, timers: int) -> dict[str, Any]:
+        from baseline import BaselineWorkflow
+
+        tag = stamp()
+        t0 = time.monotonic()
+
+        async def one(i: int) -> int:
+            handle = await self.client.start_workflow(
+                BaselineWorkflow.run, args=[activities, timers], id=f"bench-baseline-{tag}-{i}", task_queue="bench-baseline"
+            )
+            return await asyncio.wait_for(handle.result(), 300)
+
+        results = await bounded(CONCURRENCY * 8, [lambda i=i: one(i) for i in range(n)])
+        wall = time.monotonic() - t0
+        failed = sum(1 for r in results if isinstance(r, BaseException))
+        return {"workflows": n, "activities_each": activities, "timers_each": timers, "wall_s": round(wall, 2), "failed": failed}

@@ -1,0 +1,152 @@
+"""Phase 6: documents/s and emails/s into the sink, against bare fpdf2 and a raw aiosmtplib loop."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from benchcore import Bench, log, stamp
+
+from ami.examples import example
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+async def io(bench: Bench) -> None:
+    from baseline import bare_pdf, bare_pdf_same_text, bare_send, bare_send_raw
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.documents import DocumentActivities
+    from activities.email import EmailActivities
+    from ami.store import store_for
+    from models.messages import MakeDocumentInput, SendEmailInput
+
+    store = store_for(bench.settings.resolved_database_url())
+    docs = DocumentActivities(bench.settings, store)
+    mails = EmailActivities(bench.settings, store)
+    env = ActivityEnvironment()
+    d, m = bench.args.docs, bench.args.emails
+    form = example("01-henin-carvin")
+    tag = stamp()
+    zone = "Europe/Paris"
+    now = datetime.now(UTC)
+
+    def summary(i: int) -> dict[str, Any]:
+        return {
+            "receipt_number": f"AMI-2024-{i:04d}",
+            "campaign_name": bench.file_plan.name,
+            "received_at": now.isoformat(),
+            "form": form.model_dump(mode="json"),
+            "official_name": "CA d'Hénin-Carvin",
+            "kind_label": "communauté d'agglomération",
+            "departement": "62",
+        }
+
+    # Documents: the engine's activity (render, hash, write, record) vs a bare one-page fpdf2 PDF.
+    await env.run(
+        docs.make_document, MakeDocumentInput(workflow_id=f"bench-doc-{tag}", receipt_number="W", kind="summary", data=summary(0))
+    )
+    t = time.perf_counter()
+    refs = []
+    for i in range(d):
+        refs.append(
+            await env.run(
+                docs.make_document,
+                MakeDocumentInput(workflow_id=f"bench-doc-{tag}", receipt_number=f"R{i}", kind="summary", data=summary(i + 1)),
+            )
+        )
+    engine_docs = d / (time.perf_counter() - t)
+    from ami.documents import pdf
+    from models.documents import SummaryDocInput
+
+    t = time.perf_counter()
+    for i in range(d):
+        pdf.summary_pdf(SummaryDocInput.model_validate(summary(i + 1)))
+    render_docs = d / (time.perf_counter() - t)
+    bare_pdf(0)
+    t = time.perf_counter()
+    for i in range(d):
+        bare_pdf(i)
+    bare_docs = d / (time.perf_counter() - t)
+    # The same words in the same font files: what fpdf2 itself costs for this document's text.
+    from ami.documents._pdf_base import font_files
+
+    sample = SummaryDocInput.model_validate(summary(1))
+    texts = [v for v in _strings(sample.model_dump(mode="json")) if v.strip()]
+    regular, bold = (str(p) for p in font_files("".join(texts)))
+    bare_pdf_same_text(texts, regular, bold)
+    t = time.perf_counter()
+    for _ in range(d):
+        bare_pdf_same_text(texts, regular, bold)
+    same_text_docs = d / (time.perf_counter() - t)
+
+    # Emails: the engine's activity (render, outbox, SMTP with the summary attached, mark) vs raw sends.
+    context = {
+        "campaign": {"id": "ami-2024", "name": bench.file_plan.name, "timezone": zone},
+        "receipt_number": "AMI-2024-0001",
+        "collectivite": {"name": form.collectivite.name, "official_name": "CA d'Hénin-Carvin"},
+        "received_at": now.isoformat(),
+        "deadline_at": bench.file_plan.deadline_at.isoformat(),
+        "response_at": bench.file_plan.response_at.isoformat(),
+        "reasons": [],
+        "decision": None,
+        "confirmation_deadline": None,
+        "attendance": [],
+    }
+
+    def mail(i: int) -> SendEmailInput:
+        return SendEmailInput(
+            workflow_id=f"bench-mail-{tag}-{i}",
+            purpose="receipt",
+            occurrence="1",
+            to=form.recipients(),
+            context=context,
+            attachments=[refs[0]],
+        )
+
+    await env.run(mails.send_email, mail(-1))
+    t = time.perf_counter()
+    for i in range(m):
+        outcome = await env.run(mails.send_email, mail(i))
+        assert outcome.status == "sent", outcome
+    engine_mail = m / (time.perf_counter() - t)
+    raw = bench.sink.received[-1][1]  # the engine's last message, as the sink received it
+    await bare_send(bench.controller.port, -1)
+    t = time.perf_counter()
+    for i in range(m):
+        await bare_send(bench.controller.port, i)
+    bare_mail = m / (time.perf_counter() - t)
+    # The engine's own bytes (summary attached) over raw aiosmtplib: SMTP's cost for that message.
+    from ami.mail.message import envelope
+
+    sender, recipients = envelope(raw)
+    t = time.perf_counter()
+    for _ in range(m):
+        await bare_send_raw(bench.controller.port, raw, sender, recipients)
+    same_bytes_mail = m / (time.perf_counter() - t)
+    bench.results["io"] = {
+        "documents": d,
+        "docs_per_s": round(engine_docs, 1),
+        "render_only_docs_per_s": round(render_docs, 1),
+        "bare_docs_per_s": round(bare_docs, 1),
+        "docs_ratio": round(bare_docs / engine_docs, 2),
+        "same_text_docs_per_s": round(same_text_docs, 1),
+        "same_text_ratio": round(same_text_docs / engine_docs, 2),
+        "emails": m,
+        "emails_per_s": round(engine_mail, 1),
+        "bare_emails_per_s": round(bare_mail, 1),
+        "emails_ratio": round(bare_mail / engine_mail, 2),
+        "same_bytes_emails_per_s": round(same_bytes_mail, 1),
+        "same_bytes_ratio": round(same_bytes_mail / engine_mail, 2),
+        "email_bytes": len(raw),
+    }
+    log(f"io: {bench.results['io']}")

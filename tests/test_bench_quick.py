@@ -1,0 +1,73 @@
+"""`bench/run.py --quick --region` as a smoke test (issue 17): every phase of the benchmark runs to its
+end on a small size and reports its figures. No time or ratio is asserted: the figures of a shared CI
+machine mean nothing; docs/performance.md quotes a run made for that."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.devserver
+def test_quick_bench_completes_every_phase(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    small = [
+        "--lifecycle-day",
+        "0.15",
+        "--n",
+        "10",
+        "--per-campaign",
+        "5",
+        "--mem-n",
+        "10",
+        "--scale-n",
+        "10",
+        "--docs",
+        "3",
+        "--emails",
+        "5",
+    ]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--region", "--mem-cache", "1000,5", "--json-out", str(out), *small],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(out.read_text(encoding="utf-8"))
+    assert not results.get("errors")
+    assert results["engine_files_changed_during_run"] == []
+
+    lifecycle = results["lifecycle"]
+    assert lifecycle["final_state"] == "capitalised"
+    assert lifecycle["candidature"]["actions"] > 0 and lifecycle["campaign"]["actions"] > 0
+    assert all(r["events"] > 0 for r in results["replay"].values())
+
+    memory = results["memory"]
+    assert [run["max_cached_workflows"] for run in memory["by_cache"]] == [1000, 5]
+    assert all(run["all_parked"] for run in memory["by_cache"])
+
+    throughput = results["throughput"]
+    assert throughput["complete"] and throughput["decisions_sent"] == throughput["n"]
+    assert throughput["baseline"]["failed"] == 0
+
+    scale = results["scale"]
+    assert scale["submitted"] == scale["n"] and scale["all_decisions_sent"]
+
+    io = results["io"]
+    assert io["documents"] > 0 and io["emails"] > 0 and io["email_bytes"] > 0
+
+    region = results["region"]
+    assert region["submitted"] == region["n"] and region["all_decisions_sent"]
+    assert region["quorum"] == 2 and region["scores_done"] == 2 * region["n"]
+    assert region["baseline"]["failed"] == 0 and region["baseline"]["workflows"] == region["n"]
+    runs = region["campaign_runs"]
+    assert runs and all(r["events"] > 0 and r["largest_payload"]["bytes"] > 0 for r in runs)
+    assert "region: largest payload" in done.stdout
