@@ -60,7 +60,7 @@ def test_commands_map_names_what_each_module_registers() -> None:
 def test_modules_for_a_command_line() -> None:
     assert modules_for(["check", "f.yaml", "--at", "x"]) == ("cmd_check",)
     assert modules_for(["campaign", "check", "c.toml"]) == ("cmd_check",)
-    assert modules_for(["campaign", "start", "ami-2024"]) == ("cmd_check", "cmd_coordination")
+    assert modules_for(["campaign", "start", "ami-2024"]) == ("cmd_check", "cmd_coordination", "cmd_portal")
     assert modules_for(["-h"]) == MODULE_NAMES
     assert modules_for(["chek"]) == MODULE_NAMES
     assert modules_for([]) == MODULE_NAMES

@@ -187,13 +187,12 @@ async def test_required_encryption_end_to_end(settings: Any, sink: object) -> No
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
+    from ami.store import store_for
     from models.campaign_state import CampaignInput
     from tests import conftest
     from tests.scenario import plan_starting
     from tests.test_privacy import TEST_KEYS, run_lifecycle
     from worker import build_worker
-
-    from ami.store import store_for
 
     keys = CodecSettings(codec_keys=TEST_KEYS.codec_keys, codec_required=True)
     keys_url = settings.resolved_database_url()  # the data keys (one per workflow) live in the store
