@@ -82,7 +82,7 @@ REFUSED = [
     ("unknown_key", [(r"^capacity = 10", "capacite = 10")], ["capacite", "entrée inconnue"]),
     ("wrong_type", [(r"^capacity = 10", 'capacity = "dix"')], ["capacity"]),
     # `ami jury invite` writes to each member: an address is required, and must be one.
-    ("jury_email_missing", [(r'^email = "jury.cress@example.org"\n', "")], ["jury[2].email", "Field required"]),
+    ("jury_email_missing", [(r'^email = "jury.cress@example.org"\n', "")], ["jury[2].email", "entrée obligatoire absente"]),
     (
         "jury_email_malformed",
         [(r'^email = "jury.cress@example.org"', 'email = "cress"')],

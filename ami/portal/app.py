@@ -102,7 +102,9 @@ def create_app(portal: Portal) -> Starlette:
 @asynccontextmanager
 async def serving(app: Starlette, host: str, port: int) -> Any:
     """Serve `app` on host:port inside this event loop until the block ends (tests, dev, demo)."""
-    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning", lifespan="off")
+    # log_config=None: uvicorn would otherwise run logging.config.dictConfig, which removes every
+    # handler already installed (the demo's log file among them).
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning", lifespan="off", log_config=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
