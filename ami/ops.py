@@ -4,10 +4,12 @@ tests. Each is a workflow update (validated by the workflow) or a query."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
 
 from models import search_attributes as sa
 from models.campaign import CampaignPlan
@@ -78,12 +80,18 @@ class Coordination:
     async def _campaign_update(self, update: object, arg: object) -> object:
         """The campaign refuses updates for the instant it continues as new: those are retried."""
         delay = 0.1
+        update_id = str(uuid.uuid4())  # the same id on every attempt: the server applies it once per run
         for _ in range(60):
             try:
-                return await self.campaign.execute_update(update, arg)  # type: ignore[call-overload]
+                return await self.campaign.execute_update(update, arg, id=update_id)  # type: ignore[call-overload]
             except WorkflowUpdateFailedError as error:
                 if getattr(error.cause, "type", None) != RENEWING:
                     raise Refused(_cause(error)) from None
+            except RPCError as error:
+                # The campaign's workflow task failed for an instant (a continue-as-new colliding with
+                # incoming reports is retried by the server): the update was not applied, try again.
+                if error.status is not RPCStatusCode.FAILED_PRECONDITION:
+                    raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
         raise Refused("La campagne est occupée à se renouveler depuis plus d'une minute : réessayez plus tard.")
