@@ -66,6 +66,9 @@ async def start_campaign(
     )
 
 
+_TRANSIENT = (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.UNAVAILABLE)
+
+
 class Coordination:
     """Everything a coordinator does on one campaign."""
 
@@ -88,9 +91,11 @@ class Coordination:
                 if getattr(error.cause, "type", None) != RENEWING:
                     raise Refused(_cause(error)) from None
             except RPCError as error:
-                # The campaign's workflow task failed for an instant (a continue-as-new colliding with
-                # incoming reports is retried by the server): the update was not applied, try again.
-                if error.status is not RPCStatusCode.FAILED_PRECONDITION:
+                # Not applied, try again: the campaign's workflow task failed for an instant (a
+                # continue-as-new colliding with incoming reports is retried by the server:
+                # FAILED_PRECONDITION), or the run was closing to continue as new, or the update was
+                # aborted with its workflow task (UNAVAILABLE).
+                if error.status not in _TRANSIENT:
                     raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
