@@ -66,7 +66,7 @@ async def start_campaign(
     )
 
 
-_TRANSIENT = (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.UNAVAILABLE)
+_TRANSIENT = (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
 
 
 class Coordination:
@@ -93,8 +93,8 @@ class Coordination:
             except RPCError as error:
                 # Not applied, try again: the campaign's workflow task failed for an instant (a
                 # continue-as-new colliding with incoming reports is retried by the server:
-                # FAILED_PRECONDITION), or the run was closing to continue as new, or the update was
-                # aborted with its workflow task (UNAVAILABLE).
+                # FAILED_PRECONDITION), the run was closing to continue as new (RESOURCE_EXHAUSTED,
+                # cause BUSY_WORKFLOW), or the update was aborted with its workflow task (UNAVAILABLE).
                 if error.status not in _TRANSIENT:
                     raise
             await asyncio.sleep(delay)

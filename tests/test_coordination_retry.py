@@ -44,7 +44,7 @@ def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_transient_errors_are_retried_with_one_update_id() -> None:
     handle = FlakyHandle(
         [
-            RPCError("workflow operation can not be applied because workflow is closing", RPCStatusCode.UNAVAILABLE, b""),
+            RPCError("workflow operation can not be applied because workflow is closing", RPCStatusCode.RESOURCE_EXHAUSTED, b""),
             RPCError("workflow update was aborted", RPCStatusCode.UNAVAILABLE, b""),
             RPCError("workflow task failed", RPCStatusCode.FAILED_PRECONDITION, b""),
         ]
