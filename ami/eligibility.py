@@ -95,14 +95,9 @@ def _letter_reasons(form: CandidatureFile) -> list[str]:
     return [label for key, label in questions.items() if not (letter and getattr(letter, key))]
 
 
-def view_of(entry: RegisterEntry, register: Register) -> RegisterView:
-    return RegisterView(
-        name=entry.name,
-        kind=entry.kind,
-        kind_label=entry.kind_label,
-        departement=entry.departement,
-        region=entry.region,
-    )
+def view_of(entry: RegisterEntry) -> RegisterView:
+    """What the verdict shows of the register's entry: its fields of the same names, `kind_label` included."""
+    return RegisterView.model_validate(entry, from_attributes=True)
 
 
 def _register_reason(form: CandidatureFile, entry: RegisterEntry | None, rules: EligibilityRules, register: Register) -> Reason | None:
@@ -157,7 +152,7 @@ def assess(form: CandidatureFile, received_at: datetime, rules: EligibilityRules
     reasons: list[Reason] = []
 
     entry = register.lookup(form.collectivite.siren, form.collectivite.insee)
-    view = view_of(entry, register) if entry else None
+    view = view_of(entry) if entry else None
     if (reason := _register_reason(form, entry, rules, register)) is not None:
         reasons.append(reason)
 
