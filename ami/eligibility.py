@@ -1,4 +1,4 @@
-"""The eligibility rules of SPEC §5, as one pure function.
+"""The eligibility rules of the call (register, binôme, letter, window), as one pure function.
 
 Used by the workflow's activity, by `ami check` and by the tests, so all three give the same verdict
 on the same file. Reason codes are stable (coordinators filter on them); messages are French and
@@ -15,7 +15,7 @@ from ami.register import Register, RegisterEntry, load_register
 from models.candidature import CandidatureFile, Person
 from models.messages import EligibilityRules, Reason, RegisterView, Verdict
 
-# Stable reason codes (SPEC §5), in the order the rules are checked.
+# Stable reason codes, in the order the rules are checked.
 UNKNOWN_COLLECTIVITE = "unknown_collectivite"
 NOT_COMMUNE_OR_EPCI = "not_commune_or_epci"
 OUTSIDE_REGION = "outside_region"

@@ -1,4 +1,4 @@
-"""Liveness and readiness of `ami worker` (issue 19), on `AMI_HEALTH_ADDRESS`.
+"""Liveness and readiness of `ami worker` for the orchestrator, on `AMI_HEALTH_ADDRESS`.
 
 - `GET /healthz` (liveness): 200 while the worker's polling loop runs, 503 once it stopped (a fatal
   error): the orchestrator restarts the container.

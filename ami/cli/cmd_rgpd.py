@@ -1,5 +1,5 @@
 """`ami rgpd`: the purge and its daily schedule, the export and the erasure of a person, re-wrapping
-the data keys after a master key rotation (issue 18, docs/privacy.md)."""
+the data keys after a master key rotation (docs/privacy.md)."""
 
 from __future__ import annotations
 

@@ -264,7 +264,7 @@ def _fields(table: Table, labels: Sequence[tuple[str, str]]) -> dict[str, str | 
 
 
 def read_form_docx(data: bytes) -> dict[str, object]:
-    """The raw candidature (keys of SPEC §4) from a filled form; the caller validates it.
+    """The raw candidature (the keys of `CandidatureFile`) from a filled form; the caller validates it.
 
     Raises FormReadError, and nothing else: a mutated archive may break python-docx anywhere.
     """
