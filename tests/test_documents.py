@@ -1,4 +1,4 @@
-"""Documents (SPEC §8): French text, typography and metadata survive every format; the form round-trips."""
+"""Documents: French text, typography and metadata survive every format; the form round-trips."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Privacy (issue 9): no personal data of a form reaches the Temporal server in clear text.
+"""Privacy: no personal data of a form reaches the Temporal server in clear text.
 
 A whole candidature lifecycle runs on the time-skipping server with the encrypting converter;
 then its raw histories are read without the codec and searched for every name, email and phone
@@ -87,7 +87,7 @@ async def decoded_text(history: WorkflowHistory, codec: EncryptionCodec) -> str:
 
 @pytest.fixture(scope="module")
 def keys_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The database of the data keys (one per workflow, issue 18), shared by the client and the control."""
+    """The database of the data keys (one per workflow), shared by the client and the control."""
     url = f"sqlite:///{tmp_path_factory.mktemp('keys') / 'keys.db'}"
     store_for(url)
     return url
