@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE, err, out, parse_instant, run
+from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE, client_or_exit_code, err, out, parse_instant, run
 from ami.forms import MalformedForm, load_form
 from ami.ops import Coordination, Refused
 from ami.settings import get_settings
@@ -122,20 +122,9 @@ def _action(body: Callable[[Coordination, argparse.Namespace], Awaitable[int]]) 
 
     def handler(args: argparse.Namespace) -> int:
         async def go() -> int:
-            from ami.client import ConnectionConfigError, connect, describe_target
-
-            settings = get_settings()
-            try:
-                client = await connect(settings)
-            except ConnectionConfigError as error:
-                err.print(f"Connexion Temporal mal configurée : {error}", markup=False)
-                return EXIT_MALFORMED
-            except RuntimeError as error:
-                err.print(
-                    f"Serveur Temporal injoignable ({describe_target(settings)}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.",
-                    markup=False,
-                )
-                return EXIT_UNAVAILABLE
+            client = await client_or_exit_code()
+            if isinstance(client, int):
+                return client
             campaign_id = getattr(args, "campaign", None) or ""
             try:
                 return await body(Coordination(client, campaign_id), args)
