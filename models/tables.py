@@ -9,11 +9,14 @@ the Alembic migrations in `ami/migrations/`; these classes must stay in step wit
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Dialect, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from models.campaign import CampaignPlan
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -54,6 +57,20 @@ class CampaignRow(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     response_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    @classmethod
+    def from_plan(cls, plan: CampaignPlan, first_seen_at: datetime) -> CampaignRow:
+        """The row of a campaign whose plan is at hand: every column filled."""
+        return cls(
+            id=plan.id,
+            name=plan.name,
+            region=plan.region,
+            timezone=plan.timezone,
+            opens_at=plan.opens_at,
+            deadline_at=plan.deadline_at,
+            response_at=plan.response_at,
+            first_seen_at=first_seen_at,
+        )
 
 
 class CandidatureRow(Base):
