@@ -23,6 +23,7 @@ from ami.codec import ENCODING, EncryptionCodec, data_converter
 from ami.codec_settings import CodecSettings
 from ami.examples import example
 from ami.ops import Coordination, start_campaign
+from ami.rgpd_export import children
 from ami.settings import Settings
 from ami.store import store_for
 from models.candidature import CandidatureFile
@@ -57,17 +58,8 @@ def walk(message: Message, inside_search_attributes: bool = False) -> Iterator[t
         yield message, inside_search_attributes
         return
     searchable = inside_search_attributes or message.DESCRIPTOR.full_name == "temporal.api.common.v1.SearchAttributes"
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if field.message_type.GetOptions().map_entry:
-            children = [v for v in value.values() if isinstance(v, Message)]
-        elif field.is_repeated:
-            children = list(value)
-        else:
-            children = [value]
-        for child in children:
-            yield from walk(child, searchable)
+    for child in children(message):
+        yield from walk(child, searchable)
 
 
 def raw_text(history: WorkflowHistory) -> str:
