@@ -43,6 +43,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime()}
 
 
+_PLAN_COLUMNS = {"id", "name", "region", "timezone", "opens_at", "deadline_at", "response_at"}
+
+
 class CampaignRow(Base):
     """A campaign as the store knows it. The audit activity only knows the id, so it writes the id
     alone; name, region, zone and dates stay empty until someone who holds the plan records them."""
@@ -61,16 +64,7 @@ class CampaignRow(Base):
     @classmethod
     def from_plan(cls, plan: CampaignPlan, first_seen_at: datetime) -> CampaignRow:
         """The row of a campaign whose plan is at hand: every column filled."""
-        return cls(
-            id=plan.id,
-            name=plan.name,
-            region=plan.region,
-            timezone=plan.timezone,
-            opens_at=plan.opens_at,
-            deadline_at=plan.deadline_at,
-            response_at=plan.response_at,
-            first_seen_at=first_seen_at,
-        )
+        return cls(first_seen_at=first_seen_at, **plan.model_dump(include=_PLAN_COLUMNS))
 
 
 class CandidatureRow(Base):

@@ -41,6 +41,10 @@ class PageError(Exception):
         super().__init__(message)
 
 
+def not_found() -> PageError:
+    return PageError(404, "Page introuvable", "Cette page n'existe pas.")
+
+
 @dataclass
 class Portal:
     settings: Settings
@@ -153,6 +157,12 @@ class Portal:
         if not await asyncio.to_thread(self.drafts.consume_nonce, nonce):
             raise PageError(409, "Formulaire déjà envoyé", csrf.CsrfProblem.REPLAYED.message)
         return data
+
+
+def echoed(data: FormData) -> dict[str, str]:
+    """The text fields of a posted form, as a page shows them back with its errors: each cut to
+    5,000 characters, the CSRF token left out."""
+    return {k: v[:5000] for k, v in data.items() if isinstance(v, str) and k != csrf.FIELD}
 
 
 def text(data: FormData, name: str, limit: int = 20_000) -> str:
