@@ -1,4 +1,4 @@
-"""The seed's candidature form as a DOCX (blank or filled), and its reader.
+"""The Apes's candidature form for the 2024 call as a DOCX (blank or filled), and its reader.
 
 Every section is a table whose first row is the section's title and whose other rows are
 « label | answer ». The reader finds sections and rows by those labels (compared without spaces,
