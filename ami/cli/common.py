@@ -1,4 +1,4 @@
-"""What every command shares: exit codes, French error output, running a coroutine."""
+"""What every command shares: exit codes, French error output, running a coroutine, reaching Temporal."""
 
 from __future__ import annotations
 
