@@ -3,9 +3,10 @@
 The Temporal server, its database and its Web UI only ever see ciphertext: the forms carry
 names, emails and phone numbers of elected officials and staff.
 
-Envelope encryption (issue 18): with a key store, each workflow's payloads are encrypted with a data
-key of their own (`ami.keystore`), chosen from the SDK's serialization context: the workflow id of
-the candidature (or of the campaign) the payload belongs to. The payload records the data key's id
+Envelope encryption, so that erasing a person can shred their histories: with a key store, each
+workflow's payloads are encrypted with a data key of their own (`ami.keystore`), chosen from the
+SDK's serialization context: the workflow id of the candidature (or of the campaign) the payload
+belongs to. The payload records the data key's id
 (`ami-data-key-id`), so whoever decodes it (a worker, the codec server, which has no context) finds
 the key without knowing the workflow. Erasing a dossier destroys its data key: crypto-shredding.
 

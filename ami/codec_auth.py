@@ -1,4 +1,5 @@
-"""Per-user authentication of the codec server (production, issue 14).
+"""Per-user authentication of the codec server in production: only a signed-in coordinator reads
+decrypted payloads.
 
 The Temporal Web UI sits behind an authenticating proxy (OIDC). With
 `TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true`, the UI sends each coordinator's own access token to the

@@ -8,9 +8,9 @@ Browsers are only answered for the configured origins (CORS), the Web UI's by de
 
 The standard library's threaded HTTP server is enough for a handful of coordinators and avoids a
 dependency; the codec's decryption is synchronous, so each request thread calls it directly. It is
-bounded (issue 14): a connection silent for `timeout` seconds is closed, at most
-`max_connections` are served at once (the next ones get a 503 and are closed), and no log line ever
-holds the request path or line (the Web UI's token travels in it).
+bounded, so that a slow or flooding client cannot exhaust it: a connection silent for `timeout`
+seconds is closed, at most `max_connections` are served at once (the next ones get a 503 and are
+closed), and no log line ever holds the request path or line (the Web UI's token travels in it).
 
 In production the shared token is replaced by the user's own: behind the authenticating proxy, the
 Web UI forwards each coordinator's OIDC access token (`TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true`), and

@@ -1,4 +1,4 @@
-"""Where and how to reach Temporal, by Temporal's own convention (issue 19).
+"""Where and how to reach Temporal, by Temporal's own convention.
 
 The SDK's environment configuration (`temporalio.envconfig`) reads a TOML file of profiles
 (`~/.config/temporalio/temporal.toml`, or `TEMPORAL_CONFIG_FILE`) and the `TEMPORAL_*` variables

@@ -1,4 +1,4 @@
-"""Worker Versioning operations (issue 19): make a build the current version of the deployment, and
+"""Worker Versioning operations: make a build the current version of the deployment, and
 show what runs where. The worker side is in worker.py (`deployment_config`).
 
 A versioned worker (AMI_DEPLOYMENT_NAME + AMI_BUILD_ID) polls, but gets no task until its build is

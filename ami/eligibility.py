@@ -1,4 +1,4 @@
-"""The eligibility rules of SPEC §5, as one pure function.
+"""The eligibility rules of the call (register, binôme, letter, window), as one pure function.
 
 Used by the workflow's activity, by `ami check` and by the tests, so all three give the same verdict
 on the same file. Reason codes are stable (coordinators filter on them); messages are French and
@@ -15,7 +15,7 @@ from ami.register import Register, RegisterEntry, load_register
 from models.candidature import CandidatureFile, Person
 from models.messages import EligibilityRules, Reason, RegisterView, Verdict
 
-# Stable reason codes (SPEC §5), in the order the rules are checked.
+# Stable reason codes, in the order the rules are checked.
 UNKNOWN_COLLECTIVITE = "unknown_collectivite"
 NOT_COMMUNE_OR_EPCI = "not_commune_or_epci"
 OUTSIDE_REGION = "outside_region"
@@ -95,14 +95,9 @@ def _letter_reasons(form: CandidatureFile) -> list[str]:
     return [label for key, label in questions.items() if not (letter and getattr(letter, key))]
 
 
-def view_of(entry: RegisterEntry, register: Register) -> RegisterView:
-    return RegisterView(
-        name=entry.name,
-        kind=entry.kind,
-        kind_label=entry.kind_label,
-        departement=entry.departement,
-        region=entry.region,
-    )
+def view_of(entry: RegisterEntry) -> RegisterView:
+    """What the verdict shows of the register's entry: its fields of the same names, `kind_label` included."""
+    return RegisterView.model_validate(entry, from_attributes=True)
 
 
 def _register_reason(form: CandidatureFile, entry: RegisterEntry | None, rules: EligibilityRules, register: Register) -> Reason | None:
@@ -157,7 +152,7 @@ def assess(form: CandidatureFile, received_at: datetime, rules: EligibilityRules
     reasons: list[Reason] = []
 
     entry = register.lookup(form.collectivite.siren, form.collectivite.insee)
-    view = view_of(entry, register) if entry else None
+    view = view_of(entry) if entry else None
     if (reason := _register_reason(form, entry, rules, register)) is not None:
         reasons.append(reason)
 

@@ -1,4 +1,4 @@
-"""Erasure in the store and on disk (issue 18): personal fields become a marker, rows and figures stay.
+"""Erasure in the store and on disk (RGPD): personal fields become a marker, rows and figures stay.
 
 What a dossier's erasure does, in one transaction:
 - `candidatures`: the form (names, emails, phones, answers) is replaced by a marker; the state, the

@@ -1,4 +1,4 @@
-"""Liveness and readiness of `ami worker` (issue 19), on `AMI_HEALTH_ADDRESS`.
+"""Liveness and readiness of `ami worker` for the orchestrator, on `AMI_HEALTH_ADDRESS`.
 
 - `GET /healthz` (liveness): 200 while the worker's polling loop runs, 503 once it stopped (a fatal
   error): the orchestrator restarts the container.
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import aiosmtplib
 from temporalio.client import Client
 
-from ami.settings import Settings, SmtpTls
+from ami.mail.smtp import relay_options
+from ami.settings import Settings
 from ami.store import SchemaError, check_schema
 
 CHECK_TIMEOUT = 5.0
@@ -52,15 +53,7 @@ async def check_database(settings: Settings) -> Check:
 
 
 async def check_smtp(settings: Settings) -> Check:
-    smtp = aiosmtplib.SMTP(
-        hostname=settings.smtp_host,
-        port=settings.smtp_port,
-        use_tls=settings.smtp_tls is SmtpTls.IMPLICIT,
-        start_tls=settings.smtp_tls is SmtpTls.STARTTLS,
-        validate_certs=settings.smtp_validate_certs,
-        cert_bundle=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
-        timeout=min(settings.smtp_timeout, CHECK_TIMEOUT),
-    )
+    smtp = aiosmtplib.SMTP(**relay_options(settings, timeout=CHECK_TIMEOUT))
     try:
         await smtp.connect()
         await smtp.noop()

@@ -1,4 +1,4 @@
-"""Certificates for mutual TLS between the workers and the Temporal frontend (issue 19).
+"""Certificates for mutual TLS between the workers and the Temporal frontend.
 
 `python -m ami.pki deploy/certs` writes a private CA, a server certificate for the `temporal` service
 and a client certificate for the workers, valid one year: enough for a single-machine stack

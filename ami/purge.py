@@ -1,4 +1,4 @@
-"""The purge (issue 18): what has passed its retention period, and erasing it from every copy.
+"""The purge (RGPD): what has passed its retention period, and erasing it from every copy.
 
 `plan` decides (reads only: `ami rgpd purge --dry-run` prints it); `apply` erases. The rules:
 

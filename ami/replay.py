@@ -1,4 +1,4 @@
-"""Replaying recorded histories with the current workflow code (issue 9).
+"""Replaying recorded histories with the current workflow code.
 
 A replay re-runs the workflow code against a history without touching any server or activity: the
 SDK compares every command the code issues with the events the history holds. A mismatch (a new

@@ -44,17 +44,21 @@ def payloads(message: Message) -> Iterator[Payload]:
     if isinstance(message, Payload):
         yield message
         return
+    for child in children(message):
+        yield from payloads(child)
+
+
+def children(message: Message) -> Iterator[Message]:
+    """The messages directly inside `message`: its message fields, repeated ones and map values included."""
     for descriptor, value in message.ListFields():
         if descriptor.message_type is None:
             continue
         if descriptor.message_type.GetOptions().map_entry:
-            children = [v for v in value.values() if isinstance(v, Message)]
+            yield from (v for v in value.values() if isinstance(v, Message))
         elif descriptor.is_repeated:
-            children = list(value)
+            yield from value
         else:
-            children = [value]
-        for child in children:
-            yield from payloads(child)
+            yield value
 
 
 def _plain(value: Any) -> Any:

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     portal_link_days: int = Field(default=400, ge=1)  # a dossier's link lasts the whole cycle
     portal_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
-    # Production (issue 19): see ami/telemetry.py, ami/health.py, ami/monitor.py and docs/deployment.md.
+    # Production: see ami/telemetry.py, ami/health.py, ami/monitor.py and docs/deployment.md.
     metrics_address: str = ""  # host:port of the Prometheus /metrics of `ami worker` (SDK + business metrics); empty: off
     health_address: str = ""  # host:port of /healthz and /readyz of `ami worker`; empty: off
     metrics_scan_seconds: float = Field(default=60.0, ge=0)  # how often the business gauges are recomputed (0: never)

@@ -1,4 +1,4 @@
-"""The campaign's figures from the store (issue 18): what the capitalisation report counts, computed
+"""The campaign's figures from the store: what the capitalisation report counts, computed
 from the columns the purge keeps (states, decisions, attendance, satisfaction marks), so that the
 figures are the same before and after every personal field is erased."""
 

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, Insert, Table, create_engine, event, func, inspect, make_url, select
+from sqlalchemy import Engine, Insert, Select, Table, create_engine, event, func, inspect, make_url, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +36,7 @@ from models.tables import (
 
 FactRow = ReviewRow | AttendanceRow | FeedbackRow | ExperimentRow
 _Fact = TypeVar("_Fact", ReviewRow, AttendanceRow, FeedbackRow, ExperimentRow)
+_Row = TypeVar("_Row")
 UPGRADE_COMMAND = "ami db upgrade"
 
 
@@ -175,15 +176,15 @@ class Store:
         with self.sessions() as session:
             return session.get(CampaignRow, campaign_id)
 
-    def transitions(self, workflow_id: str) -> list[TransitionRow]:
+    def _all(self, query: Select[_Row]) -> list[_Row]:
         with self.sessions() as session:
-            query = select(TransitionRow).where(TransitionRow.workflow_id == workflow_id).order_by(TransitionRow.sequence)
             return list(session.scalars(query))
 
+    def transitions(self, workflow_id: str) -> list[TransitionRow]:
+        return self._all(select(TransitionRow).where(TransitionRow.workflow_id == workflow_id).order_by(TransitionRow.sequence))
+
     def candidatures(self, campaign_id: str) -> list[CandidatureRow]:
-        with self.sessions() as session:
-            query = select(CandidatureRow).where(CandidatureRow.campaign_id == campaign_id).order_by(CandidatureRow.receipt_number)
-            return list(session.scalars(query))
+        return self._all(select(CandidatureRow).where(CandidatureRow.campaign_id == campaign_id).order_by(CandidatureRow.receipt_number))
 
     # --- facts: reviews and conflicts, attendance, feedback, experiments ----------------------
 
@@ -194,11 +195,8 @@ class Store:
 
     def facts(self, model: type[_Fact], campaign_id: str, workflow_id: str | None = None) -> list[_Fact]:
         """Every row of one kind of fact for a campaign (or one candidature), oldest first."""
-        with self.sessions() as session:
-            query = select(model).where(model.campaign_id == campaign_id).order_by(model.at, model.fact_id)
-            if workflow_id:
-                query = query.where(model.workflow_id == workflow_id)
-            return list(session.scalars(query))
+        query = select(model).where(model.campaign_id == campaign_id).order_by(model.at, model.fact_id)
+        return self._all(query.where(model.workflow_id == workflow_id) if workflow_id else query)
 
     def summary(self, campaign_id: str) -> list[CandidatureSummary]:
         reviews = {r.fact_id: r for r in self.facts(ReviewRow, campaign_id)}
@@ -254,11 +252,8 @@ class Store:
                 row.sent_at = datetime.now(UTC)
 
     def emails(self, workflow_id: str | None = None) -> list[EmailRow]:
-        with self.sessions() as session:
-            query = select(EmailRow).order_by(EmailRow.created_at)
-            if workflow_id:
-                query = query.where(EmailRow.workflow_id == workflow_id)
-            return list(session.scalars(query))
+        query = select(EmailRow).order_by(EmailRow.created_at)
+        return self._all(query.where(EmailRow.workflow_id == workflow_id) if workflow_id else query)
 
     # --- documents -----------------------------------------------------------------------------
 
@@ -267,11 +262,8 @@ class Store:
             _insert_once(session, DocumentRow, _values(row), ("workflow_id", "kind", "sha256"))
 
     def documents(self, workflow_id: str | None = None) -> list[DocumentRow]:
-        with self.sessions() as session:
-            query = select(DocumentRow).order_by(DocumentRow.id)
-            if workflow_id:
-                query = query.where(DocumentRow.workflow_id == workflow_id)
-            return list(session.scalars(query))
+        query = select(DocumentRow).order_by(DocumentRow.id)
+        return self._all(query.where(DocumentRow.workflow_id == workflow_id) if workflow_id else query)
 
 
 # --- the schema ---------------------------------------------------------------------------------

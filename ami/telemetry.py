@@ -1,4 +1,4 @@
-"""The SDK's Prometheus metrics, and ours beside them (issue 19).
+"""The SDK's Prometheus metrics, and ours beside them.
 
 A `Runtime` with a Prometheus exporter serves `http://<AMI_METRICS_ADDRESS>/metrics`: the SDK's own
 metrics (`temporal_workflow_task_execution_failed`, `temporal_activity_execution_failed`, schedule-to-start

@@ -1,4 +1,4 @@
-"""Optional OpenTelemetry tracing (issue 19): spans for every workflow start, update, query, workflow
+"""Optional OpenTelemetry tracing: spans for every workflow start, update, query, workflow
 and activity run, through the SDK's `TracingInterceptor`, exported by OTLP/HTTP to
 `AMI_OTEL_ENDPOINT` (for example `http://otel-collector:4318/v1/traces`).
 

@@ -1,4 +1,4 @@
-"""The cost of a data key per workflow (issue 18): encode and decode with the master key directly,
+"""The cost of a data key per workflow (crypto-shredding): encode and decode with the master key directly,
 with a cached data key, and the first payload of a new workflow (a key created in SQLite).
 
     .venv/bin/python bench/codec_data_keys.py

@@ -25,7 +25,7 @@ from ami.ops import Coordination, start_campaign
 from models.candidature import CandidatureFile
 from workflows.candidature import candidature_workflow_id
 
-REGION_COMMENT = 1000  # characters of jury comment on every review of the region run (issue 13)
+REGION_COMMENT = 1000  # characters of jury comment on every review of the region run: a long one, to size histories
 FLOOR_SAMPLE = 200  # candidature histories read to size the bare floor of the region run
 
 
@@ -74,7 +74,7 @@ async def one_campaign(
         "submissions_after_deadline": late,
         "campaign_after_submissions": after_submit,
     }
-    if name == "region":  # the figures issue 13 asks for, logged at once in case the run is cut short
+    if name == "region":  # the region's figures (history sizes, chains), logged at once in case the run is cut short
         with contextlib.suppress(Exception):
             runs = await run_chain(bench.client, handle.id)
             log(f"{name}: after submissions, campaign runs {[(r['events'], r['bytes'], r['largest_payload']) for r in runs]}")

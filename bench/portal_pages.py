@@ -32,18 +32,7 @@ async def main(n: int) -> None:
     store = store_for(settings.resolved_database_url())
     plan = load_campaign("ami-2024").plan()
     now = datetime(2024, 8, 1, tzinfo=UTC)
-    store.record_campaign(
-        CampaignRow(
-            id=plan.id,
-            name=plan.name,
-            region=plan.region,
-            timezone=plan.timezone,
-            opens_at=plan.opens_at,
-            deadline_at=plan.deadline_at,
-            response_at=plan.response_at,
-            first_seen_at=now,
-        )
-    )
+    store.record_campaign(CampaignRow.from_plan(plan, first_seen_at=now))
 
     async def nothing() -> object:
         raise RuntimeError("pas de Temporal ici")

@@ -1,4 +1,4 @@
-"""The engine's benchmark (issue 10): one run, every figure as a ratio against a bare baseline.
+"""The engine's benchmark: one run, every figure as a ratio against a bare baseline.
 
     python bench/run.py [--n 500] [--scale-n N] [--quick] [--region] [--json] [--only PHASE,...]
 

@@ -228,7 +228,7 @@ async def _check(cluster: Cluster, driver: Driver, scenario: Scenario, client: C
     )
     busy = sum(1 for e in faults.entries if e["kind"] == "worker_sigkill" and int(str(e["holding"])) > 0)
     figures.add("SIGKILL d'un travailleur qui tenait des tâches", busy, busy > 0)
-    if scenario.full:  # what « make chaos » must have survived (issue 15)
+    if scenario.full:  # the least of each fault « make chaos » must have survived
         injected = {"worker_sigkill": 20, "relay_down": 2, "store_down": 1, "temporal_stopped": 1, "candidature_terminated": 1}
         short = {kind: faults.count(kind) for kind, least in injected.items() if faults.count(kind) < least}
         figures.add("pannes prévues toutes injectées", "oui" if not short else f"non : {short}", not short)

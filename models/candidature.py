@@ -1,8 +1,8 @@
-"""The candidature file (SPEC §4): what a collectivité sends, as JSON, YAML or a filled-in form.
+"""The candidature file: what a collectivité sends, as JSON, YAML or a filled-in form.
 
 Malformed input (bad SIREN, bad email, line break in a one-line field, unknown key, wrong type) is
 refused by pydantic with the faulty field named. Missing referents or letter answers are *not*
-malformed: they make the candidature ineligible (SPEC §5), so those fields are optional here.
+malformed: they make the candidature ineligible (ami/eligibility.py), so those fields are optional here.
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ class Attachment(BaseModel):
 
 
 class CandidatureFile(BaseModel):
-    """Exactly the keys of SPEC §4; anything else is a typo and is refused."""
+    """Exactly the keys a candidature file may hold; anything else is a typo and is refused."""
 
     model_config = _STRICT
 

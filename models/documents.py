@@ -1,4 +1,4 @@
-"""Inputs of the generated documents (SPEC §8): one model per document, JSON-serialisable.
+"""Inputs of the generated documents: one model per document, JSON-serialisable.
 
 Each holds exactly what its document shows and nothing more, so an activity can pass it through
 Temporal's history without carrying personal data the document does not need. Not strict (unlike
@@ -51,7 +51,7 @@ class SummaryDocInput(BaseModel):
     kind_label: str | None = None  # « Commune », « Communauté d'agglomération »…
     departement: str | None = None
     timezone: str = "Europe/Paris"  # the campaign's, to write the time of receipt
-    # The campaign's privacy notice, added by the document activity from the campaign file (issue 18).
+    # The campaign's privacy notice, added by the document activity from the campaign file.
     privacy_notice: list[str] = Field(default_factory=list)
 
 

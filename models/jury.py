@@ -1,4 +1,4 @@
-"""Deliberation (SPEC §6): rank by weighted mean, ties by earlier receipt, fill capacity then waitlist.
+"""Deliberation: rank by weighted mean, ties by earlier receipt, fill capacity then waitlist.
 
 Pure and deterministic, so the campaign workflow can run it and the tests can check it alone.
 """

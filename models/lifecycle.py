@@ -1,4 +1,4 @@
-"""The candidature lifecycle (SPEC §2): the single source of truth for what may happen to a dossier.
+"""The candidature lifecycle: the single source of truth for what may happen to a dossier.
 
 A pure transition table run by a synchronous `transitions.Machine`: no callbacks, no I/O, so the
 workflow can hold one instance and replay it deterministically. The workflow asks `allowed()` in its

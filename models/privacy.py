@@ -1,4 +1,4 @@
-"""Personal data in the campaign file (issue 18): how long each kind is kept, and the privacy notice.
+"""Personal data in the campaign file: how long each kind is kept, and the privacy notice.
 
 Both sections are required: a campaign cannot run without saying how long it keeps the data of the
 people it concerns and without telling them (RGPD articles 5.1.e and 13). The shipped values and

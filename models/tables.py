@@ -9,11 +9,14 @@ the Alembic migrations in `ami/migrations/`; these classes must stay in step wit
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Dialect, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from models.campaign import CampaignPlan
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -40,6 +43,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime()}
 
 
+_PLAN_COLUMNS = {"id", "name", "region", "timezone", "opens_at", "deadline_at", "response_at"}
+
+
 class CampaignRow(Base):
     """A campaign as the store knows it. The audit activity only knows the id, so it writes the id
     alone; name, region, zone and dates stay empty until someone who holds the plan records them."""
@@ -54,6 +60,11 @@ class CampaignRow(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     response_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    @classmethod
+    def from_plan(cls, plan: CampaignPlan, first_seen_at: datetime) -> CampaignRow:
+        """The row of a campaign whose plan is at hand: every column filled."""
+        return cls(first_seen_at=first_seen_at, **plan.model_dump(include=_PLAN_COLUMNS))
 
 
 class CandidatureRow(Base):

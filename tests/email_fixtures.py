@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ami.mail.sample import sample_context
 from ami.mail.sink import EmlWriter
 
 # é, œ, « », a no-break space and a narrow one, and text that would be markup in HTML.
@@ -25,41 +26,23 @@ TRICKY = "Œuvre « solidaire »\u00a0& co\u202f<b>gras</b>"
 
 
 def french_context(**extra: Any) -> dict[str, Any]:
-    """A context holding every key any template reads, as the workflows send it (JSON values)."""
-    session = {
-        "number": 2,
-        "theme": f"Marchés publics {TRICKY}",
-        "place": "Hôtel de Région, salle « Cœur de ville », Lille",
-        "starts_at": "2024-09-12T14:00:00+02:00",
-        "ends_at": "2024-09-12T17:30:00+02:00",
-        "sequence": 0,
-    }
-    context: dict[str, Any] = {
-        "campaign": {"id": "ami-2024", "name": "Cycle « plateformes coopératives » 2024", "timezone": "Europe/Paris"},
-        "receipt_number": "AMI-2024-007",
-        "collectivite": {"name": f"Commune d'Œuvre-sur-Lys {TRICKY}", "official_name": None},
-        "received_at": "2024-09-08T14:05:00+02:00",
-        "deadline_at": "2024-10-01T00:00:00+02:00",
-        "response_at": "2024-10-15T10:00:00+02:00",
-        "reasons": [
+    """The package's sample context (every key any template reads), made harder: markup and French
+    typography in what people write, dates that the tests read back, `extra` on top."""
+    context = sample_context()
+    context["session"].update(theme=f"Marchés publics {TRICKY}", starts_at="2024-09-12T14:00:00+02:00", ends_at="2024-09-12T17:30:00+02:00")
+    context.update(
+        receipt_number="AMI-2024-007",
+        collectivite={"name": f"Commune d'Œuvre-sur-Lys {TRICKY}", "official_name": None},
+        deadline_at="2024-10-01T00:00:00+02:00",
+        response_at="2024-10-15T10:00:00+02:00",
+        reasons=[
             {"code": "incomplete_binome", "message": "Le référent technique n'a pas d'adresse électronique: ajoutez-la <script>x</script>!"}
         ],
-        "decision": {"decision": "waitlisted", "rank": 12, "score": 3.5, "waitlist_position": 2},
-        "confirmation_deadline": "2024-10-29T10:00:00+01:00",
-        "attendance": [],
-        "session": session,
-        "received": 14,
-        "states": {"eligibility_checked": 9, "ineligible": 3, "closed": 2},
-        "decisions": {"selected": 10, "waitlisted": 2},
-        "session_number": 3,
-        "month": "2024-11",
-        "bounced_purpose": "decision_selected",
-        "state": "notified",
-        "detail": "refuse@example.org: 550 5.1.1 Destinataire « inconnu »",
-        "member": {"id": "apes", "name": f"Claire Duval {TRICKY}"},
-        "jury_url": "https://portail.example.org/jury/jeton",
-        "criteria_count": 6,
-    }
+        confirmation_deadline="2024-10-29T10:00:00+01:00",
+        month="2024-11",
+        detail="refuse@example.org: 550 5.1.1 Destinataire « inconnu »",
+        member={"id": "apes", "name": f"Claire Duval {TRICKY}"},
+    )
     context.update(extra)
     return context
 

@@ -1,5 +1,5 @@
 """Property-based fuzz of the form readers (JSON, YAML, .docx) and of `ami check` / `ami submit`,
-run in-process (issue 14).
+run in-process.
 
 Each case is a hostile candidature file: the example form with hostile strings (controls, lone
 surrogates, bidi marks, RFC 2047 encoded words, CR LF, rich and Jinja markup, spreadsheet formulas,

@@ -1,4 +1,4 @@
-"""The byte-wise search of issue 18: every place personal data could be, read the way a person with
+"""The byte-wise search for personal data left after an erasure: every place personal data could be, read the way a person with
 access to it would read it (raw bytes, plus the text inside emails, PDFs, zip archives and payloads)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 21 — letters in the form French administrations expect: the addressee's title and postal
+"""Letters in the form French administrations expect: the addressee's title and postal
 address, the full official name, the signatory from the campaign file."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`bench/run.py --quick --region` as a smoke test (issue 17): every phase of the benchmark runs to its
+"""`bench/run.py --quick --region` as a smoke test: every phase of the benchmark runs to its
 end on a small size and reports its figures. No time or ratio is asserted: the figures of a shared CI
 machine mean nothing; docs/performance.md quotes a run made for that."""
 

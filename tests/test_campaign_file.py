@@ -1,4 +1,4 @@
-"""SPEC §3 and §9: campaign files, their calendar in the campaign's zone, shift and compression."""
+"""Campaign files and `ami campaign check`: their calendar in the campaign's zone, shift and compression."""
 
 from __future__ import annotations
 
@@ -218,7 +218,7 @@ def test_compression_anchor_must_be_aware() -> None:
 
 
 def test_a_campaign_without_retention_or_notice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # Issue 18: the retention periods and the privacy notice are required, each missing entry named.
+    # The retention periods and the privacy notice are required, each missing entry named.
     path = variant(tmp_path, (r"^\[retention\]\n(?:.*\n)*?\n", ""), (r"^contact = .*\n", ""))
     code, out, err = campaign_check(path, capsys)
     assert code == 2 and out == ""

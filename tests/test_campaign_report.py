@@ -1,4 +1,4 @@
-"""Issue 21 — the campaign report counts each session as it happened, every figure from the store.
+"""The campaign report counts each session as it happened, every figure from the store.
 
 A hand-written campaign in the store (SQLite): eight candidatures through every branch, one that
 withdraws after session 2 (counted for sessions 1 and 2, not 3), one that withdraws before the

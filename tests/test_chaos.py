@@ -1,9 +1,9 @@
-"""Issue 15 — the short chaos run, with the same checks as `make chaos`: a dozen candidatures to their
+"""The short chaos run, with the same checks as `make chaos`: a dozen candidatures to their
 decisions through real processes (a Temporal dev server on a file, two workers SIGKILLed every few
 seconds, an SMTP relay stopped across the response date, the store behind a proxy).
 
-It failed before the campaign protocol of issue 13 (a candidature terminated from outside made the
-campaign FAILED, and the candidatures that reported to it after). Speed targets are printed, not
+It failed before the protocol between workflows described in docs/architecture.md (a candidature
+terminated from outside made the campaign FAILED, and the candidatures that reported to it after). Speed targets are printed, not
 asserted (no timed tests): `make chaos` holds them.
 """
 

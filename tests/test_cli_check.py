@@ -1,4 +1,4 @@
-"""SPEC §9: `ami check` — one JSON object on stdout, exit 0/1/2, faulty fields named, never a traceback;
+"""`ami check` — one JSON object on stdout, exit 0/1/2, faulty fields named, never a traceback;
 the workflow's activity gives the same verdict; the .docx form through the CLI."""
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def test_malformed_field_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str, changes: dict[str, Any], words: list[str]
 ) -> None:
     if suffix == ".yaml" and any(type(v) is int for v in changes.values()):
-        pytest.skip("a YAML scalar is read as its text (issue 14): see test_yaml_scalars_are_text")
+        pytest.skip("a YAML scalar is read as its text: see test_yaml_scalars_are_text")
     raw = base()
     for dotted, value in changes.items():
         _set(raw, dotted, value)

@@ -1,4 +1,4 @@
-"""Issue 14, findings 4 and 8: plaintext refused when encryption is required, a bounded codec server
+"""Findings of the security review: plaintext refused when encryption is required, a bounded codec server
 that never logs the path, and per-user OIDC tokens instead of the shared one. Each test failed on
 the code before the fix."""
 

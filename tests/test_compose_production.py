@@ -1,4 +1,4 @@
-"""Static checks of the production stack (issue 19): one authenticating entry, mTLS to the frontend,
+"""Static checks of the production stack: one authenticating entry, mTLS to the frontend,
 Mailpit only in the dev profile, the worker's health and metrics wired to compose and Prometheus, alert
 rules and a dashboard that use metrics the worker really exports."""
 

@@ -1,4 +1,4 @@
-"""Connecting by Temporal's own convention (issue 19): TOML profiles and TEMPORAL_* variables, with
+"""Connecting by Temporal's own convention: TOML profiles and TEMPORAL_* variables, with
 AMI_TEMPORAL_ADDRESS / AMI_TEMPORAL_NAMESPACE still overriding; and a real mTLS connection through a
 TLS front (tests/tls_proxy.py) to the test server."""
 

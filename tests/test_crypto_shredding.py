@@ -1,4 +1,4 @@
-"""Crypto-shredding (issue 18): a data key per workflow, wrapped by the master keys; erasing a dossier
+"""Crypto-shredding: a data key per workflow, wrapped by the master keys; erasing a dossier
 destroys its key, and master key rotation (re-wrapping) leaves every other dossier readable."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 7 — the cycle: sessions that move, reminders, absences, withdrawals, capitalisation, history size."""
+"""The cycle: sessions that move, reminders, absences, withdrawals, capitalisation, history size."""
 
 from __future__ import annotations
 
@@ -183,7 +183,7 @@ async def test_full_cycle(fresh_time_env: WorkflowEnvironment, settings: Setting
         report = mails()[expected_id(settings, campaign_wf, "coord_campaign_report")]
         pdfs = [p for p in report.iter_attachments() if p.get_content_type() == "application/pdf"]
         assert len(pdfs) == 1 and pdfs[0].get_content().startswith(b"%PDF")
-        # Issue 21: session 1 counts the collectivité that withdrew after it (10 invited, 9 present,
+        # Each session as it happened: session 1 counts the collectivité that withdrew after it (10 invited, 9 present,
         # 9 complete binômes); session 2 does not (9 invited, 9 present, 8 complete). Region by name.
         pages = PdfReader(io.BytesIO(pdfs[0].get_content())).pages
         report_text = " ".join(" ".join((page.extract_text() or "").replace("\u202f", " ").split()) for page in pages)

@@ -90,7 +90,7 @@ def test_demo_runs_the_whole_campaign(tmp_path: Path) -> None:
     assert grid.active is not None and grid.active.max_row >= 12
     assert (out / "formulaire-candidature.docx").stat().st_size > 5000
 
-    # Issue 21 — the demo reads like the 2024 call: no email and no PDF dated outside its calendar.
+    # The demo reads like the 2024 call: no email and no PDF dated outside its calendar.
     for path in (out / "mail").glob("*.eml"):
         assert not outside(email_text(read_eml(path))), (path.name, outside(email_text(read_eml(path))))
     for path in (out / "documents").rglob("*.pdf"):

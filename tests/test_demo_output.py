@@ -1,4 +1,4 @@
-"""Issue 21 — what `ami demo` leaves for a person, without running the demo: worker logs in a file
+"""What `ami demo` leaves for a person, without running the demo: worker logs in a file
 with one French note per kind of warning, and an index of the dossiers linked to their files."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Documents (SPEC §8): French text, typography and metadata survive every format; the form round-trips."""
+"""PDF documents: French text, typography and metadata survive; dates in French. The .docx form and
+the jury grid are tested in test_documents_office.py."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import time
@@ -11,14 +11,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from docx import Document
-from openpyxl import load_workbook
 from pydantic import ValidationError
 from pypdf import PdfReader
 
 from ami.documents.branding import AUTHOR
-from ami.documents.form_docx import FormReadError, blank_form_docx, fill_form_docx, read_form_docx
-from ami.documents.jury_grid import headings, jury_grid_csv, jury_grid_xlsx
+from ami.documents.form_docx import fill_form_docx, read_form_docx
+from ami.documents.jury_grid import jury_grid_xlsx
 from ami.documents.pdf import (
     campaign_report_pdf,
     certificate_pdf,
@@ -27,61 +25,21 @@ from ami.documents.pdf import (
     summary_pdf,
 )
 from ami.documents.typography import NBSP, NNBSP, date_fr, datetime_fr, french
-from models.candidature import CandidatureFile
 from models.documents import (
     CampaignReportInput,
     CertificateInput,
     CollectiviteReportInput,
     DecisionLetterInput,
-    JuryGridRow,
     SessionAggregate,
     SessionAttended,
     SessionReportLine,
     SummaryDocInput,
 )
+from tests.document_fixtures import CRITERIA, french_form, jury_rows
 
 PARIS = ZoneInfo("Europe/Paris")
 A4 = (595.28, 841.89)
 MONTHS = [date(2024, 10, 8), date(2024, 11, 12), date(2024, 12, 10), date(2025, 1, 14), date(2025, 2, 11), date(2025, 3, 11)]
-CRITERIA = [("motivation", "Motivation et vision des plateformes"), ("binome", "Engagement du binôme élu-technicien")]
-
-
-def _form() -> CandidatureFile:
-    return CandidatureFile.model_validate(
-        {
-            "collectivite": {
-                "name": "Communauté d'agglomération d'Hénin-Carvin",
-                "siren": "246200299",
-                "address": "242 boulevard Albert Schweitzer, 62110 Hénin-Beaumont",
-                "email": "contact@example.org",
-                "phone": "+33 3 21 00 00 00",
-            },
-            "political_referent": {
-                "name": "Françoise Lefèvre",
-                "role": "Vice-présidente chargée du numérique",
-                "email": "f.lefevre@example.org",
-            },
-            "technical_referent": {
-                "name": "Jérôme Cœur",
-                "role": "Chargé de mission économie sociale et solidaire",
-                "email": "j.coeur@example.org",
-                "phone": "03 21 00 00 01",
-            },
-            "contact_point": None,
-            "motivations": "Notre territoire veut « faire commun » : c'est essentiel !\nDeuxième ligne ; l'œuvre "
-            "commence.\n\nUn paragraphe après une ligne vide, à 14:00, voir https://example.org/a?b=1.",
-            "actions": "Plateforme de réemploi lancée en 2023 ; marché de producteurs en ligne.",
-            "work_tracks": "- Une coopérative de livraison\n- Un annuaire des artisans",
-            "needs": "Former les agents et les élus.",
-            "letter": {
-                "platforms_place": "Centrale dans le projet de mandat.",
-                "objective": "Passer à l'action ?",
-                "contribution": "Notre expérience du réemploi.",
-            },
-            "partners": [{"name": "Commune de Lomme", "insee": "59355"}, {"name": "Ville de Hénin-Beaumont", "siren": "216204271"}],
-            "attachments": [{"path": "pièces/délibération.pdf"}],
-        }
-    )
 
 
 def _summary() -> SummaryDocInput:
@@ -89,7 +47,7 @@ def _summary() -> SummaryDocInput:
         receipt_number="AMI-2024-0007",
         campaign_name="AMI 2024 — plateformes numériques",
         received_at=datetime(2024, 9, 8, 12, 0, tzinfo=ZoneInfo("UTC")),
-        form=_form(),
+        form=french_form(),
         official_name="CA d'Hénin-Carvin",
         kind_label="Communauté d'agglomération",
         departement="Pas-de-Calais (62)",
@@ -288,116 +246,6 @@ def test_pdf_falls_back_to_full_font_for_other_scripts() -> None:
     assert "Αθήνα — Киев" in _text(certificate_pdf(data))
 
 
-# -- DOCX form ---------------------------------------------------------------------------------
-def test_form_round_trip() -> None:
-    form = _form()
-    raw = read_form_docx(fill_form_docx(form, "AMI 2024"))
-    assert CandidatureFile.model_validate(raw) == form
-
-
-def test_blank_form_has_every_question_and_reads_as_empty() -> None:
-    data = blank_form_docx("AMI 2024")
-    text = "\n".join(cell.text for table in Document(io.BytesIO(data)).tables for row in table.rows for cell in row.cells)
-    for label in [
-        "Nom de la collectivité",
-        "SIREN",
-        "Code INSEE",
-        "Référent politique",
-        "Référent technique",
-        "Point contact",
-        "Qualité",
-        "Motivations de la collectivité",
-        "Actions déjà réalisées",
-        "Pistes de travail",
-        "Principaux besoins",
-        "aux plateformes dans",
-        "Quel objectif",
-        "apporter",
-        "partenaires",
-    ]:
-        assert label in text, label
-    raw = read_form_docx(data)
-    assert raw["political_referent"] is None and raw["motivations"] is None and raw["partners"] == []
-    with pytest.raises(ValidationError):
-        CandidatureFile.model_validate(raw)
-
-
-def test_unreadable_files_raise_french_errors() -> None:
-    with pytest.raises(FormReadError, match="n'est pas un document Word"):
-        read_form_docx(b"ceci n'est pas un docx")
-    with pytest.raises(FormReadError, match="Word 97-2003"):
-        read_form_docx(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
-    other = io.BytesIO()
-    Document().save(other)
-    with pytest.raises(FormReadError, match="introuvable.*Référent politique"):
-        read_form_docx(other.getvalue())
-
-
-# -- jury grid ---------------------------------------------------------------------------------
-def _rows() -> list[JuryGridRow]:
-    form = _form()
-    letter = form.letter
-    assert letter is not None
-    first = JuryGridRow(
-        receipt_number="AMI-2024-0007",
-        collectivite_name=form.collectivite.name,
-        siren_or_insee="246200299",
-        departement="62",
-        kind_label="Communauté d'agglomération",
-        received_at=datetime(2024, 9, 8, 12, 0, tzinfo=ZoneInfo("UTC")),
-        motivations=form.motivations,
-        actions=form.actions,
-        work_tracks=form.work_tracks,
-        needs=form.needs,
-        platforms_place=letter.platforms_place,
-        objective=letter.objective,
-        contribution=letter.contribution,
-    )
-    second = first.model_copy(
-        update={
-            "receipt_number": "AMI-2024-0008",
-            "collectivite_name": "Lomme",
-            "siren_or_insee": "59355",
-            "motivations": '=HYPERLINK("http://x")',
-            "needs": None,
-        }
-    )
-    return [first, second]
-
-
-def test_jury_grid_xlsx() -> None:
-    book = load_workbook(io.BytesIO(jury_grid_xlsx(_rows(), CRITERIA)))
-    sheet = book["Grille du jury"]
-    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
-    assert values[0] == headings(CRITERIA)
-    assert values[0][-3:] == ["Motivation et vision des plateformes", "Engagement du binôme élu-technicien", "Commentaire"]
-    assert len(values) == 3
-    assert values[1][:6] == [
-        "AMI-2024-0007",
-        "Communauté d'agglomération d'Hénin-Carvin",
-        "246200299",
-        "62",
-        "Communauté d'agglomération",
-        "08/09/2024 14:00",
-    ]
-    assert values[1][6] == _form().motivations
-    assert values[2][6] == '=HYPERLINK("http://x")' and sheet.cell(3, 7).data_type == "s"
-    assert values[2][9] is None and values[1][-3:] == [None, None, None]
-    assert sheet.freeze_panes == "C2" and sheet.cell(2, 7).alignment.wrap_text
-    assert book["Critères"].cell(2, 1).value == "motivation"
-
-
-def test_jury_grid_csv() -> None:
-    text = jury_grid_csv(_rows(), CRITERIA)
-    decoded = text.encode("utf-8-sig").decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(decoded, newline=""), delimiter=";"))
-    assert rows[0] == headings(CRITERIA)
-    assert len(rows) == 3 and all(len(row) == len(rows[0]) for row in rows)
-    assert rows[1][1] == "Communauté d'agglomération d'Hénin-Carvin" and rows[1][6] == _form().motivations
-    assert rows[1][8] == "'- Une coopérative de livraison\n- Un annuaire des artisans"  # not a formula in Excel
-    assert rows[2][6].startswith("'=")
-
-
 # -- speed (informative) -----------------------------------------------------------------------
 def test_documents_per_second(capsys: pytest.CaptureFixture[str]) -> None:
     makers = list(_all_pdfs().values())
@@ -409,8 +257,8 @@ def test_documents_per_second(capsys: pytest.CaptureFixture[str]) -> None:
     pdf_rate = count / (time.perf_counter() - start)
     start = time.perf_counter()
     for _ in range(10):
-        read_form_docx(fill_form_docx(_form(), "AMI 2024"))
-        jury_grid_xlsx(_rows() * 10, CRITERIA)
+        read_form_docx(fill_form_docx(french_form(), "AMI 2024"))
+        jury_grid_xlsx(jury_rows() * 10, CRITERIA)
     office_rate = 20 / (time.perf_counter() - start)
     with capsys.disabled():
         print(f"\n[documents] PDF : {pdf_rate:.1f}/s ; DOCX et XLSX : {office_rate:.1f}/s")

@@ -1,5 +1,5 @@
 """The fonts of the PDFs: parsed once per process, the smallest subset that covers the text, and the
-same bytes as fpdf2's own `add_font` (issue 17). No time is asserted: speed figures are in bench/."""
+same bytes as fpdf2's own `add_font`. No time is asserted: speed figures are in bench/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §5: every eligibility rule with its stable code and French message, and the window (§3)."""
+"""Every eligibility rule with its stable code and French message, and the campaign's submission window."""
 
 from __future__ import annotations
 

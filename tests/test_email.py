@@ -99,7 +99,7 @@ async def test_no_header_injection_through_a_name(settings: Settings, sink: EmlW
     assert rcpts == ["coord@example.org"]
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert not any(line.lower().startswith(b"bcc") for line in head.split(b"\r\n"))
-    # Applicant text stays out of the subject (issue 14): the name is in the body only.
+    # Applicant text stays out of the subject, where header injection happens: the name is in the body only.
     assert str(_parse(raw)["Subject"]) == "[AMI] Nouvelle candidature AMI-2024-007"
 
 

@@ -1,4 +1,4 @@
-"""Issue 21 — every subject decodes to exactly the text rendered: a long non-ASCII subject, folded
+"""Every subject decodes to exactly the text rendered: a long non-ASCII subject, folded
 over several lines, used to lose the space between two encoded-words (« 0007 —Communauté »)."""
 
 from __future__ import annotations

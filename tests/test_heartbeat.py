@@ -1,4 +1,4 @@
-"""Issue 15 — a slow step of an activity heartbeats while it runs, so that a task lost with its worker
+"""A slow step of an activity heartbeats while it runs, so that a task lost with its worker
 is retried after the heartbeat timeout (seconds), not at the end of its start_to_close timeout."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 14, findings 1, 2, 5, 6, 7 and 9: hostile forms and campaign files, rich markup, file modes.
+"""Hostile forms and campaign files, rich markup, file modes.
 
 Each test reproduces a finding of the security review; each failed on the code before the fix.
 """

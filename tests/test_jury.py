@@ -1,4 +1,4 @@
-"""Issue 6 — the jury: scores, conflicts of interest, ties, overrides, late deliberation, refusals."""
+"""The jury: scores, conflicts of interest, ties, overrides, late deliberation, refusals."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 14, findings 1, 3 and 10: header injection in depth, sandboxed templates, no address in
+"""Findings of the security review: header injection in depth, sandboxed templates, no address in
 retry errors. Each test failed on the code before the fix."""
 
 from __future__ import annotations

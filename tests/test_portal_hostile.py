@@ -49,18 +49,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Portal:
     )
     store = store_for(config.resolved_database_url())
     plan = load_campaign("ami-2024").plan()
-    store.record_campaign(
-        CampaignRow(
-            id=plan.id,
-            name=plan.name,
-            region=plan.region,
-            timezone=plan.timezone,
-            opens_at=plan.opens_at,
-            deadline_at=plan.deadline_at,
-            response_at=plan.response_at,
-            first_seen_at=NOW,
-        )
-    )
+    store.record_campaign(CampaignRow.from_plan(plan, first_seen_at=NOW))
     many = {b: (10_000, 60.0) for b in Bucket}
     return build_portal(config, _no_temporal, store=store, limits=many, now=lambda: NOW)  # type: ignore[arg-type]
 

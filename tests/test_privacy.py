@@ -1,4 +1,4 @@
-"""Privacy (issue 9): no personal data of a form reaches the Temporal server in clear text.
+"""Privacy: no personal data of a form reaches the Temporal server in clear text.
 
 A whole candidature lifecycle runs on the time-skipping server with the encrypting converter;
 then its raw histories are read without the codec and searched for every name, email and phone
@@ -23,6 +23,7 @@ from ami.codec import ENCODING, EncryptionCodec, data_converter
 from ami.codec_settings import CodecSettings
 from ami.examples import example
 from ami.ops import Coordination, start_campaign
+from ami.rgpd_export import children
 from ami.settings import Settings
 from ami.store import store_for
 from models.candidature import CandidatureFile
@@ -57,17 +58,8 @@ def walk(message: Message, inside_search_attributes: bool = False) -> Iterator[t
         yield message, inside_search_attributes
         return
     searchable = inside_search_attributes or message.DESCRIPTOR.full_name == "temporal.api.common.v1.SearchAttributes"
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if field.message_type.GetOptions().map_entry:
-            children = [v for v in value.values() if isinstance(v, Message)]
-        elif field.is_repeated:
-            children = list(value)
-        else:
-            children = [value]
-        for child in children:
-            yield from walk(child, searchable)
+    for child in children(message):
+        yield from walk(child, searchable)
 
 
 def raw_text(history: WorkflowHistory) -> str:
@@ -87,7 +79,7 @@ async def decoded_text(history: WorkflowHistory, codec: EncryptionCodec) -> str:
 
 @pytest.fixture(scope="module")
 def keys_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The database of the data keys (one per workflow, issue 18), shared by the client and the control."""
+    """The database of the data keys (one per workflow), shared by the client and the control."""
     url = f"sqlite:///{tmp_path_factory.mktemp('keys') / 'keys.db'}"
     store_for(url)
     return url

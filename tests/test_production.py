@@ -1,4 +1,4 @@
-"""The production services started as compose starts them, but outside Docker (issue 19): `ami db
+"""The production services started as compose starts them, but outside Docker: `ami db
 upgrade`, then `ami worker` with its Prometheus endpoint and its health endpoints, on the real dev
 server; a candidature goes through and the counters move; a bounced email raises the bounce counter;
 the readiness says so when the SMTP relay goes away."""

@@ -1,4 +1,4 @@
-"""Issue 21 — a compressed campaign (the demo) reads in its published calendar: emails, .ics and
+"""A compressed campaign (the demo) reads in its published calendar: emails, .ics and
 documents say « 15 octobre 2024 à 14 h 00 », never the instant of the run; the demo marks them."""
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ ROOT = Path(__file__).parent.parent
 HISTORIES = Path(__file__).parent / "histories"
 ONE = HISTORIES / "selected-enrolled-capitalised.json"
 
-# Every path of the lifecycle has its history (issue 9); a missing file would silently shrink the check.
+# Every path of the lifecycle has its history; a missing file would silently shrink the check.
 EXPECTED = {
     "campaign-full-run",
     "campaign-first-run-continued-as-new",

@@ -1,4 +1,4 @@
-"""The release check on live histories (issue 19): `ami replay --from-server --query …` downloads
+"""The release check on live histories: `ami replay --from-server --query …` downloads
 every run a visibility query finds on the real dev server — a campaign that continued as new and its
 candidatures — and replays them with the working tree; an unguarded change fails it."""
 

@@ -1,4 +1,4 @@
-"""Issue 18 end to end: a campaign to its end, the export of one collectivité, the purge of what has
+"""Personal data end to end: a campaign to its end, the export of one collectivité, the purge of what has
 expired, a master key rotation between two purges, and the byte-wise search of every place.
 
 Two collectivités: A (selected, through the cycle, capitalised) and B (not selected). At T1 (the

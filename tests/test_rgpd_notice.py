@@ -1,4 +1,4 @@
-"""Issue 18 without a server: the privacy notice on every email to a collectivité, the blank form and
+"""Personal data without a server: the privacy notice on every email to a collectivité, the blank form and
 the summary PDF; the retention arithmetic; `ami rgpd erase --email` on the store and the outbox."""
 
 from __future__ import annotations

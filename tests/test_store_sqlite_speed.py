@@ -1,4 +1,4 @@
-"""The SQLite store commits without an fsync each time (WAL with synchronous=NORMAL, issue 17): every
+"""The SQLite store commits without an fsync each time (WAL with synchronous=NORMAL): every
 email writes two commits and every audit record one. No time is asserted; the figures are in bench/."""
 
 from __future__ import annotations

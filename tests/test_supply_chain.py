@@ -1,4 +1,4 @@
-"""Issue 14, finding 11: the image installs pinned versions (constraints.txt), the floors exclude
+"""Supply chain: the image installs pinned versions (constraints.txt), the floors exclude
 the releases with known vulnerabilities, and the image's Python has the email fix."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Optional tracing (issue 19): with AMI_OTEL_ENDPOINT, `ami.client.connect` gives a client (and its
+"""Optional tracing: with AMI_OTEL_ENDPOINT, `ami.client.connect` gives a client (and its
 workers) the SDK's tracing interceptor; the spans of a submitted candidature reach an OTLP/HTTP
 collector (here a local HTTP server that keeps what it receives)."""
 

@@ -1,4 +1,4 @@
-"""Worker Versioning on the real dev server (issue 19): a campaign started on build v1 moves to build
+"""Worker Versioning on the real dev server: a campaign started on build v1 moves to build
 v2 when v2 is made current, in mid-campaign, and its new candidature runs on v2 (AUTO_UPGRADE)."""
 
 from __future__ import annotations

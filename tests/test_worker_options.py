@@ -1,4 +1,4 @@
-"""The worker keeps a bounded number of workflows in memory (issue 17): parked candidatures are
+"""The worker keeps a bounded number of workflows in memory: parked candidatures are
 evicted and replayed at their next task, so memory follows the active work. Sizes are in bench/."""
 
 from __future__ import annotations

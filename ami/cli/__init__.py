@@ -1,4 +1,4 @@
-"""The `ami` command line (SPEC §9). Each module of this package adds its subcommands."""
+"""The `ami` command line, for coordinators and operators. Each module of this package adds its subcommands."""
 
 from ami.cli.main import main
 

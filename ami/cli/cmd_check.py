@@ -1,4 +1,4 @@
-"""`ami check` (offline eligibility) and `ami campaign check` (a campaign file), SPEC §9.
+"""`ami check` (offline eligibility) and `ami campaign check` (a campaign file).
 
 Both write plain text (no rich wrapping, so a field name is never cut) and return their exit code:
 0 eligible / valid, 1 ineligible, 2 malformed (every faulty field or entry named on stderr).
@@ -64,7 +64,7 @@ def rules_of(plan: CampaignPlan) -> EligibilityRules:
 
 
 def verdict_json(verdict: Verdict, form: CandidatureFile) -> dict[str, Any]:
-    """The object `ami check` prints (SPEC §9), plus what makes the verdict explain itself."""
+    """The object `ami check` prints (verdict, collectivité, reasons), plus what makes the verdict explain itself."""
     view = verdict.collectivite
     register = load_register()
     collectivite = None

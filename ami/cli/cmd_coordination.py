@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE, err, out, parse_instant, run
+from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE, client_or_exit_code, err, out, parse_instant, run
 from ami.forms import MalformedForm, load_form
 from ami.ops import Coordination, Refused
 from ami.settings import get_settings
@@ -42,19 +42,12 @@ def register(commands: Any) -> None:
     status.add_argument("--from-store", action="store_true", help="lire la base (AMI_DATABASE_URL) au lieu du serveur Temporal")
     status.set_defaults(handler=_status_handler)
 
-    jury = commands.add_parser("jury", help="notes, conflits d'intérêts, délibération")
-    jsub = jury.add_subparsers(dest="jury_command", required=True, metavar="ACTION")
-    score = jsub.add_parser("score", help="noter une candidature (0 à 5 par critère)")
-    score.add_argument("--campaign", required=True)
-    score.add_argument("--member", required=True)
-    score.add_argument("--receipt", required=True)
+    jsub = _group(commands, "jury", "notes, conflits d'intérêts, délibération")
+    score = _by_juror(jsub.add_parser("score", help="noter une candidature (0 à 5 par critère)"))
     score.add_argument("--score", action="append", required=True, metavar="CRITERE=NOTE")
     score.add_argument("--comment")
     score.set_defaults(handler=_action(_score))
-    conflict = jsub.add_parser("conflict", help="déclarer un conflit d'intérêts")
-    conflict.add_argument("--campaign", required=True)
-    conflict.add_argument("--member", required=True)
-    conflict.add_argument("--receipt", required=True)
+    conflict = _by_juror(jsub.add_parser("conflict", help="déclarer un conflit d'intérêts"))
     conflict.add_argument("--reason")
     conflict.set_defaults(handler=_action(_conflict))
     deliberate = jsub.add_parser("deliberate", help="délibérer (classement, sélection, liste d'attente)")
@@ -63,8 +56,7 @@ def register(commands: Any) -> None:
     deliberate.add_argument("--override", action="append", default=[], metavar="DOSSIER=DECISION:JUSTIFICATION")
     deliberate.set_defaults(handler=_action(_deliberate))
 
-    session = commands.add_parser("session", help="séances du cycle")
-    ssub = session.add_subparsers(dest="session_command", required=True, metavar="ACTION")
+    ssub = _group(commands, "session", "séances du cycle")
     sset = ssub.add_parser("set", help="fixer ou déplacer la date, l'heure et le lieu d'une séance")
     sset.add_argument("number", type=int)
     sset.add_argument("--campaign", required=True)
@@ -73,48 +65,53 @@ def register(commands: Any) -> None:
     sset.add_argument("--theme")
     sset.set_defaults(handler=_action(_session_set))
 
-    binome = commands.add_parser("binome", help="binôme élu / technicien")
-    bsub = binome.add_subparsers(dest="binome_command", required=True, metavar="ACTION")
-    confirm = bsub.add_parser("confirm", help="confirmer le binôme d'une collectivité retenue (fichier YAML/JSON)")
-    confirm.add_argument("identifier")
-    confirm.add_argument("--campaign", required=True)
+    bsub = _group(commands, "binome", "binôme élu / technicien")
+    confirm = _on_dossier(bsub.add_parser("confirm", help="confirmer le binôme d'une collectivité retenue (fichier YAML/JSON)"))
     confirm.add_argument("--file", required=True, help="political_referent et technical_referent (nom, qualité, courriel)")
     confirm.set_defaults(handler=_action(_confirm))
 
-    attendance = commands.add_parser("attendance", help="présences aux séances")
-    asub = attendance.add_subparsers(dest="attendance_command", required=True, metavar="ACTION")
-    record = asub.add_parser("record", help="enregistrer la présence d'une collectivité à une séance")
-    record.add_argument("identifier")
-    record.add_argument("--campaign", required=True)
+    asub = _group(commands, "attendance", "présences aux séances")
+    record = _on_dossier(asub.add_parser("record", help="enregistrer la présence d'une collectivité à une séance"))
     record.add_argument("--session", type=int, required=True)
     record.add_argument("--elected", choices=["oui", "non"], required=True)
     record.add_argument("--technician", choices=["oui", "non"], required=True)
     record.add_argument("--others", type=int, default=0)
     record.set_defaults(handler=_action(_attendance))
 
-    feedback = commands.add_parser("feedback", help="questionnaire de satisfaction")
-    fsub = feedback.add_subparsers(dest="feedback_command", required=True, metavar="ACTION")
-    frec = fsub.add_parser("record")
-    frec.add_argument("identifier")
-    frec.add_argument("--campaign", required=True)
+    fsub = _group(commands, "feedback", "questionnaire de satisfaction")
+    frec = _on_dossier(fsub.add_parser("record"))
     frec.add_argument("--session", type=int, required=True)
     frec.add_argument("--satisfaction", type=int, required=True)
     frec.add_argument("--comment")
     frec.set_defaults(handler=_action(_feedback))
 
-    experiment = commands.add_parser("experiment", help="l'expérimentation qu'une collectivité s'engage à conduire")
-    esub = experiment.add_subparsers(dest="experiment_command", required=True, metavar="ACTION")
-    erec = esub.add_parser("record", help="enregistrer l'expérimentation (pendant le cycle)")
-    erec.add_argument("identifier")
-    erec.add_argument("--campaign", required=True)
+    esub = _group(commands, "experiment", "l'expérimentation qu'une collectivité s'engage à conduire")
+    erec = _on_dossier(esub.add_parser("record", help="enregistrer l'expérimentation (pendant le cycle)"))
     erec.add_argument("--text", required=True)
     erec.set_defaults(handler=_action(_experiment))
 
-    withdraw = commands.add_parser("withdraw", help="retirer une candidature (à toute étape)")
-    withdraw.add_argument("identifier")
-    withdraw.add_argument("--campaign", required=True)
+    withdraw = _on_dossier(commands.add_parser("withdraw", help="retirer une candidature (à toute étape)"))
     withdraw.add_argument("--reason", required=True)
     withdraw.set_defaults(handler=_action(_withdraw))
+
+
+def _group(commands: Any, name: str, help: str) -> Any:
+    """`ami NAME ACTION`: the subparsers of a group of actions."""
+    return commands.add_parser(name, help=help).add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+
+
+def _on_dossier(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """An action on one dossier: its SIREN or INSEE code, and its campaign."""
+    parser.add_argument("identifier")
+    parser.add_argument("--campaign", required=True)
+    return parser
+
+
+def _by_juror(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """A juror's act on one dossier: the campaign, the jury member, the dossier's receipt number."""
+    for option in ("--campaign", "--member", "--receipt"):
+        parser.add_argument(option, required=True)
+    return parser
 
 
 def _action(body: Callable[[Coordination, argparse.Namespace], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
@@ -122,20 +119,9 @@ def _action(body: Callable[[Coordination, argparse.Namespace], Awaitable[int]]) 
 
     def handler(args: argparse.Namespace) -> int:
         async def go() -> int:
-            from ami.client import ConnectionConfigError, connect, describe_target
-
-            settings = get_settings()
-            try:
-                client = await connect(settings)
-            except ConnectionConfigError as error:
-                err.print(f"Connexion Temporal mal configurée : {error}", markup=False)
-                return EXIT_MALFORMED
-            except RuntimeError as error:
-                err.print(
-                    f"Serveur Temporal injoignable ({describe_target(settings)}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.",
-                    markup=False,
-                )
-                return EXIT_UNAVAILABLE
+            client = await client_or_exit_code()
+            if isinstance(client, int):
+                return client
             campaign_id = getattr(args, "campaign", None) or ""
             try:
                 return await body(Coordination(client, campaign_id), args)

@@ -1,4 +1,4 @@
-"""`ami demo` — the main job (SPEC §9)."""
+"""`ami demo`: a whole campaign, compressed in time, on an embedded server."""
 
 from __future__ import annotations
 

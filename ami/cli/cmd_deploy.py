@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_UNAVAILABLE, err, out, run
+from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_UNAVAILABLE, client_or_exit_code, err, out, run
 from ami.settings import get_settings
 
 
@@ -41,17 +41,9 @@ async def connected(body: Any, name: str, args: argparse.Namespace) -> int:
     """Connect, run `body(client, name, args)`, and turn failures into exit codes."""
     from temporalio.service import RPCError
 
-    from ami.client import ConnectionConfigError, connect, describe_target
-
-    settings = get_settings()
-    try:
-        client = await connect(settings)
-    except ConnectionConfigError as error:
-        err.print(f"Connexion Temporal mal configurée : {error}", markup=False)
-        return EXIT_MALFORMED
-    except RuntimeError as error:
-        err.print(f"Serveur Temporal injoignable ({describe_target(settings)}) : {error}", markup=False)
-        return EXIT_UNAVAILABLE
+    client = await client_or_exit_code()
+    if isinstance(client, int):
+        return client
     try:
         code: int = await body(client, name, args)
     except RPCError as error:

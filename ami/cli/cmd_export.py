@@ -63,7 +63,7 @@ def grid_rows(candidatures: Iterable[CandidatureRow]) -> list[JuryGridRow]:
         collectivite: dict[str, Any] = form.get("collectivite") or {}
         letter: dict[str, Any] = form.get("letter") or {}
         written = str(collectivite.get("name") or "")
-        # SPEC §5: the register's name, with the applicant's own spelling beside it when they differ.
+        # As in the eligibility verdict: the register's name, with the applicant's spelling beside it if different.
         name = c.official_name if written.casefold() in ("", c.official_name.casefold()) else f"{c.official_name} (« {written} »)"
         rows.append(
             JuryGridRow(

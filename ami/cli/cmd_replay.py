@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ami.cli.common import EXIT_INELIGIBLE, EXIT_MALFORMED, EXIT_OK, EXIT_UNAVAILABLE, err, out, run
+from ami.cli.common import EXIT_INELIGIBLE, EXIT_MALFORMED, EXIT_OK, EXIT_UNAVAILABLE, client_or_exit_code, err, out, run
 
 if TYPE_CHECKING:
     from ami.replay import ReplayOutcome
@@ -120,24 +120,15 @@ async def _replay_server(
     from temporalio.client import WorkflowHistory
     from temporalio.service import RPCError, RPCStatusCode
 
-    from ami.client import ConnectionConfigError, connect, describe_target
     from ami.replay import fetch_campaign_histories, fetch_history, fetch_matching_histories, replay
     from ami.settings import get_settings
     from workflows.campaign import campaign_workflow_id
     from workflows.candidature import candidature_workflow_id
 
     settings = get_settings()
-    try:
-        client = await connect(settings)
-    except ConnectionConfigError as error:
-        err.print(f"Connexion Temporal mal configurée : {error}", markup=False)
-        return EXIT_MALFORMED
-    except RuntimeError as error:
-        err.print(
-            f"Serveur Temporal injoignable ({describe_target(settings)}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.",
-            markup=False,
-        )
-        return EXIT_UNAVAILABLE
+    client = await client_or_exit_code()
+    if isinstance(client, int):
+        return client
     target = workflow_id
     if campaign and workflow_id and not workflow_id.startswith(("candidature-", "campaign-")):
         target = candidature_workflow_id(campaign, workflow_id)  # a SIREN or INSEE code, as in `ami status`

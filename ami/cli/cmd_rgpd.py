@@ -1,5 +1,5 @@
 """`ami rgpd`: the purge and its daily schedule, the export and the erasure of a person, re-wrapping
-the data keys after a master key rotation (issue 18, docs/privacy.md)."""
+the data keys after a master key rotation (docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_UNAVAILABLE, err, fail, out, parse_instant, run
+from ami.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_UNAVAILABLE, client_or_exit_code, err, fail, out, parse_instant, run
 from ami.settings import get_settings
 
 _IDENTIFIER = re.compile(r"^(\d{9}|[0-9][0-9AB]\d{3})$")
@@ -42,17 +42,6 @@ def register(commands: Any) -> None:
     rewrap.set_defaults(handler=_rewrap)
 
 
-async def _client() -> Any:
-    from ami.client import connect
-
-    settings = get_settings()
-    try:
-        return await connect(settings)
-    except RuntimeError as error:
-        err.print(f"Serveur Temporal injoignable ({settings.temporal_address}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS.")
-        return None
-
-
 def _store() -> Any:
     from ami.store import SchemaError, Store, check_schema
 
@@ -71,9 +60,9 @@ def _purge(args: argparse.Namespace) -> int:
     at = parse_instant(args.at) if args.at else datetime.now(UTC)
 
     async def go() -> int:
-        client = await _client()
-        if client is None:
-            return EXIT_UNAVAILABLE
+        client = await client_or_exit_code()
+        if isinstance(client, int):
+            return client
         report = await run_purge(client, get_settings(), _store(), PurgeRequest(at=at, dry_run=args.dry_run))
         verb = "serait effacé" if args.dry_run else "effacé"
         out.print(f"Purge au {at.astimezone(UTC):%d/%m/%Y %H:%M} UTC{' (simulation : rien n’est effacé)' if args.dry_run else ''}")
@@ -111,9 +100,9 @@ def _schedule(args: argparse.Namespace) -> int:
     from workflows.purge import PURGE_SCHEDULE_ID, PURGE_WORKFLOW_ID, PurgeInput, PurgeWorkflow
 
     async def go() -> int:
-        client = await _client()
-        if client is None:
-            return EXIT_UNAVAILABLE
+        client = await client_or_exit_code()
+        if isinstance(client, int):
+            return client
         schedule = Schedule(
             action=ScheduleActionStartWorkflow(PurgeWorkflow.run, PurgeInput(), id=PURGE_WORKFLOW_ID, task_queue=get_settings().task_queue),
             spec=ScheduleSpec(cron_expressions=[f"0 {args.hour} * * *"], time_zone_name="Europe/Paris"),
@@ -145,9 +134,9 @@ def _export(args: argparse.Namespace) -> int:
         fail(f"--out : {target} doit porter l'extension .zip", EXIT_MALFORMED)
 
     async def go() -> int:
-        client = await _client()
-        if client is None:
-            return EXIT_UNAVAILABLE
+        client = await client_or_exit_code()
+        if isinstance(client, int):
+            return client
         result = await export_collectivite(args.identifier, _store(), client, target)
         if not result.dossiers:
             err.print(f"Aucun dossier pour {args.identifier} dans la base.")
@@ -184,11 +173,11 @@ async def _forget_in_running(workflow_ids: list[str], email: str) -> int:
 
     from ami.ops import Coordination, Refused
 
-    client = await _client()
-    if client is None:
+    client = await client_or_exit_code()
+    if isinstance(client, int):
         for wid in workflow_ids:
             out.print(f"  {wid} : dossier en cours, son workflow garde ce contact : relancez la commande une fois le serveur joignable.")
-        return EXIT_UNAVAILABLE
+        return client
     for wid in workflow_ids:
         campaign, _, identifier = wid.removeprefix("candidature-").rpartition("-")
         try:

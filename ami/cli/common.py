@@ -1,4 +1,4 @@
-"""What every command shares: exit codes, French error output, running a coroutine."""
+"""What every command shares: exit codes, French error output, running a coroutine, reaching Temporal."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from temporalio.client import Client
 
 EXIT_OK, EXIT_INELIGIBLE, EXIT_MALFORMED, EXIT_REFUSED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 
@@ -48,6 +49,25 @@ def run(coro: Coroutine[Any, Any, int | None]) -> int:
     except KeyboardInterrupt:
         __getattr__("err").print("Interrompu.")
         return 130
+
+
+async def client_or_exit_code() -> Client | int:
+    """A client of the configured Temporal server, or the exit code once the reason there is none is
+    printed in French: 2 for a faulty configuration, 4 for a server that cannot be reached."""
+    from ami.client import ConnectionConfigError, connect, describe_target
+    from ami.settings import get_settings
+
+    settings = get_settings()
+    try:
+        return await connect(settings)
+    except ConnectionConfigError as error:
+        __getattr__("err").print(f"Connexion Temporal mal configurée : {error}", markup=False)
+        return EXIT_MALFORMED
+    except RuntimeError as error:
+        where = describe_target(settings)
+        message = f"Serveur Temporal injoignable ({where}) : {error}. Lancez `ami dev` ou réglez AMI_TEMPORAL_ADDRESS."
+        __getattr__("err").print(message, markup=False)
+        return EXIT_UNAVAILABLE
 
 
 def parse_instant(value: str, timezone: str = "Europe/Paris") -> datetime:

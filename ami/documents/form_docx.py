@@ -1,4 +1,4 @@
-"""The seed's candidature form as a DOCX (blank or filled), and its reader.
+"""The Apes's candidature form for the 2024 call as a DOCX (blank or filled), and its reader.
 
 Every section is a table whose first row is the section's title and whose other rows are
 « label | answer ». The reader finds sections and rows by those labels (compared without spaces,
@@ -264,7 +264,7 @@ def _fields(table: Table, labels: Sequence[tuple[str, str]]) -> dict[str, str | 
 
 
 def read_form_docx(data: bytes) -> dict[str, object]:
-    """The raw candidature (keys of SPEC §4) from a filled form; the caller validates it.
+    """The raw candidature (the keys of `CandidatureFile`) from a filled form; the caller validates it.
 
     Raises FormReadError, and nothing else: a mutated archive may break python-docx anywhere.
     """

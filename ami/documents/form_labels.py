@@ -1,4 +1,4 @@
-"""The wording of the seed's candidature form, shared by the DOCX form, its reader and the PDFs.
+"""The wording of the Apes's candidature form for the 2024 call, shared by the DOCX form, its reader and the PDFs.
 
 One place for these labels: the reader finds sections and rows by them, so the form written and
 the form read cannot drift apart.
@@ -36,7 +36,7 @@ PERSON_ROWS: tuple[tuple[str, str], ...] = (
     ("phone", "Téléphone"),
 )
 
-# The four free-text questions of the seed's form, in its order.
+# The four free-text questions of the Apes's form, in its order.
 QUESTIONS: tuple[tuple[str, str], ...] = (
     (
         "motivations",
@@ -53,7 +53,7 @@ QUESTIONS: tuple[tuple[str, str], ...] = (
     ),
 )
 
-# What the seed's criteria ask the motivation letter to explain, as three questions.
+# What the call's criteria ask the motivation letter to explain, as three questions.
 LETTER_INTRO = (
     "Lettre de motivation : l'appel demande qu'elle explique les trois points suivants. "
     "Répondez-y ci-dessous (vous pouvez aussi joindre la lettre signée)."

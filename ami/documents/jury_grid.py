@@ -21,7 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ami.documents.branding import AUTHOR
 from models.documents import JuryGridRow
 
-SCORE_MAX = 5  # SPEC §6: each criterion is scored 0–5
+SCORE_MAX = 5  # each criterion is scored from 0 to 5, as the jury's portal and `ami jury score` accept
 
 # (JuryGridRow attribute, column heading, width in characters)
 COLUMNS: tuple[tuple[str, str, int], ...] = (

@@ -1,4 +1,5 @@
-"""The engine's PDF documents (SPEC §8): pure functions from an input model to the file's bytes.
+"""The engine's PDF documents (receipt, convocation, certificate, jury grid): pure functions from
+an input model to the file's bytes.
 
 Each document lives in its own module; this one is the public entry point.
 """

@@ -1,4 +1,4 @@
-"""Defence in depth against header injection (issue 14, CVE-2024-6923).
+"""Defence in depth against header injection (CVE-2024-6923).
 
 Python before 3.11.10 / 3.12.5 folds a header that holds an RFC 2047 encoded word without
 re-checking what the word decodes to: `=?utf-8?q?=0D=0ACc:_x@evil.example?=` in a subject came out
@@ -57,8 +57,9 @@ def _names(message: EmailMessage) -> list[str]:
 
 
 def _flat(value: str) -> str:
-    # Folding may move whitespace around (and, until issue 21's fix, drop a space between two
-    # encoded words); an injection adds characters or headers, which this comparison still sees.
+    # Folding may move whitespace around (the standard library's folding of a subject can even drop a
+    # space between two encoded words, which is why ami/mail/message.py folds subjects itself); an
+    # injection adds characters or headers, which this comparison still sees.
     return _WHITESPACE.sub("", value)
 
 

@@ -55,7 +55,7 @@ def _environments(override: str | None) -> tuple[Environment, Environment]:
     loaders = [FileSystemLoader(override)] if override else []
     loader = ChoiceLoader([*loaders, FileSystemLoader(str(BUNDLED))])
     # The immutable sandbox: a coordinator's template reaches neither Python's internals
-    # (`cycler.__init__.__globals__.os`) nor a way to change the context (issue 14).
+    # (`cycler.__init__.__globals__.os`) nor a way to change the context.
     html: Environment = ImmutableSandboxedEnvironment(
         loader=loader, autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Any
 
 import aiosmtplib
 
@@ -50,6 +51,22 @@ def _anonymous(refusals: Iterable[tuple[str, int, str]], recipients: list[str]) 
     return "; ".join(f"destinataire n° {positions.get(who.lower(), '?')} : {code}" for who, code, _ in refusals)
 
 
+def relay_options(settings: Settings, timeout: float | None = None) -> dict[str, Any]:
+    """How to reach the configured relay, as `aiosmtplib` takes it: address, TLS mode, certificates
+    and timeout (the settings' own unless `timeout` is shorter). No credentials."""
+    return {
+        "hostname": settings.smtp_host,
+        "port": settings.smtp_port,
+        "use_tls": settings.smtp_tls is SmtpTls.IMPLICIT,
+        # True, not None: None would mean "upgrade if offered", and a relay (or an attacker in the
+        # middle) that hides STARTTLS would get the message in clear. True raises instead.
+        "start_tls": settings.smtp_tls is SmtpTls.STARTTLS,
+        "validate_certs": settings.smtp_validate_certs,
+        "cert_bundle": str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+        "timeout": min(settings.smtp_timeout, timeout) if timeout else settings.smtp_timeout,
+    }
+
+
 async def deliver(raw: bytes, settings: Settings) -> str | None:
     """Send `raw`; return None, or the detail of the recipients refused for good while the others
     received it (a partial bounce)."""
@@ -65,17 +82,9 @@ async def deliver(raw: bytes, settings: Settings) -> str | None:
             raw,
             sender=sender,
             recipients=recipients,
-            hostname=s.smtp_host,
-            port=s.smtp_port,
             username=s.smtp_username,
             password=s.smtp_password,
-            use_tls=s.smtp_tls is SmtpTls.IMPLICIT,
-            # True, not None: None would mean "upgrade if offered", and a relay (or an attacker
-            # in the middle) that hides STARTTLS would get the message in clear. True raises instead.
-            start_tls=s.smtp_tls is SmtpTls.STARTTLS,
-            validate_certs=s.smtp_validate_certs,
-            cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
-            timeout=s.smtp_timeout,
+            **relay_options(s),
         )
     except aiosmtplib.SMTPRecipientsRefused as error:
         refusals = [(e.recipient, e.code, e.message) for e in error.recipients]

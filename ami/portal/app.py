@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from temporalio.client import Client
 
-from ami.portal import views_dossier, views_jury, views_public
+from ami.portal import core, views_dossier, views_jury, views_public
 from ami.portal.core import HERE, PageError, Portal, guarded
 from ami.portal.links import Signer
 from ami.portal.mail_links import signer_for
@@ -84,7 +84,7 @@ def create_app(portal: Portal) -> Starlette:
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return portal.error_page(request, PageError(404, "Page introuvable", "Cette page n'existe pas."))
+        return portal.error_page(request, core.not_found())
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return portal.error_page(request, PageError(405, "Action impossible", "Cette page ne reçoit pas de formulaire."))

@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 from ami.mail.filters import FILTERS
 from ami.ops import Coordination
 from ami.portal import csrf
-from ami.portal.links import PROBLEM_MESSAGES, Audience, Grant, LinkError, LinkProblem, Signer
+from ami.portal.links import Audience, Grant, LinkError, LinkProblem, Signer
 from ami.portal.security import Bucket, RateLimiter
 from ami.portal.storage import Attachments, PortalStore
 from ami.settings import Settings
@@ -39,6 +39,10 @@ class PageError(Exception):
     def __init__(self, status: int, title: str, message: str) -> None:
         self.status, self.title, self.message = status, title, message
         super().__init__(message)
+
+
+def not_found() -> PageError:
+    return PageError(404, "Page introuvable", "Cette page n'existe pas.")
 
 
 @dataclass
@@ -130,7 +134,7 @@ class Portal:
         except LinkError as error:
             raise PageError(403, "Lien refusé", f"{error} Demandez un nouveau lien à l'équipe de l'Apes.") from None
         if grant.campaign != self.campaign_id:
-            raise PageError(403, "Lien refusé", f"{PROBLEM_MESSAGES[LinkProblem.FOREIGN]} Demandez un nouveau lien à l'équipe de l'Apes.")
+            raise PageError(403, "Lien refusé", f"{LinkProblem.FOREIGN.message} Demandez un nouveau lien à l'équipe de l'Apes.")
         return grant
 
     async def form(self, request: Request, name: str) -> FormData:
@@ -151,8 +155,14 @@ class Portal:
         except csrf.CsrfError as error:
             raise PageError(400, "Formulaire refusé", str(error)) from None
         if not await asyncio.to_thread(self.drafts.consume_nonce, nonce):
-            raise PageError(409, "Formulaire déjà envoyé", csrf.CSRF_MESSAGES[csrf.CsrfProblem.REPLAYED])
+            raise PageError(409, "Formulaire déjà envoyé", csrf.CsrfProblem.REPLAYED.message)
         return data
+
+
+def echoed(data: FormData) -> dict[str, str]:
+    """The text fields of a posted form, as a page shows them back with its errors: each cut to
+    5,000 characters, the CSRF token left out."""
+    return {k: v[:5000] for k, v in data.items() if isinstance(v, str) and k != csrf.FIELD}
 
 
 def text(data: FormData, name: str, limit: int = 20_000) -> str:

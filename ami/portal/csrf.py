@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 from ami.portal.links import Signer
+from ami.portal.problems import Problem, ProblemError
 
 COOKIE = "ami_csrf"
 FIELD = "csrf"
@@ -22,25 +22,15 @@ _COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 _TOKEN = re.compile(r"^([A-Za-z0-9_-]{16,64})\.(\d{1,12})\.([0-9a-f]{64})$")
 
 
-class CsrfProblem(StrEnum):
-    MISSING = "missing"
-    INVALID = "invalid"
-    EXPIRED = "expired"
-    REPLAYED = "replayed"
+class CsrfProblem(Problem):
+    MISSING = "missing", "Le formulaire n'a pas pu être vérifié (cookies désactivés ?). Rechargez la page et recommencez."
+    INVALID = "invalid", "Le formulaire n'a pas pu être vérifié. Rechargez la page et recommencez."
+    EXPIRED = "expired", "Le formulaire a expiré. Rechargez la page et recommencez."
+    REPLAYED = "replayed", "Ce formulaire a déjà été envoyé : rechargez la page pour en envoyer un nouveau."
 
 
-CSRF_MESSAGES = {
-    CsrfProblem.MISSING: "Le formulaire n'a pas pu être vérifié (cookies désactivés ?). Rechargez la page et recommencez.",
-    CsrfProblem.INVALID: "Le formulaire n'a pas pu être vérifié. Rechargez la page et recommencez.",
-    CsrfProblem.EXPIRED: "Le formulaire a expiré. Rechargez la page et recommencez.",
-    CsrfProblem.REPLAYED: "Ce formulaire a déjà été envoyé : rechargez la page pour en envoyer un nouveau.",
-}
-
-
-class CsrfError(Exception):
-    def __init__(self, problem: CsrfProblem) -> None:
-        self.problem = problem
-        super().__init__(CSRF_MESSAGES[problem])
+class CsrfError(ProblemError):
+    problem: CsrfProblem
 
 
 def new_cookie_value() -> str:

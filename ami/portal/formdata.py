@@ -9,17 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ami.documents.form_labels import (
-    COLLECTIVITE_ROWS,
-    COLLECTIVITE_SECTION,
-    LETTER_INTRO,
-    LETTER_QUESTIONS,
-    PARTNER_COLUMNS,
-    PARTNERS_SECTION,
-    PERSON_ROWS,
-    PERSON_SECTIONS,
-    QUESTIONS,
-)
+from ami.documents import form_labels as labels
 from models.candidature import MAX_LINE, MAX_TEXT, CandidatureFile
 
 PARTNER_ROWS = 3
@@ -64,31 +54,39 @@ def sections() -> list[Section]:
     }
     found = [
         Section(
-            COLLECTIVITE_SECTION,
+            labels.COLLECTIVITE_SECTION,
             tuple(
                 Field(f"collectivite.{k}", label, kind=_kind(k), autocomplete=AUTOCOMPLETE.get(k, "off"), hint=hints.get(k))
-                for k, label in COLLECTIVITE_ROWS
+                for k, label in labels.COLLECTIVITE_ROWS
             ),
         )
     ]
-    for key, title in PERSON_SECTIONS:
+    for key, title in labels.PERSON_SECTIONS:
         found.append(
             Section(
                 title,
                 tuple(
                     Field(f"{key}.{k}", f"{label} ({title.split(' (')[0].lower()})", kind=_kind(k), autocomplete="off")
-                    for k, label in PERSON_ROWS
+                    for k, label in labels.PERSON_ROWS
                 ),
             )
         )
-    found.append(Section("Votre projet", tuple(Field(k, label, multiline=True) for k, label in QUESTIONS)))
+    found.append(Section("Votre projet", tuple(Field(k, label, multiline=True) for k, label in labels.QUESTIONS)))
     found.append(
-        Section("Lettre de motivation", tuple(Field(f"letter.{k}", label, multiline=True) for k, label in LETTER_QUESTIONS), LETTER_INTRO)
+        Section(
+            "Lettre de motivation",
+            tuple(Field(f"letter.{k}", label, multiline=True) for k, label in labels.LETTER_QUESTIONS),
+            labels.LETTER_INTRO,
+        )
     )
     found.append(
         Section(
-            PARTNERS_SECTION,
-            tuple(Field(f"partners.{i}.{k}", f"{label} (partenaire {i + 1})") for i in range(PARTNER_ROWS) for k, label in PARTNER_COLUMNS),
+            labels.PARTNERS_SECTION,
+            tuple(
+                Field(f"partners.{i}.{k}", f"{label} (partenaire {i + 1})")
+                for i in range(PARTNER_ROWS)
+                for k, label in labels.PARTNER_COLUMNS
+            ),
         )
     )
     return found

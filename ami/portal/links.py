@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from ami.portal.problems import Problem, ProblemError
+
 _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MIN_SECRET_BYTES = 32
 
@@ -37,27 +39,16 @@ class Role(StrEnum):
     APPLICANT = "applicant"  # the author of a draft, before the candidature exists
 
 
-class LinkProblem(StrEnum):
-    MALFORMED = "malformed"
-    ALTERED = "altered"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-    FOREIGN = "foreign"
+class LinkProblem(Problem):
+    MALFORMED = "malformed", "Ce lien est incomplet ou mal recopié."
+    ALTERED = "altered", "Ce lien a été modifié : sa signature ne correspond plus."
+    REVOKED = "revoked", "Ce lien a été révoqué."
+    EXPIRED = "expired", "Ce lien a expiré."
+    FOREIGN = "foreign", "Ce lien ne donne pas accès à cette page."
 
 
-PROBLEM_MESSAGES = {
-    LinkProblem.MALFORMED: "Ce lien est incomplet ou mal recopié.",
-    LinkProblem.ALTERED: "Ce lien a été modifié : sa signature ne correspond plus.",
-    LinkProblem.REVOKED: "Ce lien a été révoqué.",
-    LinkProblem.EXPIRED: "Ce lien a expiré.",
-    LinkProblem.FOREIGN: "Ce lien ne donne pas accès à cette page.",
-}
-
-
-class LinkError(Exception):
-    def __init__(self, problem: LinkProblem) -> None:
-        self.problem = problem
-        super().__init__(PROBLEM_MESSAGES[problem])
+class LinkError(ProblemError):
+    problem: LinkProblem
 
 
 class KeyringError(ValueError):
@@ -98,6 +89,10 @@ def parse_keys(raw: str) -> dict[str, bytes]:
     return keys
 
 
+def _digest(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+
+
 def new_key_entry(key_id: str) -> str:
     return f"{key_id}:{_b64(secrets.token_bytes(32))}"
 
@@ -119,7 +114,7 @@ class Signer:
         return cls(parse_keys(raw_keys), active.strip())
 
     def _mac(self, key_id: str, payload: str) -> str:
-        return _b64(hmac.new(self._keys[key_id], f"{key_id}.{payload}".encode(), hashlib.sha256).digest())
+        return _b64(_digest(self._keys[key_id], f"{key_id}.{payload}"))
 
     def sign(self, audience: Audience, campaign: str, subject: str, role: Role, lifetime: timedelta, now: datetime | None = None) -> str:
         expires = int(((now or datetime.now(UTC)) + lifetime).timestamp())
@@ -157,8 +152,8 @@ class Signer:
 
     def hmac_hex(self, message: str) -> str:
         """A keyed digest under the active key (CSRF tokens, log pseudonyms)."""
-        return hmac.new(self._keys[self.active], message.encode(), hashlib.sha256).hexdigest()
+        return _digest(self._keys[self.active], message).hex()
 
     def hmac_any(self, message: str, digest: str) -> bool:
         """Whether `digest` is `message`'s keyed digest under any listed key (survives a rotation)."""
-        return any(hmac.compare_digest(hmac.new(key, message.encode(), hashlib.sha256).hexdigest(), digest) for key in self._keys.values())
+        return any(hmac.compare_digest(_digest(key, message).hex(), digest) for key in self._keys.values())

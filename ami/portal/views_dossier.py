@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ami.ops import Refused
 from ami.portal import formdata
-from ami.portal.core import PageError, Portal, text
+from ami.portal.core import PageError, Portal, echoed, not_found, text
 from ami.portal.links import Audience, Grant
 from ami.portal.security import Bucket
 from ami.portal.views_public import Submission, _form_page, closed_reason, read_submission
@@ -107,10 +107,10 @@ def _person(data: dict[str, str], prefix: str, errors: dict[str, str]) -> Person
 async def action(portal: Portal, request: Request) -> Response:
     token, name = request.path_params["token"], request.path_params["action"]
     if name not in ACTIONS:
-        raise PageError(404, "Page introuvable", "Cette page n'existe pas.")
+        raise not_found()
     grant = portal.grant(request, token, Audience.DOSSIER)
     data = await portal.form(request, f"dossier-{name}")
-    values = {k: v[:5000] for k, v in data.items() if isinstance(v, str) and k != "csrf"}
+    values = echoed(data)
     errors: dict[str, str] = {}
     coord = await portal.coordination()
     try:

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ami.ops import Refused
 from ami.portal import formdata
-from ami.portal.core import PageError, Portal, text
+from ami.portal.core import PageError, Portal, echoed, not_found, text
 from ami.portal.links import Audience, Grant
 from ami.portal.security import Bucket
 from ami.portal.sniff import EXTENSIONS, Kind
@@ -127,9 +127,9 @@ async def post(portal: Portal, request: Request) -> Response:
     token, member, status = await _load(portal, request)
     receipt, what = request.path_params["receipt"], request.path_params["what"]
     if what not in DONE:
-        raise PageError(404, "Page introuvable", "Cette page n'existe pas.")
+        raise not_found()
     data = await portal.form(request, f"jury-{what}")
-    values = {k: v[:5000] for k, v in data.items() if isinstance(v, str) and k != "csrf"}
+    values = echoed(data)
     errors: dict[str, str] = {}
     coord = await portal.coordination()
     try:

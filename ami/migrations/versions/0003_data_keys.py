@@ -1,4 +1,4 @@
-"""The data keys of the payload codec (crypto-shredding of Temporal histories, issue 18), and the
+"""The data keys of the payload codec (crypto-shredding of Temporal histories), and the
 date each dossier, message and document was erased by the purge (the rows stay, for the statistics).
 
 Revision ID: 0003_data_keys
