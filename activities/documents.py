@@ -27,8 +27,9 @@ from ami.register import load_register
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
 from models import documents as inputs
-from models.messages import DocumentRef, MakeDocumentInput
+from models.activity_payloads import MakeDocumentInput
 from models.tables import DocumentRow
+from models.values import DocumentRef
 
 # kind -> (input model, renderer, file name stem)
 RENDERERS: dict[str, tuple[type[BaseModel], Callable[..., bytes], str]] = {

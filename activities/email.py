@@ -30,7 +30,7 @@ from ami.privacy import email_notice
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
 from ami.telemetry import EMAILS_BOUNCED, EMAILS_RETRIED, EMAILS_SENT
-from models.messages import EmailOutcome, SendEmailInput
+from models.activity_payloads import EmailOutcome, SendEmailInput
 from models.tables import EmailRow
 
 

@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from ami.settings import get_settings
 from ami.store import FactRow, Store, store_for
-from models.messages import RecordCampaignInput, RecordFactInput, RecordTransitionInput
+from models.activity_payloads import RecordCampaignInput, RecordFactInput, RecordTransitionInput
 from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
 
 # The shapes of `RecordFactInput.data` the workflows write; keys the store has no column for

@@ -38,9 +38,10 @@ from ami.private_files import private_dir, write_private
 from ami.settings import Settings
 from ami.store import store_for
 from models.campaign import CampaignPlan, TimeMap, load_campaign
+from models.campaign_messages import CampaignStatus
 from models.candidature import CandidatureFile
 from models.lifecycle import FINAL_STATES, State
-from models.messages import CampaignStatus, Decision
+from models.values import Decision
 from workflows.candidature import candidature_workflow_id
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -13,28 +13,30 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from models import search_attributes as sa
 from models.campaign import CampaignPlan
-from models.campaign_state import CampaignInput
-from models.candidature import CandidatureFile, Person
-from models.messages import (
+from models.campaign_messages import (
     CampaignStatus,
-    CandidatureStatus,
-    ConfirmBinomeInput,
     ConflictInput,
     DeliberateInput,
     DeliberationResult,
-    ForgetContactInput,
-    ForgetContactResult,
     Override,
-    RecordAttendanceInput,
-    RecordExperimentInput,
-    RecordFeedbackInput,
-    ScheduledSession,
     ScoreInput,
     SetSessionInput,
     SubmitInput,
     SubmitResult,
+)
+from models.campaign_state import CampaignInput
+from models.candidature import CandidatureFile, Person
+from models.candidature_messages import (
+    CandidatureStatus,
+    ConfirmBinomeInput,
+    ForgetContactInput,
+    ForgetContactResult,
+    RecordAttendanceInput,
+    RecordExperimentInput,
+    RecordFeedbackInput,
     WithdrawInput,
 )
+from models.values import ScheduledSession
 from workflows.campaign import RENEWING, CampaignWorkflow, campaign_workflow_id
 from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
 

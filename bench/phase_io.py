@@ -28,7 +28,7 @@ async def io(bench: Bench) -> None:
     from activities.documents import DocumentActivities
     from activities.email import EmailActivities
     from ami.store import store_for
-    from models.messages import MakeDocumentInput, SendEmailInput
+    from models.activity_payloads import MakeDocumentInput, SendEmailInput
 
     store = store_for(bench.settings.resolved_database_url())
     docs = DocumentActivities(bench.settings, store)

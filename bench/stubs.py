@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from models.messages import (
-    DocumentRef,
+from models.activity_payloads import (
     EmailOutcome,
     MakeDocumentInput,
     RecordCampaignInput,
@@ -17,6 +16,7 @@ from models.messages import (
     RecordTransitionInput,
     SendEmailInput,
 )
+from models.values import DocumentRef
 
 
 class StubActivities:

@@ -22,8 +22,9 @@ from ami.examples import example
 from ami.ops import Coordination, Refused
 from chaos.cluster import FaultLog
 from models.campaign import CampaignPlan, TimeMap
+from models.campaign_messages import SubmitInput, SubmitResult
 from models.candidature import CandidatureFile
-from models.messages import Decision, SubmitInput, SubmitResult
+from models.values import Decision
 from workflows.campaign import CampaignWorkflow
 
 T = TypeVar("T")

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.campaign import CampaignPlan
+from models.campaign_messages import SetSessionInput
 from models.campaign_state import CampaignState
-from models.messages import ScheduledSession, SetSessionInput
 from models.refusal import Refusal
+from models.values import ScheduledSession
 
 
 class SessionCalendar:

@@ -17,8 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.eligibility import check_eligibility
-from models.messages import (
-    DocumentRef,
+from models.activity_payloads import (
     EmailOutcome,
     MakeDocumentInput,
     RecordCampaignInput,
@@ -26,6 +25,7 @@ from models.messages import (
     RecordTransitionInput,
     SendEmailInput,
 )
+from models.values import DocumentRef
 from workflows.campaign import CampaignWorkflow
 from workflows.candidature import CandidatureWorkflow
 

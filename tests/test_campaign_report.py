@@ -19,9 +19,9 @@ from activities.documents import DocumentActivities
 from ami.campaign_report import campaign_report, state_at
 from ami.settings import Settings
 from ami.store import Store
+from models.activity_payloads import MakeDocumentInput
 from models.campaign import TimeMap
 from models.documents import CampaignReportRequest, ReportSession
-from models.messages import MakeDocumentInput
 from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, TransitionRow
 
 PARIS = ZoneInfo("Europe/Paris")

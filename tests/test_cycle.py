@@ -15,7 +15,7 @@ from ami.mail.sink import EmlWriter
 from ami.ops import Coordination, Refused, start_campaign
 from ami.settings import Settings
 from models.campaign import SessionPlan
-from models.messages import Decision
+from models.values import Decision
 from tests.cohort import (
     cohort,
     eventually,

@@ -13,9 +13,9 @@ import yaml
 
 from ami.eligibility import REASON_CODES, assess
 from ami.register import load_register
+from models.activity_payloads import EligibilityRules
 from models.campaign import CampaignFile, CampaignPlan, load_campaign
 from models.candidature import CandidatureFile, luhn_valid
-from models.messages import EligibilityRules
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"
 PARIS = ZoneInfo("Europe/Paris")

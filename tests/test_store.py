@@ -26,8 +26,9 @@ from ami.examples import example
 from ami.ops import Coordination, start_campaign
 from ami.settings import Settings
 from ami.store import SchemaError, Store, campaign_summary, check_schema, count_rows, store_for
-from models.messages import Decision, RecordFactInput, RecordTransitionInput
+from models.activity_payloads import RecordFactInput, RecordTransitionInput
 from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
+from models.values import Decision
 from tests.scenario import binome, plan_starting, skip_to
 from worker import build_worker
 from workflows.candidature import candidature_workflow_id

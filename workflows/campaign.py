@@ -25,31 +25,29 @@ with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.records import RecordActivities
     from models import search_attributes as sa
-    from models.campaign_phase import Phase, PhaseTrigger, next_phase
-    from models.campaign_state import CampaignInput, CampaignState, ChildSignal
-    from models.jury_rules import Jury
-    from models.lifecycle import State
-    from models.messages import (
+    from models.activity_payloads import MakeDocumentInput, RecordCampaignInput
+    from models.campaign_messages import (
         CampaignEntry,
         CampaignStatus,
-        CandidatureInput,
         CandidatureReport,
         ConflictInput,
         CorrectionAnswer,
-        CorrectionInput,
         DeliberateInput,
         DeliberationResult,
-        MakeDocumentInput,
-        RecordCampaignInput,
         ReviewAck,
-        ScheduledSession,
         ScoreInput,
         SetSessionInput,
         SubmitInput,
         SubmitResult,
     )
+    from models.campaign_phase import Phase, PhaseTrigger, next_phase
+    from models.campaign_state import CampaignInput, CampaignState, ChildSignal
+    from models.candidature_messages import CandidatureInput, CorrectionInput
+    from models.jury_rules import Jury
+    from models.lifecycle import State
     from models.refusal import Refusal
     from models.session_rules import SessionCalendar
+    from models.values import ScheduledSession
     from workflows.campaign_effects import CampaignEffects
     from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
     from workflows.timeouts import DEFAULT_RETRY, DOCUMENT_HEARTBEAT, DOCUMENT_TIMEOUT, RECORD_TIMEOUT

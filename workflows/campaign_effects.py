@@ -21,9 +21,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.email import EmailActivities
     from activities.records import RecordActivities
     from ami.mail.render import TEMPLATE_ERROR
+    from models.activity_payloads import RecordFactInput, SendEmailInput
     from models.campaign import CampaignPlan
+    from models.campaign_messages import CampaignEntry
     from models.campaign_state import CampaignState, ChildSignal, PendingSignal
-    from models.messages import CampaignEntry, Decision, DecisionInput, RecordFactInput, ScheduleInput, SendEmailInput
+    from models.candidature_messages import DecisionInput, ScheduleInput
+    from models.values import Decision
     from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
     from workflows.timeouts import DEFAULT_RETRY, EMAIL_HEARTBEAT, EMAIL_RETRY, EMAIL_TIMEOUT, RECORD_TIMEOUT
 

@@ -24,40 +24,34 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from ami.mail.render import TEMPLATE_ERROR
     from models import search_attributes as sa
-    from models.candidature import CandidatureFile, Person
-    from models.lifecycle import STATE_LABELS, IllegalTransition, Lifecycle, State, Trigger
-    from models.messages import (
-        DECISION_LABELS,
-        Attendance,
-        CandidatureInput,
-        CandidatureReport,
-        CandidatureStatus,
+    from models.activity_payloads import (
         CheckEligibilityInput,
-        ConfirmBinomeInput,
-        CorrectionAnswer,
-        CorrectionInput,
-        CycleSummary,
-        Decision,
-        DecisionInput,
-        DocumentRef,
         EligibilityRules,
         EmailOutcome,
-        Feedback,
+        MakeDocumentInput,
+        RecordFactInput,
+        RecordTransitionInput,
+        SendEmailInput,
+    )
+    from models.campaign_messages import CandidatureReport, CorrectionAnswer
+    from models.candidature import CandidatureFile, Person
+    from models.candidature_messages import (
+        CandidatureInput,
+        CandidatureStatus,
+        ConfirmBinomeInput,
+        CorrectionInput,
+        DecisionInput,
         ForgetContactInput,
         ForgetContactResult,
-        MakeDocumentInput,
         RecordAttendanceInput,
         RecordExperimentInput,
-        RecordFactInput,
         RecordFeedbackInput,
-        RecordTransitionInput,
-        ScheduledSession,
         ScheduleInput,
-        SendEmailInput,
         TransitionRecord,
-        Verdict,
         WithdrawInput,
     )
+    from models.lifecycle import STATE_LABELS, IllegalTransition, Lifecycle, State, Trigger
+    from models.values import DECISION_LABELS, Attendance, CycleSummary, Decision, DocumentRef, Feedback, ScheduledSession, Verdict
     from workflows.timeouts import (
         DEFAULT_RETRY,
         DOCUMENT_HEARTBEAT,

@@ -19,8 +19,8 @@ from ami.portal.links import Audience, Grant
 from ami.portal.security import Bucket
 from ami.portal.sniff import EXTENSIONS, Kind
 from models.campaign import JuryMember
+from models.campaign_messages import CampaignEntry, CampaignStatus
 from models.lifecycle import State
-from models.messages import CampaignEntry, CampaignStatus
 from workflows.candidature import candidature_workflow_id
 
 DONE = {"notes": "Vos notes sont enregistrées.", "conflit": "Votre conflit d'intérêts est enregistré : vous ne notez pas ce dossier."}
