@@ -807,6 +807,7 @@ class CandidatureWorkflow:
             "official_name": view.name if view else None,
             "kind_label": view.kind_label if view else None,
             "departement": view.departement if view else None,
+            "timezone": self._plan.timezone,  # the time of receipt is written in the campaign's zone
         }
 
     def _letter_data(self) -> dict[str, Any]:
