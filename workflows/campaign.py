@@ -29,9 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from models.campaign_messages import (
         CampaignEntry,
         CampaignStatus,
-        CandidatureReport,
         ConflictInput,
-        CorrectionAnswer,
         DeliberateInput,
         DeliberationResult,
         ReviewAck,
@@ -49,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from models.session_rules import SessionCalendar
     from models.values import ScheduledSession
     from workflows.campaign_effects import CampaignEffects
+    from workflows.campaign_inbox import CampaignInbox
     from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
     from workflows.timeouts import DEFAULT_RETRY, DOCUMENT_HEARTBEAT, DOCUMENT_TIMEOUT, RECORD_TIMEOUT
 
@@ -77,7 +76,7 @@ def _checked(check: Callable[[], None]) -> None:
 
 
 @workflow.defn
-class CampaignWorkflow(CampaignEffects):
+class CampaignWorkflow(CampaignEffects, CampaignInbox):
     @workflow.init
     def __init__(self, input: CampaignInput) -> None:
         self._plan = input.plan
@@ -296,28 +295,6 @@ class CampaignWorkflow(CampaignEffects):
         return SubmitResult(
             workflow_id=candidature_workflow_id(self._plan.id, entry.key), receipt_number=entry.receipt_number, correction=True
         )
-
-    @workflow.signal
-    def answer_correction(self, answer: CorrectionAnswer) -> None:
-        if answer.request_id in self._answers:  # a duplicate or a late answer finds nothing to do
-            self._answers[answer.request_id] = answer.accepted
-
-    @workflow.signal
-    def report(self, report: CandidatureReport) -> None:
-        """A candidature tells its new state. Stale and duplicate reports are ignored; a freed seat
-        promotes the next on the waitlist."""
-        entry = self._state.entries.get(report.key)
-        if entry is None or (report.sequence and report.sequence <= entry.sequence):
-            return
-        had_seat = entry.has_seat and not entry.final
-        entry.sequence, entry.state = report.sequence, report.state
-        entry.departement = report.departement or entry.departement
-        if report.decision is not None:
-            entry.decision = report.decision
-        if report.state is State.ENROLLED and self._state.sessions:
-            self._enqueue(ChildSignal.SCHEDULE, entry)
-        if entry.final and had_seat:
-            self._seat_freed()
 
     # --- the jury ------------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.lifecycle import STATE_LABELS, IllegalTransition, Lifecycle, State, Trigger
     from models.values import DECISION_LABELS, Attendance, CycleSummary, Decision, DocumentRef, Feedback, ScheduledSession, Verdict
+    from workflows.campaign_inbox import CampaignInbox
     from workflows.timeouts import (
         DEFAULT_RETRY,
         DOCUMENT_HEARTBEAT,
@@ -65,8 +66,6 @@ with workflow.unsafe.imports_passed_through():
 
 SYSTEM = "système"
 APPLICANT = "collectivité"
-REPORT_SIGNAL = "report"
-ANSWER_SIGNAL = "answer_correction"
 
 
 class _Ended(Exception):
@@ -281,7 +280,7 @@ class CandidatureWorkflow:
         if correction.request_id:
             answer = CorrectionAnswer(key=self._form.collectivite.identifier, request_id=correction.request_id, accepted=accepted)
             with contextlib.suppress(FailureError):  # the campaign has ended: nobody is waiting
-                await self._campaign().signal(ANSWER_SIGNAL, answer)
+                await self._campaign().signal(CampaignInbox.answer_correction, answer)
 
     @workflow.signal
     def ping(self) -> None:
@@ -605,9 +604,9 @@ class CandidatureWorkflow:
             summary=summary,
         )
         with contextlib.suppress(FailureError):
-            await self._campaign().signal(REPORT_SIGNAL, report)
+            await self._campaign().signal(CampaignInbox.report, report)
 
-    def _campaign(self) -> workflow.ExternalWorkflowHandle[Any]:
+    def _campaign(self) -> workflow.ExternalWorkflowHandle[CampaignInbox]:
         parent = workflow.info().parent
         return workflow.get_external_workflow_handle(parent.workflow_id if parent else f"campaign-{self._plan.id}")
 
