@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from models.campaign import TimeMap
 from models.candidature import CandidatureFile
+from models.lifecycle import State
 from models.values import Decision, DocumentRef
 
 
@@ -44,9 +46,14 @@ class SendEmailInput(BaseModel):
     attachments: list[DocumentRef] = Field(default_factory=list)
 
 
+class EmailStatus(StrEnum):
+    SENT = "sent"
+    BOUNCED = "bounced"  # refused by the relay for good, or a template that cannot render
+
+
 class EmailOutcome(BaseModel):
     message_id: str
-    status: str  # "sent" or "bounced"
+    status: EmailStatus
     detail: str | None = None
 
 
@@ -55,8 +62,8 @@ class RecordTransitionInput(BaseModel):
     campaign_id: str
     receipt_number: str
     sequence: int
-    source: str | None
-    dest: str
+    source: State | None
+    dest: State
     trigger: str
     actor: str
     at: AwareDatetime

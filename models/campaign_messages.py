@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from models.campaign_phase import Phase
 from models.candidature import CandidatureFile
 from models.lifecycle import FINAL_STATES, State
 from models.values import CycleSummary, Decision, ScheduledSession
@@ -159,7 +160,7 @@ class CampaignEntry(BaseModel):
 
 class CampaignStatus(BaseModel):
     campaign_id: str
-    phase: str
+    phase: Phase
     candidatures: list[CampaignEntry]
     scores: dict[str, dict[str, dict[str, int]]]
     # SIREN or INSEE codes of candidatures found closed under the campaign's feet

@@ -7,11 +7,13 @@ Every model accepts plain JSON, so each action can also be sent from the Tempora
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from models.campaign import CandidaturePlan
 from models.candidature import CandidatureFile, Person
+from models.lifecycle import State
 from models.values import Attendance, Decision, DocumentRef, Feedback, ScheduledSession, Verdict
 
 _MSG = ConfigDict(extra="forbid")
@@ -98,10 +100,16 @@ class RecordExperimentInput(BaseModel):
     experiment: str = Field(min_length=3, max_length=5000)
 
 
+# The first transition comes from no state: None in Python, "" in JSON (as the histories hold it).
+SourceState = Annotated[
+    State | None, BeforeValidator(lambda v: v or None), PlainSerializer(lambda v: v.value if v else "", return_type=str, when_used="json")
+]
+
+
 class TransitionRecord(BaseModel):
     sequence: int
-    source: str
-    dest: str
+    source: SourceState
+    dest: State
     trigger: str
     actor: str
     at: AwareDatetime
@@ -111,7 +119,7 @@ class TransitionRecord(BaseModel):
 class CandidatureStatus(BaseModel):
     receipt_number: str
     campaign_id: str
-    state: str
+    state: State
     state_label: str
     decision: Decision | None
     waitlist_position: int | None

@@ -365,7 +365,7 @@ class CampaignWorkflow(CampaignEffects, CampaignInbox):
     def status(self) -> CampaignStatus:
         return CampaignStatus(
             campaign_id=self._plan.id,
-            phase=self._state.phase.value,
+            phase=self._state.phase,
             candidatures=sorted(self._state.entries.values(), key=lambda e: e.receipt_number),
             scores=self._jury.scores(),
             conflicts=self._state.conflicts,

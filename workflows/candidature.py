@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         CheckEligibilityInput,
         EligibilityRules,
         EmailOutcome,
+        EmailStatus,
         MakeDocumentInput,
         RecordFactInput,
         RecordTransitionInput,
@@ -462,7 +463,7 @@ class CandidatureWorkflow:
         return CandidatureStatus(
             receipt_number=self._receipt,
             campaign_id=self._plan.id,
-            state=self._lifecycle.current.value,
+            state=self._lifecycle.current,
             state_label=STATE_LABELS[self._lifecycle.current],
             decision=self._visible_decision(),
             waitlist_position=self._decision.waitlist_position if self._decision else None,
@@ -539,8 +540,8 @@ class CandidatureWorkflow:
         """Append to the trace, push the state to the UI, write the audit row (and the form when it arrives)."""
         record = TransitionRecord(
             sequence=len(self._transitions) + 1,
-            source=source.value if source else "",
-            dest=dest.value,
+            source=source,
+            dest=dest,
             trigger=trigger,
             actor=actor,
             at=workflow.now(),
@@ -556,7 +557,7 @@ class CandidatureWorkflow:
                 campaign_id=self._plan.id,
                 receipt_number=self._receipt,
                 sequence=record.sequence,
-                source=record.source or None,
+                source=record.source,
                 dest=record.dest,
                 trigger=trigger,
                 actor=actor,
@@ -627,13 +628,13 @@ class CandidatureWorkflow:
             {**self._email_context(), **(context or {}), **({"calendar": calendar} if calendar else {})},
             attachments or [],
         )
-        if outcome.status == "bounced":
+        if outcome.status is EmailStatus.BOUNCED:
             # A refused recipient (or a template that cannot render) is recorded and the coordinators
             # told; the dossier goes on.
             self._bounces.append(f"{purpose}: {outcome.detail or 'refusé'}")
             context = {**self._email_context(), "bounced_purpose": purpose, "detail": outcome.detail or ""}
             alert = await self._send("coord_bounce", f"{purpose}-{occurrence}", self._plan.coordinators, context, [])
-            if alert.status == "bounced":
+            if alert.status is EmailStatus.BOUNCED:
                 workflow.logger.error("coordinators' alert not sent", extra={"purpose": purpose})
 
     async def _send(
@@ -660,7 +661,7 @@ class CandidatureWorkflow:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == TEMPLATE_ERROR:
                 # Retrying cannot fix a template: treated as a bounce, so the coordinators hear of it.
-                return EmailOutcome(message_id="", status="bounced", detail=cause.message)
+                return EmailOutcome(message_id="", status=EmailStatus.BOUNCED, detail=cause.message)
             raise
 
     async def _document(self, kind: str, data: dict[str, Any]) -> DocumentRef:

@@ -50,7 +50,7 @@ def _items(status: CampaignStatus, member: str) -> list[Item]:
         ranked = {r.receipt_number for r in status.deliberation.ranking}
         entries = [e for e in status.candidatures if e.receipt_number in ranked]
     else:
-        entries = [e for e in status.candidatures if e.state == State.ELIGIBILITY_CHECKED.value]
+        entries = [e for e in status.candidatures if e.state is State.ELIGIBILITY_CHECKED]
     return [
         Item(e, status.scores.get(e.receipt_number, {}).get(member), member in status.conflicts.get(e.receipt_number, [])) for e in entries
     ]
