@@ -27,13 +27,6 @@ class CheckEligibilityInput(BaseModel):
     rules: EligibilityRules
 
 
-class MakeDocumentInput(BaseModel):
-    workflow_id: str
-    receipt_number: str | None
-    kind: str
-    data: dict[str, Any]
-
-
 class SendEmailInput(BaseModel):
     workflow_id: str
     # The first run of the workflow's chain: a new execution under a reused id sends its own mail,
@@ -87,16 +80,3 @@ class RecordCampaignInput(BaseModel):
     deadline_at: AwareDatetime
     response_at: AwareDatetime
     at: AwareDatetime
-
-
-class RecordFactInput(BaseModel):
-    """A fact of the dossier for the store: a jury review or conflict, an attendance, a feedback,
-    an experiment. `fact_id` is unique per fact, so a retried activity adds no second row."""
-
-    workflow_id: str
-    campaign_id: str
-    receipt_number: str
-    kind: str  # "review", "conflict", "attendance", "feedback", "experiment"
-    fact_id: str
-    at: AwareDatetime
-    data: dict[str, Any]

@@ -84,8 +84,16 @@ class CycleSummary(BaseModel):
     experiment: str | None
 
 
+class DocumentKind(StrEnum):
+    SUMMARY = "summary"  # sent with the acknowledgement of receipt
+    DECISION_LETTER = "decision_letter"
+    CERTIFICATE = "certificate"  # of participation, at capitalisation
+    COLLECTIVITE_REPORT = "collectivite_report"
+    CAMPAIGN_REPORT = "campaign_report"
+
+
 class DocumentRef(BaseModel):
-    kind: str
+    kind: DocumentKind
     filename: str
     path: str
     sha256: str

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.records import RecordActivities
     from models import search_attributes as sa
-    from models.activity_payloads import MakeDocumentInput, RecordCampaignInput
+    from models.activity_payloads import RecordCampaignInput
     from models.campaign_messages import (
         CampaignEntry,
         CampaignStatus,
@@ -41,6 +41,9 @@ with workflow.unsafe.imports_passed_through():
     from models.campaign_phase import Phase, PhaseTrigger, next_phase
     from models.campaign_state import CampaignInput, CampaignState, ChildSignal
     from models.candidature_messages import CandidatureInput, CorrectionInput
+    from models.document_requests import CampaignReportDocumentRequest
+    from models.documents import CampaignReportRequest, ReportSession
+    from models.facts import ConflictData, ReviewData
     from models.jury_rules import Jury
     from models.lifecycle import State
     from models.refusal import Refusal
@@ -168,9 +171,7 @@ class CampaignWorkflow(CampaignEffects, CampaignInbox):
         await self._until(None, "Capitalisation des candidatures", lambda: not any(e.in_cycle for e in self._state.entries.values()))
         report = await workflow.execute_activity_method(
             DocumentActivities.make_document,
-            MakeDocumentInput(
-                workflow_id=workflow.info().workflow_id, receipt_number=None, kind="campaign_report", data=self._report_data()
-            ),
+            CampaignReportDocumentRequest(workflow_id=workflow.info().workflow_id, receipt_number=None, data=self._report_data()),
             start_to_close_timeout=DOCUMENT_TIMEOUT,
             heartbeat_timeout=DOCUMENT_HEARTBEAT,
             retry_policy=DEFAULT_RETRY,
@@ -303,8 +304,7 @@ class CampaignWorkflow(CampaignEffects, CampaignInbox):
         self._updates += 1
         replaces = input.member_id in self._state.reviews.get(input.receipt_number, {})
         self._jury.record_score(input)
-        trace = {"at": workflow.now().isoformat(), "kind": "score", "replaces": replaces, **input.model_dump()}
-        await self._fact(input.receipt_number, "review", trace)
+        await self._fact(ReviewData(**input.model_dump(), replaces=replaces))
         return self._ack(input.receipt_number, input.member_id)
 
     @score.validator
@@ -317,8 +317,7 @@ class CampaignWorkflow(CampaignEffects, CampaignInbox):
         self._updates += 1
         # Recorded before the activity is awaited, so a deliberation accepted meanwhile cannot count the score.
         self._jury.record_conflict(input)
-        trace = {"at": workflow.now().isoformat(), "kind": "conflict", **input.model_dump()}
-        await self._fact(input.receipt_number, "conflict", trace)
+        await self._fact(ConflictData(**input.model_dump()))
         return self._ack(input.receipt_number, input.member_id)
 
     @declare_conflict.validator
@@ -421,18 +420,16 @@ class CampaignWorkflow(CampaignEffects, CampaignInbox):
         decisions = Counter(e.decision.value for e in self._state.entries.values() if e.decision)
         return {"received": len(self._state.entries), "states": dict(states), "decisions": dict(decisions)}
 
-    def _report_data(self) -> dict[str, Any]:
+    def _report_data(self) -> CampaignReportRequest:
         """Identifiers and the schedule: the document activity reads every figure from the store."""
-        sessions = [{"number": n, "theme": s.theme, "starts_at": s.starts_at.isoformat()} for n, s in sorted(self._state.sessions.items())]
-        time_map = self._plan.time_map.model_dump(mode="json") if self._plan.time_map else None
-        return {
-            "campaign_id": self._plan.id,
-            "campaign_name": self._plan.name,
-            "region": self._plan.region,
-            "timezone": self._plan.timezone,
-            "sessions": sessions,
-            "time_map": time_map,
-        }
+        return CampaignReportRequest(
+            campaign_id=self._plan.id,
+            campaign_name=self._plan.name,
+            region=self._plan.region,
+            timezone=self._plan.timezone,
+            sessions=[ReportSession(number=n, theme=s.theme, starts_at=s.starts_at) for n, s in sorted(self._state.sessions.items())],
+            time_map=self._plan.time_map,
+        )
 
     def _advance(self, trigger: PhaseTrigger) -> None:
         self._state.phase = next_phase(self._state.phase, trigger)

@@ -29,8 +29,6 @@ with workflow.unsafe.imports_passed_through():
         EligibilityRules,
         EmailOutcome,
         EmailStatus,
-        MakeDocumentInput,
-        RecordFactInput,
         RecordTransitionInput,
         SendEmailInput,
     )
@@ -51,6 +49,9 @@ with workflow.unsafe.imports_passed_through():
         TransitionRecord,
         WithdrawInput,
     )
+    from models.document_requests import DocumentInput, document_request
+    from models.documents import CertificateInput, CollectiviteReportInput, DecisionLetterInput, SummaryDocInput
+    from models.facts import AttendanceFact, ExperimentFact, FeedbackFact, RecordFactInput
     from models.lifecycle import STATE_LABELS, IllegalTransition, Lifecycle, State, Trigger
     from models.values import DECISION_LABELS, Attendance, CycleSummary, Decision, DocumentRef, Feedback, ScheduledSession, Verdict
     from workflows.campaign_inbox import CampaignInbox
@@ -133,7 +134,7 @@ class CandidatureWorkflow:
 
     async def _intake(self) -> None:
         """Receipt, eligibility; an ineligible form may be corrected until the deadline."""
-        summary = await self._document("summary", self._summary_data())
+        summary = await self._document(self._summary_data())
         await self._email("receipt", self._recipients(), attachments=[summary], occurrence=str(self._corrections + 1))
         await self._email("coord_new_candidature", self._plan.coordinators, occurrence=str(self._corrections + 1))
         while True:
@@ -167,7 +168,7 @@ class CandidatureWorkflow:
             self._correction = None
             self._corrections += 1
             await self._advance(Trigger.CORRECT, actor=APPLICANT)
-            summary = await self._document("summary", self._summary_data())
+            summary = await self._document(self._summary_data())
             await self._email("receipt", self._recipients(), attachments=[summary], occurrence=str(self._corrections + 1))
 
     async def _await_decision(self) -> None:
@@ -185,7 +186,7 @@ class CandidatureWorkflow:
         if decision is Decision.SELECTED:
             # Told now, so the letter and the email give the real deadline (not the response date).
             self._set_deadline(self._confirmation_deadline(), "confirmation du binôme")
-        letter = await self._document("decision_letter", self._letter_data())
+        letter = await self._document(self._letter_data())
         self._stop_if_ended()  # withdrawn while the letter was being made: no decision email
         await self._email(f"decision_{decision.value}", self._recipients(), attachments=[letter])
         # Published once true: `notified` means the letter and the email exist.
@@ -256,8 +257,8 @@ class CandidatureWorkflow:
 
     async def _capitalise_cycle(self) -> None:
         await self._advance(Trigger.CAPITALISE)
-        certificate = await self._document("certificate", self._certificate_data())
-        report = await self._document("collectivite_report", self._report_data())
+        certificate = await self._document(self._certificate_data())
+        report = await self._document(self._report_data())
         await self._email("certificate", self._recipients(), attachments=[certificate, report])
         await self._report(
             summary=CycleSummary(
@@ -401,7 +402,7 @@ class CandidatureWorkflow:
         first = input.session_number not in self._attendance
         self._attendance[input.session_number] = record
         await self._advance(Trigger.RECORD_ATTENDANCE, actor=input.actor, justification=f"séance {input.session_number}")
-        await self._fact("attendance", f"attendance-{input.session_number}-{len(self._transitions)}", record.model_dump(mode="json"))
+        await self._fact(AttendanceFact(**self._fact_of(f"attendance-{input.session_number}-{len(self._transitions)}"), data=record))
         if record.absent and first:
             await self._email(
                 "absence_followup",
@@ -428,7 +429,7 @@ class CandidatureWorkflow:
     async def record_feedback(self, input: RecordFeedbackInput) -> CandidatureStatus:
         feedback = Feedback(session_number=input.session_number, satisfaction=input.satisfaction, comment=input.comment)
         self._feedback[input.session_number] = feedback
-        await self._fact("feedback", f"feedback-{input.session_number}-{workflow.now().isoformat()}", feedback.model_dump(mode="json"))
+        await self._fact(FeedbackFact(**self._fact_of(f"feedback-{input.session_number}-{workflow.now().isoformat()}"), data=feedback))
         return self.status()
 
     @record_feedback.validator
@@ -449,7 +450,7 @@ class CandidatureWorkflow:
     @workflow.update
     async def record_experiment(self, input: RecordExperimentInput) -> CandidatureStatus:
         self._experiment = input.experiment
-        await self._fact("experiment", f"experiment-{workflow.now().isoformat()}", {"experiment": input.experiment})
+        await self._fact(ExperimentFact(**self._fact_of(f"experiment-{workflow.now().isoformat()}"), data=input))
         return self.status()
 
     @record_experiment.validator
@@ -574,21 +575,24 @@ class CandidatureWorkflow:
             summary=f"Journal : {record.source or '∅'} → {record.dest}",
         )
 
-    async def _fact(self, kind: str, fact_id: str, data: dict[str, Any]) -> None:
+    def _fact_of(self, fact_id: str) -> dict[str, Any]:
+        """What every fact of this dossier says of itself; `fact_id` is unique across dossiers."""
+        workflow_id = workflow.info().workflow_id
+        return {
+            "workflow_id": workflow_id,
+            "campaign_id": self._plan.id,
+            "receipt_number": self._receipt,
+            "fact_id": f"{workflow_id}-{fact_id}",
+            "at": workflow.now(),
+        }
+
+    async def _fact(self, fact: RecordFactInput) -> None:
         await workflow.execute_activity_method(
             RecordActivities.record_fact,
-            RecordFactInput(
-                workflow_id=workflow.info().workflow_id,
-                campaign_id=self._plan.id,
-                receipt_number=self._receipt,
-                kind=kind,
-                fact_id=f"{workflow.info().workflow_id}-{fact_id}",  # unique across dossiers
-                at=workflow.now(),
-                data=data,
-            ),
+            fact,
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=DEFAULT_RETRY,
-            summary=f"Journal : {kind}",
+            summary=f"Journal : {fact.kind}",
         )
 
     async def _report(self, summary: CycleSummary | None = None) -> None:
@@ -664,14 +668,15 @@ class CandidatureWorkflow:
                 return EmailOutcome(message_id="", status=EmailStatus.BOUNCED, detail=cause.message)
             raise
 
-    async def _document(self, kind: str, data: dict[str, Any]) -> DocumentRef:
+    async def _document(self, data: DocumentInput) -> DocumentRef:
+        request = document_request(workflow.info().workflow_id, self._receipt, data)
         ref = await workflow.execute_activity_method(
             DocumentActivities.make_document,
-            MakeDocumentInput(workflow_id=workflow.info().workflow_id, receipt_number=self._receipt, kind=kind, data=data),
+            request,
             start_to_close_timeout=DOCUMENT_TIMEOUT,
             heartbeat_timeout=DOCUMENT_HEARTBEAT,
             retry_policy=DEFAULT_RETRY,
-            summary=f"Document : {kind}",
+            summary=f"Document : {request.kind}",
         )
         self._documents.append(ref)
         return ref
@@ -797,36 +802,40 @@ class CandidatureWorkflow:
             "timezone": self._plan.timezone,
         }
 
-    def _summary_data(self) -> dict[str, Any]:
+    def _summary_data(self) -> SummaryDocInput:
         view = self._verdict.collectivite if self._verdict else None
-        return {
-            "receipt_number": self._receipt,
-            "campaign_name": self._plan.name,
-            "received_at": self._plan.published(self._received_at).isoformat(),
-            "form": self._form.model_dump(mode="json"),
-            "official_name": view.name if view else None,
-            "kind_label": view.kind_label if view else None,
-            "departement": view.departement if view else None,
-            "timezone": self._plan.timezone,  # the time of receipt is written in the campaign's zone
-        }
+        return SummaryDocInput.model_validate(
+            {
+                "receipt_number": self._receipt,
+                "campaign_name": self._plan.name,
+                "received_at": self._plan.published(self._received_at).isoformat(),
+                "form": self._form.model_dump(mode="json"),
+                "official_name": view.name if view else None,
+                "kind_label": view.kind_label if view else None,
+                "departement": view.departement if view else None,
+                "timezone": self._plan.timezone,  # the time of receipt is written in the campaign's zone
+            }
+        )
 
-    def _letter_data(self) -> dict[str, Any]:
+    def _letter_data(self) -> DecisionLetterInput:
         assert self._decision is not None
         decision = self._visible_decision()
         assert decision is not None
         selected = decision is Decision.SELECTED
         referent = self._form.political_referent or Person()
-        return {
-            "receipt_number": self._receipt,
-            "campaign_name": self._plan.name,
-            **self._collectivite_data(),
-            "addressee": {"address": self._form.collectivite.address, **referent.model_dump(include={"civility", "name", "role"})},
-            "signatory": self._plan.signatory.model_dump() if self._plan.signatory else None,
-            "decision": decision.value,
-            "response_date": self._plan.published(self._plan.response_at).date().isoformat(),
-            "waitlist_position": self._decision.waitlist_position,
-            "confirmation_deadline": self._plan.published(self._confirmation_deadline()).date().isoformat() if selected else None,
-        }
+        return DecisionLetterInput.model_validate(
+            {
+                "receipt_number": self._receipt,
+                "campaign_name": self._plan.name,
+                **self._collectivite_data(),
+                "addressee": {"address": self._form.collectivite.address, **referent.model_dump(include={"civility", "name", "role"})},
+                "signatory": self._plan.signatory.model_dump() if self._plan.signatory else None,
+                "decision": decision.value,
+                "response_date": self._plan.published(self._plan.response_at).date().isoformat(),
+                "waitlist_position": self._decision.waitlist_position,
+                "confirmation_deadline": self._plan.published(self._confirmation_deadline()).date().isoformat() if selected else None,
+            }
+        )
 
     def _collectivite_data(self) -> dict[str, Any]:
         view = self._verdict.collectivite if self._verdict else None
@@ -852,24 +861,28 @@ class CandidatureWorkflow:
             )
         return lines
 
-    def _certificate_data(self) -> dict[str, Any]:
-        return {
-            "receipt_number": self._receipt,
-            "campaign_name": self._plan.name,
-            **self._collectivite_data(),
-            "signatory": self._plan.signatory.model_dump() if self._plan.signatory else None,
-            "sessions": [{k: line[k] for k in ("number", "date", "theme", "present")} for line in self._session_lines()],
-        }
+    def _certificate_data(self) -> CertificateInput:
+        return CertificateInput.model_validate(
+            {
+                "receipt_number": self._receipt,
+                "campaign_name": self._plan.name,
+                **self._collectivite_data(),
+                "signatory": self._plan.signatory.model_dump() if self._plan.signatory else None,
+                "sessions": [{k: line[k] for k in ("number", "date", "theme", "present")} for line in self._session_lines()],
+            }
+        )
 
-    def _report_data(self) -> dict[str, Any]:
+    def _report_data(self) -> CollectiviteReportInput:
         keys = ("number", "date", "theme", "elected_present", "technician_present", "others", "satisfaction", "feedback")
-        return {
-            "receipt_number": self._receipt,
-            "campaign_name": self._plan.name,
-            **self._collectivite_data(),
-            "sessions": [{k: line[k] for k in keys} for line in self._session_lines()],
-            "experiment": self._experiment,
-        }
+        return CollectiviteReportInput.model_validate(
+            {
+                "receipt_number": self._receipt,
+                "campaign_name": self._plan.name,
+                **self._collectivite_data(),
+                "sessions": [{k: line[k] for k in keys} for line in self._session_lines()],
+                "experiment": self._experiment,
+            }
+        )
 
 
 __all__ = ["CandidatureWorkflow", "candidature_workflow_id"]
