@@ -40,7 +40,8 @@ from models.candidature_messages import (
     WithdrawInput,
 )
 from models.values import ScheduledSession
-from workflows.campaign import RENEWING, CampaignWorkflow, campaign_workflow_id
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.campaign_updates import RENEWING
 from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
 
 Arg = TypeVar("Arg")
