@@ -37,8 +37,9 @@ from ami.privacy import notice
 from ami.private_files import private_dir, write_private
 from ami.settings import Settings
 from ami.store import store_for
-from models.campaign import CampaignPlan, TimeMap, load_campaign
+from models.campaign import load_campaign
 from models.campaign_messages import CampaignStatus
+from models.campaign_plan import CampaignPlan, TimeMap
 from models.candidature import CandidatureFile
 from models.lifecycle import FINAL_STATES, State
 from models.values import Decision

@@ -14,7 +14,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from models import search_attributes as sa
-from models.campaign import CampaignPlan
 from models.campaign_messages import (
     CampaignStatus,
     ConflictInput,
@@ -27,6 +26,7 @@ from models.campaign_messages import (
     SubmitInput,
     SubmitResult,
 )
+from models.campaign_plan import CampaignPlan
 from models.campaign_state import CampaignInput
 from models.candidature import CandidatureFile, Person
 from models.candidature_messages import (

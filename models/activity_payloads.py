@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from models.campaign import TimeMap
+from models.campaign_plan import TimeMap
 from models.candidature import CandidatureFile
 from models.lifecycle import State
 from models.values import Decision, DocumentRef

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from models.campaign import CandidaturePlan
+from models.campaign_plan import CandidaturePlan
 from models.candidature import CandidatureFile, Person
 from models.lifecycle import State
 from models.values import Attendance, Decision, DocumentRef, Feedback, ScheduledSession, Verdict

@@ -12,7 +12,7 @@ import re
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.campaign import Signatory, TimeMap
+from models.campaign_plan import Signatory, TimeMap
 from models.candidature import CandidatureFile, Civility
 from models.values import Decision
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models.campaign import CampaignPlan
 from models.campaign_messages import CampaignEntry, ConflictInput, DeliberateInput, DeliberationResult, RankedCandidature, ScoreInput
+from models.campaign_plan import CampaignPlan
 from models.campaign_state import CampaignState, Deliberation
 from models.jury import rank
 from models.lifecycle import State

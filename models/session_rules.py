@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models.campaign import CampaignPlan
 from models.campaign_messages import SetSessionInput
+from models.campaign_plan import CampaignPlan
 from models.campaign_state import CampaignState
 from models.refusal import Refusal
 from models.values import ScheduledSession

@@ -21,7 +21,7 @@ from activities.documents import DocumentActivities
 from ami.campaign_report import campaign_report, state_at
 from ami.settings import Settings
 from ami.store import Store
-from models.campaign import TimeMap
+from models.campaign_plan import TimeMap
 from models.document_requests import MakeDocumentInput
 from models.documents import CampaignReportRequest, ReportSession
 from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, TransitionRow

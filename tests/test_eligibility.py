@@ -14,7 +14,8 @@ import yaml
 from ami.eligibility import REASON_CODES, assess
 from ami.register import load_register
 from models.activity_payloads import EligibilityRules
-from models.campaign import CampaignFile, CampaignPlan, load_campaign
+from models.campaign import CampaignFile, load_campaign
+from models.campaign_plan import CampaignPlan
 from models.candidature import CandidatureFile, luhn_valid
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"

@@ -17,7 +17,8 @@ from ami.mail import calendar as ics
 from ami.mail.render import DEMO_NOTE, render
 from ami.settings import Settings
 from models.activity_payloads import SendEmailInput
-from models.campaign import CampaignPlan, load_campaign
+from models.campaign import load_campaign
+from models.campaign_plan import CampaignPlan
 from tests.email_fixtures import french_context
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -22,8 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from ami.mail.render import TEMPLATE_ERROR
     from models.activity_payloads import SendEmailInput
-    from models.campaign import CampaignPlan
     from models.campaign_messages import CampaignEntry
+    from models.campaign_plan import CampaignPlan
     from models.campaign_state import CampaignState, ChildSignal, PendingSignal
     from models.candidature_messages import DecisionInput, ScheduleInput
     from models.facts import ConflictData, ConflictFact, FactKind, ReviewData, ReviewFact

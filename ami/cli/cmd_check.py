@@ -18,7 +18,8 @@ from ami.eligibility import assess
 from ami.forms import MalformedForm, load_form
 from ami.register import load_register
 from models.activity_payloads import EligibilityRules
-from models.campaign import CampaignFileError, CampaignPlan, load_campaign
+from models.campaign import CampaignFileError, load_campaign
+from models.campaign_plan import CampaignPlan
 from models.candidature import CandidatureFile
 from models.values import Verdict
 

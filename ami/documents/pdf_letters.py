@@ -10,7 +10,7 @@ from ami.documents._pdf_base import FAMILY, AmiPdf, pdf_text, stable_instant
 from ami.documents.addressee import Addressing, addressing, designation
 from ami.documents.branding import ORGANISATION
 from ami.documents.typography import date_fr
-from models.campaign import Signatory
+from models.campaign_plan import Signatory
 from models.documents import CertificateInput, DecisionLetterInput
 from models.values import Decision
 

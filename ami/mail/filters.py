@@ -20,7 +20,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from ami.documents import typography
-from models.campaign import TimeMap
+from models.campaign_plan import TimeMap
 from models.lifecycle import STATE_LABELS, State
 from models.values import DECISION_LABELS, Decision
 

@@ -18,8 +18,8 @@ from ami.portal.core import PageError, Portal, text
 from ami.portal.links import Audience, Grant
 from ami.portal.security import Bucket
 from ami.portal.sniff import EXTENSIONS, Kind
-from models.campaign import JuryMember
 from models.campaign_messages import CampaignEntry, CampaignStatus
+from models.campaign_plan import JuryMember
 from models.lifecycle import State
 from workflows.candidature import candidature_workflow_id
 
