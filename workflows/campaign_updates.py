@@ -6,7 +6,6 @@ checked by its validator (the rules are pure classes: `models/jury_rules.py`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -32,27 +31,16 @@ with workflow.unsafe.imports_passed_through():
     from models.facts import ConflictData, ReviewData
     from models.jury_rules import Jury
     from models.lifecycle import State
-    from models.refusal import Refusal
     from models.session_rules import SessionCalendar
     from models.values import ScheduledSession
     from workflows.campaign_effects import CampaignEffects
     from workflows.campaign_inbox import CampaignInbox
     from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
+    from workflows.refused import checked, refuse
 
 
 # The error type of an update refused while the campaign continues as new: worth retrying.
 RENEWING = "Renewing"
-
-
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="Refused", non_retryable=True)
-
-
-def _checked(check: Callable[[], None]) -> None:
-    try:
-        check()
-    except Refusal as refusal:
-        raise _refuse(refusal.message) from None
 
 
 class CampaignUpdates(CampaignEffects, CampaignInbox):
@@ -98,7 +86,7 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
             del self._state.entries[key]
             if self._state.next_receipt == number + 1:
                 self._state.next_receipt = number
-            raise _refuse(
+            raise refuse(
                 f"La candidature n'a pas pu être enregistrée : un dossier {child_id} est déjà en cours hors de cette campagne."
                 " Terminez-le ou contactez l'équipe technique, puis renvoyez le formulaire."
             ) from None
@@ -108,25 +96,25 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
     def _validate_submit(self, input: SubmitInput) -> None:
         self._refuse_while_renewing()
         if self._state.phase is Phase.DONE:
-            raise _refuse("La campagne est terminée : elle n'enregistre plus de candidature.")
+            raise refuse("La campagne est terminée : elle n'enregistre plus de candidature.")
         if input.received_at and input.received_at > workflow.now() + timedelta(minutes=5):
-            raise _refuse("La date de réception ne peut pas être dans le futur.")
+            raise refuse("La date de réception ne peut pas être dans le futur.")
         existing = self._state.entries.get(input.form.collectivite.identifier)
         if existing is None:
             if self._state.deliberation is not None:
                 # Decided once: a form registered after the deliberation could never get a decision.
-                raise _refuse(
+                raise refuse(
                     "Le jury a déjà délibéré : la campagne n'enregistre plus de candidature."
                     " Répondez à la collectivité directement (voir docs/coordinators.md)."
                 )
             return
         if existing.state is not State.INELIGIBLE or existing.ended:
-            raise _refuse(
+            raise refuse(
                 f"Une candidature de cette collectivité est déjà enregistrée ({existing.receipt_number}, état {existing.state.value}) :"
                 " une seule candidature par collectivité et par campagne."
             )
         if workflow.now() >= self._plan.deadline_at:
-            raise _refuse(f"La date limite est passée : la candidature {existing.receipt_number} ne peut plus être corrigée.")
+            raise refuse(f"La date limite est passée : la candidature {existing.receipt_number} ne peut plus être corrigée.")
 
     async def _correct(self, entry: CampaignEntry, correction: CorrectionInput) -> SubmitResult:
         """The candidature decides whether its correction is in time; `submit` answers what it decided."""
@@ -139,10 +127,10 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
         except FailureError:
             self._answers.pop(request, None)
             await self._found_closed(entry)
-            raise _refuse(f"La candidature {entry.receipt_number} est close : elle ne peut plus être corrigée.") from None
+            raise refuse(f"La candidature {entry.receipt_number} est close : elle ne peut plus être corrigée.") from None
         await workflow.wait_condition(lambda: self._answers.get(request) is not None)
         if not self._answers.pop(request):
-            raise _refuse(f"La date limite est passée : la candidature {entry.receipt_number} ne peut plus être corrigée.")
+            raise refuse(f"La date limite est passée : la candidature {entry.receipt_number} ne peut plus être corrigée.")
         return SubmitResult(
             workflow_id=candidature_workflow_id(self._plan.id, entry.key), receipt_number=entry.receipt_number, correction=True
         )
@@ -160,7 +148,7 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
     @score.validator
     def _validate_score(self, input: ScoreInput) -> None:
         self._refuse_while_renewing()
-        _checked(lambda: self._jury.check_score(input))
+        checked(lambda: self._jury.check_score(input))
 
     @workflow.update
     async def declare_conflict(self, input: ConflictInput) -> ReviewAck:
@@ -173,7 +161,7 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
     @declare_conflict.validator
     def _validate_conflict(self, input: ConflictInput) -> None:
         self._refuse_while_renewing()
-        _checked(lambda: self._jury.check_conflict(input))
+        checked(lambda: self._jury.check_conflict(input))
 
     @workflow.update
     def deliberate(self, input: DeliberateInput) -> DeliberationResult:
@@ -191,7 +179,7 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
     @deliberate.validator
     def _validate_deliberate(self, input: DeliberateInput) -> None:
         self._refuse_while_renewing()
-        _checked(lambda: self._jury.check_deliberation(input, workflow.now()))
+        checked(lambda: self._jury.check_deliberation(input, workflow.now()))
 
     # --- sessions -----------------------------------------------------------------------------
 
@@ -208,7 +196,7 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
     def _validate_session(self, input: SetSessionInput) -> None:
         self._refuse_while_renewing()
         cycle_over = self._state.phase in (Phase.CAPITALISATION, Phase.REPORTED, Phase.DONE)
-        _checked(lambda: self._calendar.check(input, workflow.now(), cycle_over))
+        checked(lambda: self._calendar.check(input, workflow.now(), cycle_over))
 
     # --- plumbing -----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.candidature import Person
+    from models import dossier_rules as rules
     from models.candidature_messages import (
         CandidatureStatus,
         ConfirmBinomeInput,
@@ -21,9 +21,10 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
     )
     from models.facts import AttendanceFact, ExperimentFact, FeedbackFact
-    from models.lifecycle import STATE_LABELS, IllegalTransition, State, Trigger
-    from models.values import Attendance, Decision, Feedback
+    from models.lifecycle import STATE_LABELS, IllegalTransition, Trigger
+    from models.values import Attendance, Feedback
     from workflows.candidature_effects import CandidatureEffects
+    from workflows.refused import checked
 
 
 class CandidatureUpdates(CandidatureEffects):
@@ -40,53 +41,21 @@ class CandidatureUpdates(CandidatureEffects):
     @confirm_binome.validator
     def _validate_confirm(self, input: ConfirmBinomeInput) -> None:
         self._refuse_unless(Trigger.CONFIRM_BINOME)
-        if self._decision is None or (self._decision.decision is not Decision.SELECTED and not self._promoted):
-            raise ApplicationError(
-                "Seule une collectivité retenue (ou promue depuis la liste d'attente) confirme son binôme.",
-                type="Refused",
-                non_retryable=True,
-            )
-        if not (input.political_referent.complete and input.technical_referent.complete):
-            raise ApplicationError(
-                "Le binôme confirmé doit indiquer le nom, la qualité et le courriel de l'élu et du technicien.",
-                type="Refused",
-                non_retryable=True,
-            )
+        checked(lambda: rules.check_confirmation(self._decision, self._promoted, input))
 
     @workflow.update
     async def forget_contact(self, input: ForgetContactInput) -> ForgetContactResult:
         """The person is removed from the dossier's form; the dossier goes on with the remaining
         contacts, and the coordinators are told when no referent address is left."""
-        address = input.email.strip().lower()
-        updates: dict[str, Person | None] = {}
-        for role in ("political_referent", "technical_referent", "contact_point"):
-            person = getattr(self._form, role)
-            if person is not None and (person.email or "").lower() == address:
-                updates[role] = None if role == "contact_point" else Person()
-        self._form = self._form.model_copy(update=updates)
+        self._form, forgotten = rules.forget(self._form, input.email)
         self._forgotten += 1
-        referents = [p for p in (self._form.political_referent, self._form.technical_referent) if p is not None and p.email]
-        if not referents:
+        if not rules.has_referent(self._form):
             await self._email("coord_no_referent", self._plan.coordinators, occurrence=str(self._forgotten))
-        return ForgetContactResult(forgotten=len(updates), remaining=len(self._recipients()))
+        return ForgetContactResult(forgotten=forgotten, remaining=len(self._recipients()))
 
     @forget_contact.validator
     def _validate_forget(self, input: ForgetContactInput) -> None:
-        # Messages never quote the address: they end up in logs and in the history's failures.
-        if self._lifecycle.final:
-            raise ApplicationError(
-                "Le dossier est clos : il est effacé par la purge, pas par cette action.", type="Refused", non_retryable=True
-            )
-        address = input.email.strip().lower()
-        if (self._form.collectivite.email or "").lower() == address:
-            raise ApplicationError(
-                "Cette adresse est celle de la collectivité, exigée par le formulaire : elle se change par une correction.",
-                type="Refused",
-                non_retryable=True,
-            )
-        people = [self._form.political_referent, self._form.technical_referent, self._form.contact_point]
-        if not any(p is not None and (p.email or "").lower() == address for p in people):
-            raise ApplicationError("Cette adresse ne figure pas parmi les contacts du dossier.", type="Refused", non_retryable=True)
+        checked(lambda: rules.check_forget(self._lifecycle.final, self._form, input.email))
 
     @workflow.update
     async def withdraw(self, input: WithdrawInput) -> CandidatureStatus:
@@ -123,15 +92,8 @@ class CandidatureUpdates(CandidatureEffects):
     @record_attendance.validator
     def _validate_attendance(self, input: RecordAttendanceInput) -> None:
         self._refuse_unless(Trigger.RECORD_ATTENDANCE)
-        session = self._sessions.get(input.session_number)
-        if session is None:
-            raise ApplicationError(
-                f"La séance {input.session_number} n'a pas encore de date : impossible d'y enregistrer une présence.",
-                type="Refused",
-                non_retryable=True,
-            )
-        if workflow.now() < session.starts_at:
-            raise ApplicationError(f"La séance {input.session_number} n'a pas encore eu lieu.", type="Refused", non_retryable=True)
+        number = input.session_number
+        checked(lambda: rules.check_attendance(self._sessions.get(number), number, workflow.now()))
 
     @workflow.update
     async def record_feedback(self, input: RecordFeedbackInput) -> CandidatureStatus:
@@ -142,18 +104,8 @@ class CandidatureUpdates(CandidatureEffects):
 
     @record_feedback.validator
     def _validate_feedback(self, input: RecordFeedbackInput) -> None:
-        if self._lifecycle.current not in (State.ENROLLED, State.SESSION_TRACKED):
-            raise ApplicationError(
-                f"Questionnaire refusé : la candidature est « {STATE_LABELS[self._lifecycle.current]} ».",
-                type="Refused",
-                non_retryable=True,
-            )
-        if input.session_number not in self._attendance:
-            raise ApplicationError(
-                f"Aucune présence enregistrée pour la séance {input.session_number} : enregistrez-la d'abord.",
-                type="Refused",
-                non_retryable=True,
-            )
+        number = input.session_number
+        checked(lambda: rules.check_feedback(self._lifecycle.current, number in self._attendance, number))
 
     @workflow.update
     async def record_experiment(self, input: RecordExperimentInput) -> CandidatureStatus:
@@ -163,8 +115,7 @@ class CandidatureUpdates(CandidatureEffects):
 
     @record_experiment.validator
     def _validate_experiment(self, input: RecordExperimentInput) -> None:
-        if self._lifecycle.current not in (State.ENROLLED, State.SESSION_TRACKED):
-            raise ApplicationError("L'expérimentation s'enregistre pendant le cycle.", type="Refused", non_retryable=True)
+        checked(lambda: rules.check_experiment(self._lifecycle.current))
 
     def _refuse_unless(self, trigger: Trigger) -> None:
         try:
