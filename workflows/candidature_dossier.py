@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
     from models.activity_payloads import EligibilityRules
     from models.candidature import CandidatureFile, Person
-    from models.candidature_messages import CandidatureInput, ConfirmBinomeInput, CorrectionInput, DecisionInput, TransitionRecord
+    from models.candidature_messages import CandidatureInput, CorrectionInput, DecisionInput, TransitionRecord
     from models.documents import CertificateInput, CollectiviteReportInput, DecisionLetterInput, SummaryDocInput
     from models.lifecycle import STATE_LABELS, Lifecycle, State
     from models.values import DECISION_LABELS, Attendance, Decision, DocumentRef, Feedback, ScheduledSession, Verdict
@@ -38,7 +38,6 @@ class CandidatureDossier:
         # Fixed once, when the collectivité is told it has a seat (see `_confirmation_deadline`).
         self._confirm_by: datetime | None = None
         self._waitlist_closed = False
-        self._confirmation: ConfirmBinomeInput | None = None
         self._sessions: dict[int, ScheduledSession] = {}
         self._schedule_seen: dict[tuple[int, int], datetime] = {}
         self._schedule_version = 0
