@@ -71,3 +71,13 @@ def test_a_document_request_is_told_apart_by_its_kind() -> None:
         {"workflow_id": "c", "receipt_number": None, "kind": "campaign_report", "data": former}
     )
     assert isinstance(parsed, CampaignReportDocumentRequest) and isinstance(parsed.data, CampaignReportInput)
+
+
+def test_a_candidature_started_with_the_former_campaign_workflow_id_still_loads() -> None:
+    from models.campaign import load_campaign
+    from models.candidature_messages import CandidatureInput
+
+    plan = load_campaign("ami-2024").plan().for_candidature()
+    started = CandidatureInput(plan=plan, receipt_number="AMI-2024-0001", form=example("01-henin-carvin"), received_at=AT)
+    former = {**started.model_dump(mode="json"), "campaign_workflow_id": "campaign-ami-2024"}
+    assert CandidatureInput.model_validate_json(json.dumps(former)) == started
