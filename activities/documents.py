@@ -1,9 +1,10 @@
 """Make a document, store it under a content-addressed path and record it with the candidature.
 
-The campaign report is the exception to « the workflow sends what the document shows »: it receives
-the campaign's id and schedule (`CampaignReportRequest`) and reads every figure from the store
+Each request carries its document's typed input (`models/document_requests.py`). The campaign report
+is the exception to « the workflow sends what the document shows »: it receives the campaign's id
+and schedule (`CampaignReportRequest`) and reads every figure from the store
 (`ami/campaign_report.py`). The former shape, with the figures computed by the workflow, is still
-accepted (`CampaignReportInput`, told apart by its `counts`).
+accepted (`CampaignReportInput`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -27,16 +27,17 @@ from ami.register import load_register
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
 from models import documents as inputs
-from models.messages import DocumentRef, MakeDocumentInput
+from models.document_requests import CampaignReportDocumentRequest, MakeDocumentInput, SummaryRequest
 from models.tables import DocumentRow
+from models.values import DocumentKind, DocumentRef
 
-# kind -> (input model, renderer, file name stem)
-RENDERERS: dict[str, tuple[type[BaseModel], Callable[..., bytes], str]] = {
-    "summary": (inputs.SummaryDocInput, pdf.summary_pdf, "recapitulatif-candidature"),
-    "decision_letter": (inputs.DecisionLetterInput, pdf.decision_letter_pdf, "lettre-de-decision"),
-    "certificate": (inputs.CertificateInput, pdf.certificate_pdf, "attestation-de-participation"),
-    "collectivite_report": (inputs.CollectiviteReportInput, pdf.collectivite_report_pdf, "rapport-de-capitalisation"),
-    "campaign_report": (inputs.CampaignReportInput, pdf.campaign_report_pdf, "rapport-de-campagne"),
+# kind -> (renderer, file name stem)
+RENDERERS: dict[DocumentKind, tuple[Callable[..., bytes], str]] = {
+    DocumentKind.SUMMARY: (pdf.summary_pdf, "recapitulatif-candidature"),
+    DocumentKind.DECISION_LETTER: (pdf.decision_letter_pdf, "lettre-de-decision"),
+    DocumentKind.CERTIFICATE: (pdf.certificate_pdf, "attestation-de-participation"),
+    DocumentKind.COLLECTIVITE_REPORT: (pdf.collectivite_report_pdf, "rapport-de-capitalisation"),
+    DocumentKind.CAMPAIGN_REPORT: (pdf.campaign_report_pdf, "rapport-de-campagne"),
 }
 
 
@@ -57,29 +58,28 @@ class DocumentActivities:
         self.settings = settings or get_settings()
         self.store = store or store_for(self.settings.resolved_database_url())
 
-    def _input(self, kind: str, data: dict[str, Any]) -> BaseModel:
-        """The document's input model; the campaign report's is built from the store."""
-        if kind == "campaign_report" and "counts" not in data:
-            request = inputs.CampaignReportRequest.model_validate(data)
-            code = request.region
-            if code is None:
-                row = self.store.campaign(request.campaign_id)
-                code = row.region if row else None
-            return campaign_report(self.store, request, load_register().region_name(code) if code else None)
-        if kind == "campaign_report" and str(data.get("region_name", "")).isdigit():
-            # The former shape carried the region's code (« Région 32 »): print its name.
-            data = {**data, "region_name": load_register().region_name(data["region_name"]) or data["region_name"]}
-        model = RENDERERS[kind][0]
-        return model.model_validate(data)
+    def _input(self, request: MakeDocumentInput) -> BaseModel:
+        """The document's input; the campaign report's is built from the store."""
+        match request:
+            case SummaryRequest(data=summary) if not summary.privacy_notice:
+                found = notice(campaign_of(request.workflow_id), self.settings.campaigns_dir) or []
+                return summary.model_copy(update={"privacy_notice": found})
+            case CampaignReportDocumentRequest(data=inputs.CampaignReportRequest() as report):
+                code = report.region
+                if code is None:
+                    row = self.store.campaign(report.campaign_id)
+                    code = row.region if row else None
+                return campaign_report(self.store, report, load_register().region_name(code) if code else None)
+            case CampaignReportDocumentRequest(data=inputs.CampaignReportInput() as old) if old.region_name.isdigit():
+                # The former shape carried the region's code (« Région 32 »): print its name.
+                return old.model_copy(update={"region_name": load_register().region_name(old.region_name) or old.region_name})
+        return request.data
 
     @activity.defn
     async def make_document(self, input: MakeDocumentInput) -> DocumentRef:
-        _, renderer, stem = RENDERERS[input.kind]
-        raw = input.data
-        if input.kind == "summary" and not raw.get("privacy_notice"):
-            raw = {**raw, "privacy_notice": notice(campaign_of(input.workflow_id), self.settings.campaigns_dir) or []}
+        renderer, stem = RENDERERS[input.kind]
         # Rendering can take seconds on a busy machine: heartbeats let a lost task resume quickly.
-        data = await heartbeating(asyncio.to_thread(self._input, input.kind, raw))
+        data = await heartbeating(asyncio.to_thread(self._input, input))
         content = await heartbeating(asyncio.to_thread(renderer, data, demo=self.settings.demo))
         path, digest = await heartbeating(asyncio.to_thread(store_content, self.settings.data_dir, content, ".pdf"))
         filename = f"{stem}-{input.receipt_number}.pdf" if input.receipt_number else f"{stem}.pdf"

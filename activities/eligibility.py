@@ -7,7 +7,8 @@ import asyncio
 from temporalio import activity
 
 from ami.eligibility import assess
-from models.messages import CheckEligibilityInput, Verdict
+from models.activity_payloads import CheckEligibilityInput
+from models.values import Verdict
 
 
 @activity.defn

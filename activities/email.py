@@ -30,7 +30,7 @@ from ami.privacy import email_notice
 from ami.settings import Settings, get_settings
 from ami.store import Store, store_for
 from ami.telemetry import EMAILS_BOUNCED, EMAILS_RETRIED, EMAILS_SENT
-from models.messages import EmailOutcome, SendEmailInput
+from models.activity_payloads import EmailOutcome, EmailStatus, SendEmailInput
 from models.tables import EmailRow
 
 
@@ -43,15 +43,15 @@ class EmailActivities:
     async def send_email(self, input: SendEmailInput) -> EmailOutcome:
         msg_id = message_id(input.workflow_id, input.purpose, input.occurrence, self.settings.message_id_domain, input.run_id)
         row = await asyncio.to_thread(self.store.outbox_get, msg_id)
-        if row is not None and row.status in ("sent", "bounced"):
-            return EmailOutcome(message_id=msg_id, status=row.status, detail=row.detail)
+        if row is not None and row.status in (EmailStatus.SENT, EmailStatus.BOUNCED):
+            return EmailOutcome(message_id=msg_id, status=EmailStatus(row.status), detail=row.detail)
         if row is None:
             try:
                 built = self._render(input, msg_id)
             except HeaderMismatch as mismatch:
                 # Never sent, and the coordinators are alerted through the bounce path (no address in the detail).
                 activity.logger.error("email refused before sending", extra={"purpose": input.purpose, "message_id": msg_id})
-                return EmailOutcome(message_id=msg_id, status="bounced", detail=str(mismatch))
+                return EmailOutcome(message_id=msg_id, status=EmailStatus.BOUNCED, detail=str(mismatch))
             # If a concurrent attempt wrote the row first, outbox_put returns that one: one message, one set of bytes.
             row = await asyncio.to_thread(self.store.outbox_put, built)
         try:
@@ -69,7 +69,7 @@ class EmailActivities:
         await asyncio.to_thread(self.store.outbox_mark, msg_id, "sent")
         _count(EMAILS_SENT, "Courriels acceptés par le relais SMTP", input.purpose)
         activity.logger.info("email sent", extra={"purpose": input.purpose, "message_id": msg_id})
-        return EmailOutcome(message_id=msg_id, status="sent")
+        return EmailOutcome(message_id=msg_id, status=EmailStatus.SENT)
 
     def _render(self, input: SendEmailInput, msg_id: str) -> EmailRow:
         # The dossier's private link is signed here, from the workflow id: never in a workflow history.
@@ -115,7 +115,7 @@ class EmailActivities:
         await asyncio.to_thread(self.store.outbox_mark, msg_id, "bounced", detail)
         _count(EMAILS_BOUNCED, "Courriels refusés définitivement (5xx)", purpose)
         activity.logger.warning("email bounced", extra={"message_id": msg_id, "detail": detail})
-        return EmailOutcome(message_id=msg_id, status="bounced", detail=detail)
+        return EmailOutcome(message_id=msg_id, status=EmailStatus.BOUNCED, detail=detail)
 
 
 def _count(name: str, description: str, purpose: str) -> None:

@@ -9,57 +9,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from ami.settings import get_settings
 from ami.store import FactRow, Store, store_for
-from models.messages import RecordCampaignInput, RecordFactInput, RecordTransitionInput
+from models.activity_payloads import RecordCampaignInput, RecordTransitionInput
+from models.facts import AttendanceFact, ConflictFact, ExperimentFact, FeedbackFact, RecordFactInput, ReviewFact
 from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
-
-# The shapes of `RecordFactInput.data` the workflows write; keys the store has no column for
-# (the review trace repeats `at` and `receipt_number`, say) are ignored.
-_LOOSE = ConfigDict(extra="ignore")
-
-
-class _Score(BaseModel):
-    model_config = _LOOSE
-    member_id: str
-    scores: dict[str, int]
-    comment: str | None = None
-    replaces: bool = False
-
-
-class _Conflict(BaseModel):
-    model_config = _LOOSE
-    member_id: str
-    reason: str | None = None
-
-
-class _Attendance(BaseModel):
-    model_config = _LOOSE
-    session_number: int
-    elected_present: bool
-    technician_present: bool
-    others: int = 0
-
-
-class _Feedback(BaseModel):
-    model_config = _LOOSE
-    session_number: int
-    satisfaction: int
-    comment: str | None = None
-
-
-class _Experiment(BaseModel):
-    model_config = _LOOSE
-    experiment: str
 
 
 def fact_row(input: RecordFactInput) -> FactRow:
-    """The row of the table that holds this kind of fact; a kind or shape the store does not know is
-    a programming error, refused for good rather than retried or silently dropped."""
+    """The row of the table that holds this kind of fact."""
     common: dict[str, Any] = {
         "fact_id": input.fact_id,
         "workflow_id": input.workflow_id,
@@ -67,22 +27,27 @@ def fact_row(input: RecordFactInput) -> FactRow:
         "receipt_number": input.receipt_number,
         "at": input.at,
     }
-    try:
-        if input.kind == "review":
-            score = _Score.model_validate(input.data)
-            return ReviewRow(**common, kind="score", **score.model_dump(), reason=None)
-        if input.kind == "conflict":
-            conflict = _Conflict.model_validate(input.data)
-            return ReviewRow(**common, kind="conflict", **conflict.model_dump(), scores=None, comment=None, replaces=False)
-        if input.kind == "attendance":
-            return AttendanceRow(**common, **_Attendance.model_validate(input.data).model_dump())
-        if input.kind == "feedback":
-            return FeedbackRow(**common, **_Feedback.model_validate(input.data).model_dump())
-        if input.kind == "experiment":
-            return ExperimentRow(**common, **_Experiment.model_validate(input.data).model_dump())
-    except ValidationError as error:
-        raise ApplicationError(f"Fait « {input.kind} » mal formé ({input.fact_id}) : {error}", type="BadFact", non_retryable=True) from None
-    raise ApplicationError(f"Nature de fait inconnue du registre : « {input.kind} » ({input.fact_id}).", type="BadFact", non_retryable=True)
+    match input:
+        case ReviewFact(data=score):
+            return ReviewRow(
+                **common,
+                kind="score",
+                member_id=score.member_id,
+                scores=score.scores,
+                comment=score.comment,
+                replaces=score.replaces,
+                reason=None,
+            )
+        case ConflictFact(data=conflict):
+            return ReviewRow(
+                **common, kind="conflict", member_id=conflict.member_id, reason=conflict.reason, scores=None, comment=None, replaces=False
+            )
+        case AttendanceFact(data=attendance):
+            return AttendanceRow(**common, **attendance.model_dump(exclude={"recorded_at"}))
+        case FeedbackFact(data=feedback):
+            return FeedbackRow(**common, **feedback.model_dump())
+        case ExperimentFact(data=experiment):
+            return ExperimentRow(**common, experiment=experiment.experiment)
 
 
 class RecordActivities:

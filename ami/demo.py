@@ -37,10 +37,12 @@ from ami.privacy import notice
 from ami.private_files import private_dir, write_private
 from ami.settings import Settings
 from ami.store import store_for
-from models.campaign import CampaignPlan, TimeMap, load_campaign
+from models.campaign import load_campaign
+from models.campaign_messages import CampaignStatus
+from models.campaign_plan import CampaignPlan, TimeMap
 from models.candidature import CandidatureFile
 from models.lifecycle import FINAL_STATES, State
-from models.messages import CampaignStatus, Decision
+from models.values import Decision
 from workflows.candidature import candidature_workflow_id
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -157,7 +159,7 @@ async def _play(run: DemoRun) -> None:
     # The jury: four members score every eligible candidature; one declares a conflict.
     await run.at(2024, 9, 10)
     status = await c.status()
-    eligible = {e.key: e.receipt_number for e in status.candidatures if e.state == State.ELIGIBILITY_CHECKED.value}
+    eligible = {e.key: e.receipt_number for e in status.candidatures if e.state is State.ELIGIBILITY_CHECKED}
     stems = {key: stem for stem, key in run.identifiers.items()}
     lomme = eligible.get(run.identifiers["04-lomme"])
     if lomme:
@@ -242,7 +244,7 @@ async def _play(run: DemoRun) -> None:
         session = next(s for s in (await c.status()).sessions if s.number == plan.number)
         after = session.ends_at + (session.ends_at - session.starts_at)
         await asyncio.sleep(max(0.0, (after - datetime.now(UTC)).total_seconds()))
-        enrolled = [e.key for e in (await c.status()).candidatures if e.state in (State.ENROLLED.value, State.SESSION_TRACKED.value)]
+        enrolled = [e.key for e in (await c.status()).candidatures if e.state in (State.ENROLLED, State.SESSION_TRACKED)]
 
         async def attend(key: str, number: int, month: str) -> None:
             elected = not (key == absent and number == 3)

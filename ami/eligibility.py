@@ -12,8 +12,9 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ami.register import Register, RegisterEntry, load_register
+from models.activity_payloads import EligibilityRules
 from models.candidature import CandidatureFile, Person
-from models.messages import EligibilityRules, Reason, RegisterView, Verdict
+from models.values import Reason, RegisterView, Verdict
 
 # Stable reason codes, in the order the rules are checked.
 UNKNOWN_COLLECTIVITE = "unknown_collectivite"

@@ -6,37 +6,46 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
+from typing import TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from models import search_attributes as sa
-from models.campaign import CampaignPlan
-from models.campaign_state import CampaignInput
-from models.candidature import CandidatureFile, Person
-from models.messages import (
+from models.campaign_messages import (
     CampaignStatus,
-    CandidatureStatus,
-    ConfirmBinomeInput,
     ConflictInput,
     DeliberateInput,
     DeliberationResult,
-    ForgetContactInput,
-    ForgetContactResult,
     Override,
-    RecordAttendanceInput,
-    RecordExperimentInput,
-    RecordFeedbackInput,
-    ScheduledSession,
+    ReviewAck,
     ScoreInput,
     SetSessionInput,
     SubmitInput,
     SubmitResult,
+)
+from models.campaign_plan import CampaignPlan
+from models.campaign_state import CampaignInput
+from models.candidature import CandidatureFile, Person
+from models.candidature_messages import (
+    CandidatureStatus,
+    ConfirmBinomeInput,
+    ForgetContactInput,
+    ForgetContactResult,
+    RecordAttendanceInput,
+    RecordExperimentInput,
+    RecordFeedbackInput,
     WithdrawInput,
 )
-from workflows.campaign import RENEWING, CampaignWorkflow, campaign_workflow_id
+from models.values import ScheduledSession
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.campaign_updates import RENEWING
 from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
+
+Arg = TypeVar("Arg")
+Result = TypeVar("Result")
 
 
 class Refused(Exception):
@@ -80,13 +89,13 @@ class Coordination:
     def candidature(self, identifier: str) -> WorkflowHandle[CandidatureWorkflow, CandidatureStatus]:
         return self.client.get_workflow_handle_for(CandidatureWorkflow.run, candidature_workflow_id(self.campaign_id, identifier))
 
-    async def _campaign_update(self, update: object, arg: object) -> object:
+    async def _campaign_update(self, update: UpdateMethodMultiParam[[CampaignWorkflow, Arg], Result], arg: Arg) -> Result:
         """The campaign refuses updates for the instant it continues as new: those are retried."""
         delay = 0.1
         update_id = str(uuid.uuid4())  # the same id on every attempt: the server applies it once per run
         for _ in range(60):
             try:
-                return await self.campaign.execute_update(update, arg, id=update_id)  # type: ignore[call-overload]
+                return await self.campaign.execute_update(update, arg, id=update_id)
             except WorkflowUpdateFailedError as error:
                 if getattr(error.cause, "type", None) != RENEWING:
                     raise Refused(_cause(error)) from None
@@ -101,38 +110,34 @@ class Coordination:
             delay = min(delay * 2, 2.0)
         raise Refused("La campagne est occupée à se renouveler depuis plus d'une minute : réessayez plus tard.")
 
-    async def _candidature_update(self, identifier: str, update: object, arg: object) -> CandidatureStatus:
+    async def _candidature_update(
+        self, identifier: str, update: UpdateMethodMultiParam[[CandidatureWorkflow, Arg], Result], arg: Arg
+    ) -> Result:
         try:
-            return await self.candidature(identifier).execute_update(update, arg)  # type: ignore[call-overload,no-any-return]
+            return await self.candidature(identifier).execute_update(update, arg)
         except WorkflowUpdateFailedError as error:
             raise Refused(_cause(error)) from None
 
     async def submit(self, form: CandidatureFile, received_at: datetime | None = None) -> SubmitResult:
-        result = await self._campaign_update(CampaignWorkflow.submit, SubmitInput(form=form, received_at=received_at))
-        assert isinstance(result, SubmitResult)
-        return result
+        return await self._campaign_update(CampaignWorkflow.submit, SubmitInput(form=form, received_at=received_at))
 
-    async def score(self, member_id: str, receipt: str, scores: dict[str, int], comment: str | None = None) -> None:
-        await self._campaign_update(
+    async def score(self, member_id: str, receipt: str, scores: dict[str, int], comment: str | None = None) -> ReviewAck:
+        return await self._campaign_update(
             CampaignWorkflow.score, ScoreInput(member_id=member_id, receipt_number=receipt, scores=scores, comment=comment)
         )
 
-    async def declare_conflict(self, member_id: str, receipt: str, reason: str | None = None) -> None:
-        await self._campaign_update(
+    async def declare_conflict(self, member_id: str, receipt: str, reason: str | None = None) -> ReviewAck:
+        return await self._campaign_update(
             CampaignWorkflow.declare_conflict, ConflictInput(member_id=member_id, receipt_number=receipt, reason=reason)
         )
 
     async def deliberate(self, actor: str = "coordination", overrides: list[Override] | None = None) -> DeliberationResult:
-        result = await self._campaign_update(CampaignWorkflow.deliberate, DeliberateInput(actor=actor, overrides=overrides or []))
-        assert isinstance(result, DeliberationResult)
-        return result
+        return await self._campaign_update(CampaignWorkflow.deliberate, DeliberateInput(actor=actor, overrides=overrides or []))
 
     async def set_session(self, number: int, starts_at: datetime, place: str, theme: str | None = None) -> ScheduledSession:
-        result = await self._campaign_update(
+        return await self._campaign_update(
             CampaignWorkflow.set_session, SetSessionInput(number=number, starts_at=starts_at, place=place, theme=theme)
         )
-        assert isinstance(result, ScheduledSession)
-        return result
 
     async def status(self) -> CampaignStatus:
         return await self.campaign.query(CampaignWorkflow.status)
@@ -146,11 +151,7 @@ class Coordination:
         )
 
     async def forget_contact(self, identifier: str, email: str) -> ForgetContactResult:
-        handle = self.candidature(identifier)
-        try:
-            return await handle.execute_update(CandidatureWorkflow.forget_contact, ForgetContactInput(email=email))
-        except WorkflowUpdateFailedError as error:
-            raise Refused(_cause(error)) from None
+        return await self._candidature_update(identifier, CandidatureWorkflow.forget_contact, ForgetContactInput(email=email))
 
     async def withdraw(self, identifier: str, reason: str) -> CandidatureStatus:
         return await self._candidature_update(identifier, CandidatureWorkflow.withdraw, WithdrawInput(reason=reason))

@@ -93,7 +93,7 @@ def plan(
         response = campaigns[cid].response_at if cid in campaigns else None
         dues, new = [], False
         for c in mine:
-            if c.state == State.CAPITALISED.value:
+            if State(c.state) is State.CAPITALISED:
                 due = found.retention.expires(DataKind.COMPLETED, c.updated_at)
             else:
                 start = max(response, c.updated_at) if response else c.updated_at

@@ -22,7 +22,8 @@ from ami.devserver import start_dev_server
 from ami.mail.sink import start_sink
 from ami.ops import Coordination
 from ami.settings import Settings
-from models.campaign import CampaignPlan, load_campaign
+from models.campaign import load_campaign
+from models.campaign_plan import CampaignPlan
 from models.candidature import CandidatureFile
 
 MARKS = {"motivation": 4, "binome": 5, "posture": 3, "adaptabilite": 4, "numerique": 3, "apport": 4}

@@ -28,7 +28,8 @@ async def io(bench: Bench) -> None:
     from activities.documents import DocumentActivities
     from activities.email import EmailActivities
     from ami.store import store_for
-    from models.messages import MakeDocumentInput, SendEmailInput
+    from models.activity_payloads import SendEmailInput
+    from models.document_requests import SummaryRequest
 
     store = store_for(bench.settings.resolved_database_url())
     docs = DocumentActivities(bench.settings, store)
@@ -53,7 +54,7 @@ async def io(bench: Bench) -> None:
 
     # Documents: the engine's activity (render, hash, write, record) vs a bare one-page fpdf2 PDF.
     await env.run(
-        docs.make_document, MakeDocumentInput(workflow_id=f"bench-doc-{tag}", receipt_number="W", kind="summary", data=summary(0))
+        docs.make_document, SummaryRequest.model_validate({"workflow_id": f"bench-doc-{tag}", "receipt_number": "W", "data": summary(0)})
     )
     t = time.perf_counter()
     refs = []
@@ -61,7 +62,7 @@ async def io(bench: Bench) -> None:
         refs.append(
             await env.run(
                 docs.make_document,
-                MakeDocumentInput(workflow_id=f"bench-doc-{tag}", receipt_number=f"R{i}", kind="summary", data=summary(i + 1)),
+                SummaryRequest.model_validate({"workflow_id": f"bench-doc-{tag}", "receipt_number": f"R{i}", "data": summary(i + 1)}),
             )
         )
     engine_docs = d / (time.perf_counter() - t)

@@ -203,9 +203,10 @@ def region_carry_bytes(bench: Bench, n: int, members: int = 2) -> dict[str, int]
 
     from temporalio.contrib.pydantic import pydantic_data_converter
 
+    from models.campaign_messages import CampaignEntry
     from models.campaign_state import CampaignInput, CampaignState
     from models.lifecycle import State
-    from models.messages import CampaignEntry, Decision
+    from models.values import Decision
 
     forms = region_forms("32")[:n]
     jury = bench.file_plan.jury[:members]

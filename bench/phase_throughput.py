@@ -18,7 +18,7 @@ from common import (
 )
 
 from ami.ops import Coordination, start_campaign
-from models.messages import Decision
+from models.values import Decision
 from workflows.campaign import campaign_workflow_id
 from workflows.candidature import candidature_workflow_id
 

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from models.messages import (
-    DocumentRef,
-    EmailOutcome,
-    MakeDocumentInput,
-    RecordCampaignInput,
-    RecordFactInput,
-    RecordTransitionInput,
-    SendEmailInput,
-)
+from models.activity_payloads import EmailOutcome, EmailStatus, RecordCampaignInput, RecordTransitionInput, SendEmailInput
+from models.document_requests import MakeDocumentInput
+from models.facts import RecordFactInput
+from models.values import DocumentRef
 
 
 class StubActivities:
@@ -26,7 +21,7 @@ class StubActivities:
 
     @activity.defn(name="send_email")
     async def send_email(self, input: SendEmailInput) -> EmailOutcome:
-        return EmailOutcome(message_id=f"<{input.workflow_id}-{input.purpose}-{input.occurrence}@bench>", status="sent")
+        return EmailOutcome(message_id=f"<{input.workflow_id}-{input.purpose}-{input.occurrence}@bench>", status=EmailStatus.SENT)
 
     @activity.defn(name="record_transition")
     async def record_transition(self, input: RecordTransitionInput) -> bool:

@@ -12,9 +12,10 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr, field_serializer, field_validator
 
-from models.campaign import CampaignPlan
+from models.campaign_messages import CampaignEntry, Override
 from models.campaign_phase import Phase
-from models.messages import CampaignEntry, Override, ScheduledSession
+from models.campaign_plan import CampaignPlan
+from models.values import ScheduledSession
 
 
 class ChildSignal(StrEnum):

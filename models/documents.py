@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.campaign import Signatory, TimeMap
+from models.campaign_plan import Signatory, TimeMap
 from models.candidature import CandidatureFile, Civility
+from models.values import Decision
 
 _MODEL = ConfigDict(extra="forbid", frozen=True)
 
 # Satisfaction is a 1–5 rating in the feedback questionnaire; the reports print it « sur 5 ».
 SATISFACTION_MAX = 5
-
-Decision = Literal["selected", "waitlisted", "not_selected"]
 
 # The campaign report's key figures, in the order it prints them (other keys follow, as given).
 COUNT_KEYS = (

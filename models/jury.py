@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models.messages import Decision, Override, RankedCandidature
+from models.campaign_messages import Override, RankedCandidature
+from models.values import Decision
 
 
 def weighted_mean(scores: dict[str, int], weights: dict[str, float]) -> float:

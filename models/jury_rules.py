@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models.campaign import CampaignPlan
+from models.campaign_messages import CampaignEntry, ConflictInput, DeliberateInput, DeliberationResult, RankedCandidature, ScoreInput
+from models.campaign_plan import CampaignPlan
 from models.campaign_state import CampaignState, Deliberation
 from models.jury import rank
 from models.lifecycle import State
-from models.messages import CampaignEntry, ConflictInput, Decision, DeliberateInput, DeliberationResult, RankedCandidature, ScoreInput
 from models.refusal import Refusal
+from models.values import Decision
 
 
 class Jury:

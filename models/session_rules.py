@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models.campaign import CampaignPlan
+from models.campaign_messages import SetSessionInput
+from models.campaign_plan import CampaignPlan
 from models.campaign_state import CampaignState
-from models.messages import ScheduledSession, SetSessionInput
 from models.refusal import Refusal
+from models.values import ScheduledSession
 
 
 class SessionCalendar:

@@ -39,7 +39,7 @@ from ami.examples import example  # noqa: E402
 from ami.mail.sink import start_sink  # noqa: E402
 from ami.ops import Coordination, start_campaign  # noqa: E402
 from ami.settings import Settings  # noqa: E402
-from models.campaign import CampaignPlan  # noqa: E402
+from models.campaign_plan import CampaignPlan  # noqa: E402
 from models.candidature import CandidatureFile  # noqa: E402
 from tests.scenario import binome, marks, plan_starting, skip_to  # noqa: E402
 from worker import build_worker  # noqa: E402

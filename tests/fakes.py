@@ -17,15 +17,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.eligibility import check_eligibility
-from models.messages import (
-    DocumentRef,
-    EmailOutcome,
-    MakeDocumentInput,
-    RecordCampaignInput,
-    RecordFactInput,
-    RecordTransitionInput,
-    SendEmailInput,
-)
+from models.activity_payloads import EmailOutcome, EmailStatus, RecordCampaignInput, RecordTransitionInput, SendEmailInput
+from models.document_requests import MakeDocumentInput
+from models.facts import RecordFactInput
+from models.values import DocumentRef
 from workflows.campaign import CampaignWorkflow
 from workflows.candidature import CandidatureWorkflow
 
@@ -58,7 +53,7 @@ class FakeActivities:
         if input.purpose in self.broken_templates:
             raise ApplicationError(f"Modèle « {input.purpose} » illisible.", type="TemplateError", non_retryable=True)
         self.emails.append(input)
-        return EmailOutcome(message_id=f"<{uuid.uuid4().hex}@test>", status="sent")
+        return EmailOutcome(message_id=f"<{uuid.uuid4().hex}@test>", status=EmailStatus.SENT)
 
     @activity.defn(name="make_document")
     async def make_document(self, input: MakeDocumentInput) -> DocumentRef:

@@ -9,7 +9,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from ami.ops import Coordination, start_campaign
 from ami.settings import Settings
-from models.campaign import CampaignPlan, load_campaign
+from models.campaign import load_campaign
+from models.campaign_plan import CampaignPlan
 from models.candidature import CandidatureFile, Person
 
 FULL_MARKS = {"motivation": 5, "binome": 5, "posture": 4, "adaptabilite": 4, "numerique": 4, "apport": 4}

@@ -11,7 +11,8 @@ from pypdf import PdfReader
 
 from ami.documents.addressee import address_lines, addressing, designation, full_name, of_collectivite
 from ami.documents.pdf import certificate_pdf, decision_letter_pdf
-from models.campaign import Signatory, load_campaign
+from models.campaign import load_campaign
+from models.campaign_plan import Signatory
 from models.candidature import Person
 from models.documents import Addressee, CertificateInput, DecisionLetterInput, SessionAttended
 

@@ -8,20 +8,22 @@ report is checked against the store, and the region is printed by its name."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import TypeAdapter
 from pypdf import PdfReader
 
 from activities.documents import DocumentActivities
 from ami.campaign_report import campaign_report, state_at
 from ami.settings import Settings
 from ami.store import Store
-from models.campaign import TimeMap
+from models.campaign_plan import TimeMap
+from models.document_requests import MakeDocumentInput
 from models.documents import CampaignReportRequest, ReportSession
-from models.messages import MakeDocumentInput
 from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, TransitionRow
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -199,12 +201,18 @@ def test_the_figures_match_a_direct_reading_of_the_store(store: Store) -> None:
     assert report.experiments == ["Une SCIC de livraison à vélo.", "Une épicerie coopérative."]
 
 
+def _request(payload: dict[str, object]) -> MakeDocumentInput:
+    """The request as it arrives from a history: JSON, told apart by its `kind`."""
+    request: MakeDocumentInput = TypeAdapter(MakeDocumentInput).validate_json(json.dumps(payload))
+    return request
+
+
 def test_the_activity_builds_the_report_from_identifiers(store: Store, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'ami.db'}")
     activities = DocumentActivities(settings, store)
     data = request().model_dump(mode="json", exclude={"campaign_name"})
     ref = asyncio.run(
-        activities.make_document(MakeDocumentInput(workflow_id="campaign-x", receipt_number=None, kind="campaign_report", data=data))
+        activities.make_document(_request({"workflow_id": "campaign-x", "receipt_number": None, "kind": "campaign_report", "data": data}))
     )
     pdf = PdfReader(ref.path)
     text = "\n".join(page.extract_text() or "" for page in pdf.pages)
@@ -214,6 +222,6 @@ def test_the_activity_builds_the_report_from_identifiers(store: Store, tmp_path:
     # The former shape (figures computed by the workflow) still renders, with the region's name.
     old = campaign_report(store, request()).model_dump(mode="json") | {"region_name": "32"}
     ref = asyncio.run(
-        activities.make_document(MakeDocumentInput(workflow_id="campaign-y", receipt_number=None, kind="campaign_report", data=old))
+        activities.make_document(_request({"workflow_id": "campaign-y", "receipt_number": None, "kind": "campaign_report", "data": old}))
     )
     assert "Hauts-de-France" in "\n".join(page.extract_text() or "" for page in PdfReader(ref.path).pages)

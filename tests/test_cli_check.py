@@ -17,9 +17,9 @@ from activities.eligibility import check_eligibility
 from ami.cli.main import main
 from ami.documents.form_docx import fill_form_docx
 from ami.forms import MAX_FILE_BYTES, load_form
+from models.activity_payloads import CheckEligibilityInput, EligibilityRules
 from models.campaign import CAMPAIGNS_DIR, load_campaign
 from models.candidature import CandidatureFile
-from models.messages import CheckEligibilityInput, EligibilityRules
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"
 PARIS = ZoneInfo("Europe/Paris")

@@ -19,7 +19,7 @@ from ami.mail.sink import start_sink
 from ami.ops import Coordination, Refused, start_campaign
 from ami.settings import Settings
 from models.campaign import load_campaign
-from models.messages import Decision
+from models.values import Decision
 from tests.conftest import free_port
 from tests.scenario import binome, marks
 from worker import build_worker

@@ -14,8 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 from ami.mail.sink import EmlWriter
 from ami.ops import Coordination, Refused, start_campaign
 from ami.settings import Settings
-from models.campaign import SessionPlan
-from models.messages import Decision
+from models.campaign_plan import SessionPlan
+from models.values import Decision
 from tests.cohort import (
     cohort,
     eventually,

@@ -13,9 +13,10 @@ import yaml
 
 from ami.eligibility import REASON_CODES, assess
 from ami.register import load_register
-from models.campaign import CampaignFile, CampaignPlan, load_campaign
+from models.activity_payloads import EligibilityRules
+from models.campaign import CampaignFile, load_campaign
+from models.campaign_plan import CampaignPlan
 from models.candidature import CandidatureFile, luhn_valid
-from models.messages import EligibilityRules
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"
 PARIS = ZoneInfo("Europe/Paris")

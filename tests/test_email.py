@@ -21,7 +21,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.email import EmailActivities
 from ami.mail.sink import EmlWriter
 from ami.settings import Settings, SmtpTls
-from models.messages import DocumentRef, SendEmailInput
+from models.activity_payloads import SendEmailInput
+from models.values import DocumentRef
 from tests.conftest import free_port
 from tests.email_fixtures import FlakySink, authenticator, french_context, self_signed, serve, server_context
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from ami.eligibility import REASON_CODES, assess
 from ami.forms import MalformedForm, load_form, parse_raw
+from models.activity_payloads import EligibilityRules
 from models.campaign import load_campaign
 from models.candidature import CandidatureFile
-from models.messages import EligibilityRules
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"
 KNOWN_IDS = ["246200299", "200093201", "225900018", "200053742", "247600588", "215104217", "123456782"]

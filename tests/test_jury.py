@@ -15,8 +15,9 @@ from ami.mail.sink import EmlWriter
 from ami.ops import Coordination, Refused, start_campaign
 from ami.settings import Settings
 from ami.store import store_for
-from models.messages import Decision, Override
+from models.campaign_messages import Override
 from models.tables import ReviewRow
+from models.values import Decision
 from tests.cohort import (
     body_text,
     cohort,

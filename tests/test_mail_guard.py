@@ -22,7 +22,7 @@ from ami.mail.sample import sample_context
 from ami.mail.sink import EmlWriter
 from ami.mail.smtp import TemporaryRefusal, deliver
 from ami.settings import Settings
-from models.messages import SendEmailInput
+from models.activity_payloads import SendEmailInput
 from tests.conftest import free_port
 from tests.email_fixtures import serve
 

@@ -248,18 +248,9 @@ def test_the_dossier_page_renders_in_every_state(state: str, tmp_path: object) -
     from ami.portal.core import HERE
     from ami.portal.views_dossier import _context
     from models.campaign import load_campaign
+    from models.candidature_messages import CandidatureStatus, TransitionRecord
     from models.lifecycle import STATE_LABELS, State
-    from models.messages import (
-        Attendance,
-        CandidatureStatus,
-        Decision,
-        DocumentRef,
-        Feedback,
-        Reason,
-        ScheduledSession,
-        TransitionRecord,
-        Verdict,
-    )
+    from models.values import Attendance, Decision, DocumentRef, Feedback, Reason, ScheduledSession, Verdict
 
     campaign = load_campaign("ami-2024")
     at = datetime(2024, 10, 15, 14, tzinfo=UTC)

@@ -16,8 +16,9 @@ from activities.email import EmailActivities
 from ami.mail import calendar as ics
 from ami.mail.render import DEMO_NOTE, render
 from ami.settings import Settings
-from models.campaign import CampaignPlan, load_campaign
-from models.messages import SendEmailInput
+from models.activity_payloads import SendEmailInput
+from models.campaign import load_campaign
+from models.campaign_plan import CampaignPlan
 from tests.email_fixtures import french_context
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -127,7 +128,7 @@ def test_a_demo_email_is_dated_and_marked_as_a_demonstration(tmp_path: Path) -> 
 def test_a_late_candidature_is_told_the_published_deadline() -> None:
     from ami.eligibility import assess
     from ami.examples import example
-    from models.messages import EligibilityRules
+    from models.activity_payloads import EligibilityRules
 
     plan = demo_plan()
     rules = EligibilityRules(

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from ami.ops import Coordination, start_campaign
     from ami.replay import HistoryFileError, default_workflows, load_history, replay, replay_path, started_children
     from ami.settings import Settings
-    from models.messages import CandidatureInput, CandidatureStatus
+    from models.candidature_messages import CandidatureInput, CandidatureStatus
     from tests.scenario import plan_starting, skip_to
     from worker import build_worker
     from workflows.campaign import CampaignWorkflow

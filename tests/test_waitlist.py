@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 from ami.examples import example
 from ami.ops import Coordination, start_campaign
 from ami.settings import Settings
-from models.messages import Decision
+from models.values import Decision
 from tests.scenario import FULL_MARKS, binome, marks, plan_starting, skip_to
 from worker import build_worker
 

@@ -18,40 +18,20 @@ from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from activities.records import RecordActivities
     from models import search_attributes as sa
+    from models.activity_payloads import RecordCampaignInput
+    from models.campaign_messages import CampaignStatus
     from models.campaign_phase import Phase, PhaseTrigger, next_phase
     from models.campaign_state import CampaignInput, CampaignState, ChildSignal
+    from models.document_requests import CampaignReportDocumentRequest
+    from models.documents import CampaignReportRequest, ReportSession
     from models.jury_rules import Jury
-    from models.lifecycle import State
-    from models.messages import (
-        CampaignEntry,
-        CampaignStatus,
-        CandidatureInput,
-        CandidatureReport,
-        ConflictInput,
-        CorrectionAnswer,
-        CorrectionInput,
-        DeliberateInput,
-        DeliberationResult,
-        MakeDocumentInput,
-        RecordCampaignInput,
-        ReviewAck,
-        ScheduledSession,
-        ScoreInput,
-        SetSessionInput,
-        SubmitInput,
-        SubmitResult,
-    )
-    from models.refusal import Refusal
     from models.session_rules import SessionCalendar
-    from workflows.campaign_effects import CampaignEffects
-    from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
+    from workflows.campaign_updates import CampaignUpdates
     from workflows.timeouts import DEFAULT_RETRY, DOCUMENT_HEARTBEAT, DOCUMENT_TIMEOUT, RECORD_TIMEOUT
 
 # Continue as new well before Temporal's 10,240-event warning (a candidature costs the campaign
@@ -59,27 +39,14 @@ with workflow.unsafe.imports_passed_through():
 CONTINUE_AS_NEW_AT = 8_000
 # The server accepts at most 2,000 updates per run (a region's jury sends about 7,700 scores).
 UPDATES_BEFORE_CONTINUE_AS_NEW = 1_500
-# The error type of an update refused while the campaign continues as new: worth retrying.
-RENEWING = "Renewing"
 
 
 def campaign_workflow_id(campaign_id: str) -> str:
     return f"campaign-{campaign_id}"
 
 
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="Refused", non_retryable=True)
-
-
-def _checked(check: Callable[[], None]) -> None:
-    try:
-        check()
-    except Refusal as refusal:
-        raise _refuse(refusal.message) from None
-
-
 @workflow.defn
-class CampaignWorkflow(CampaignEffects):
+class CampaignWorkflow(CampaignUpdates):
     @workflow.init
     def __init__(self, input: CampaignInput) -> None:
         self._plan = input.plan
@@ -119,7 +86,7 @@ class CampaignWorkflow(CampaignEffects):
         dispatcher.cancel()
         return self.status()
 
-    # --- the story -----------------------------------------------------------------------------
+    # --- the story ----------------------------------------------------------------------------
 
     async def _before_opening(self) -> None:
         await self._until(self._plan.opens_at, "Ouverture de l'appel")
@@ -171,9 +138,7 @@ class CampaignWorkflow(CampaignEffects):
         await self._until(None, "Capitalisation des candidatures", lambda: not any(e.in_cycle for e in self._state.entries.values()))
         report = await workflow.execute_activity_method(
             DocumentActivities.make_document,
-            MakeDocumentInput(
-                workflow_id=workflow.info().workflow_id, receipt_number=None, kind="campaign_report", data=self._report_data()
-            ),
+            CampaignReportDocumentRequest(workflow_id=workflow.info().workflow_id, receipt_number=None, data=self._report_data()),
             start_to_close_timeout=DOCUMENT_TIMEOUT,
             heartbeat_timeout=DOCUMENT_HEARTBEAT,
             retry_policy=DEFAULT_RETRY,
@@ -213,184 +178,11 @@ class CampaignWorkflow(CampaignEffects):
             await self._alert("coord_session_undated", {"session_number": number, "month": month}, occurrence=str(number))
             self._state.alerted.append(number)
 
-    # --- candidatures --------------------------------------------------------------------------
-
-    @workflow.update
-    async def submit(self, input: SubmitInput) -> SubmitResult:
-        self._updates += 1
-        key = input.form.collectivite.identifier
-        received_at = input.received_at or workflow.now()
-        existing = self._state.entries.get(key)
-        if existing is not None:  # the validator allowed it: a correction of an ineligible one
-            return await self._correct(existing, CorrectionInput(form=input.form, received_at=received_at))
-        number = self._state.next_receipt
-        receipt = f"{self._plan.id.upper()}-{number:04d}"
-        entry = CampaignEntry(receipt_number=receipt, key=key, received_at=received_at)
-        self._state.entries[key] = entry  # before the await: a second submit meanwhile is refused
-        self._state.next_receipt += 1
-        child_id = candidature_workflow_id(self._plan.id, key)
-        try:
-            await workflow.start_child_workflow(
-                CandidatureWorkflow.run,
-                CandidatureInput(
-                    plan=self._plan.for_candidature(),
-                    receipt_number=receipt,
-                    form=input.form,
-                    received_at=received_at,
-                    search_attributes=self._publish,
-                ),
-                id=child_id,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                search_attributes=self._child_attributes(receipt),
-                static_summary=f"Candidature {receipt} — {key}",
-                static_details=f"Campagne {self._plan.name}. Identifiant (SIREN ou INSEE) : {key}. Reçue le {received_at.astimezone(self._plan.zone()):%d/%m/%Y %H:%M}.",
-            )
-        except FailureError:
-            # Rolled back: nothing was started, so nothing stays `submitted` for good.
-            del self._state.entries[key]
-            if self._state.next_receipt == number + 1:
-                self._state.next_receipt = number
-            raise _refuse(
-                f"La candidature n'a pas pu être enregistrée : un dossier {child_id} est déjà en cours hors de cette campagne."
-                " Terminez-le ou contactez l'équipe technique, puis renvoyez le formulaire."
-            ) from None
-        return SubmitResult(workflow_id=child_id, receipt_number=receipt, correction=False)
-
-    @submit.validator
-    def _validate_submit(self, input: SubmitInput) -> None:
-        self._refuse_while_renewing()
-        if self._state.phase is Phase.DONE:
-            raise _refuse("La campagne est terminée : elle n'enregistre plus de candidature.")
-        if input.received_at and input.received_at > workflow.now() + timedelta(minutes=5):
-            raise _refuse("La date de réception ne peut pas être dans le futur.")
-        existing = self._state.entries.get(input.form.collectivite.identifier)
-        if existing is None:
-            if self._state.deliberation is not None:
-                # Decided once: a form registered after the deliberation could never get a decision.
-                raise _refuse(
-                    "Le jury a déjà délibéré : la campagne n'enregistre plus de candidature."
-                    " Répondez à la collectivité directement (voir docs/coordinators.md)."
-                )
-            return
-        if existing.state is not State.INELIGIBLE or existing.ended:
-            raise _refuse(
-                f"Une candidature de cette collectivité est déjà enregistrée ({existing.receipt_number}, état {existing.state.value}) :"
-                " une seule candidature par collectivité et par campagne."
-            )
-        if workflow.now() >= self._plan.deadline_at:
-            raise _refuse(f"La date limite est passée : la candidature {existing.receipt_number} ne peut plus être corrigée.")
-
-    async def _correct(self, entry: CampaignEntry, correction: CorrectionInput) -> SubmitResult:
-        """The candidature decides whether its correction is in time; `submit` answers what it decided."""
-        update = workflow.current_update_info()
-        assert update is not None
-        request = update.id
-        self._answers[request] = None
-        try:
-            await self._child(entry.key).signal(CandidatureWorkflow.correct, correction.model_copy(update={"request_id": request}))
-        except FailureError:
-            self._answers.pop(request, None)
-            await self._found_closed(entry)
-            raise _refuse(f"La candidature {entry.receipt_number} est close : elle ne peut plus être corrigée.") from None
-        await workflow.wait_condition(lambda: self._answers.get(request) is not None)
-        if not self._answers.pop(request):
-            raise _refuse(f"La date limite est passée : la candidature {entry.receipt_number} ne peut plus être corrigée.")
-        return SubmitResult(
-            workflow_id=candidature_workflow_id(self._plan.id, entry.key), receipt_number=entry.receipt_number, correction=True
-        )
-
-    @workflow.signal
-    def answer_correction(self, answer: CorrectionAnswer) -> None:
-        if answer.request_id in self._answers:  # a duplicate or a late answer finds nothing to do
-            self._answers[answer.request_id] = answer.accepted
-
-    @workflow.signal
-    def report(self, report: CandidatureReport) -> None:
-        """A candidature tells its new state. Stale and duplicate reports are ignored; a freed seat
-        promotes the next on the waitlist."""
-        entry = self._state.entries.get(report.key)
-        if entry is None or (report.sequence and report.sequence <= entry.sequence):
-            return
-        had_seat = entry.has_seat and not entry.final
-        entry.sequence, entry.state = report.sequence, report.state
-        entry.departement = report.departement or entry.departement
-        if report.decision is not None:
-            entry.decision = report.decision
-        if report.state is State.ENROLLED and self._state.sessions:
-            self._enqueue(ChildSignal.SCHEDULE, entry)
-        if entry.final and had_seat:
-            self._seat_freed()
-
-    # --- the jury ------------------------------------------------------------------------------
-
-    @workflow.update
-    async def score(self, input: ScoreInput) -> ReviewAck:
-        self._updates += 1
-        replaces = input.member_id in self._state.reviews.get(input.receipt_number, {})
-        self._jury.record_score(input)
-        trace = {"at": workflow.now().isoformat(), "kind": "score", "replaces": replaces, **input.model_dump()}
-        await self._fact(input.receipt_number, "review", trace)
-        return self._ack(input.receipt_number, input.member_id)
-
-    @score.validator
-    def _validate_score(self, input: ScoreInput) -> None:
-        self._refuse_while_renewing()
-        _checked(lambda: self._jury.check_score(input))
-
-    @workflow.update
-    async def declare_conflict(self, input: ConflictInput) -> ReviewAck:
-        self._updates += 1
-        # Recorded before the activity is awaited, so a deliberation accepted meanwhile cannot count the score.
-        self._jury.record_conflict(input)
-        trace = {"at": workflow.now().isoformat(), "kind": "conflict", **input.model_dump()}
-        await self._fact(input.receipt_number, "conflict", trace)
-        return self._ack(input.receipt_number, input.member_id)
-
-    @declare_conflict.validator
-    def _validate_conflict(self, input: ConflictInput) -> None:
-        self._refuse_while_renewing()
-        _checked(lambda: self._jury.check_conflict(input))
-
-    @workflow.update
-    def deliberate(self, input: DeliberateInput) -> DeliberationResult:
-        """Ranks and queues every decision at once (the dispatcher sends them in batches)."""
-        self._updates += 1
-        result = self._jury.deliberate(input, workflow.now())
-        for ranked in result.ranking:
-            entry = self._state.by_receipt(ranked.receipt_number)
-            assert entry is not None
-            self._enqueue(ChildSignal.DECIDE, entry)
-        if self._state.waitlist_closed:  # deliberated after the first session: the waitlist is over
-            self._close_waitlist()
-        return result
-
-    @deliberate.validator
-    def _validate_deliberate(self, input: DeliberateInput) -> None:
-        self._refuse_while_renewing()
-        _checked(lambda: self._jury.check_deliberation(input, workflow.now()))
-
-    # --- sessions ------------------------------------------------------------------------------
-
-    @workflow.update
-    def set_session(self, input: SetSessionInput) -> ScheduledSession:
-        self._updates += 1
-        session = self._calendar.set(input)
-        for entry in self._state.entries.values():
-            if entry.in_cycle or (entry.state is State.NOTIFIED and entry.has_seat):
-                self._enqueue(ChildSignal.SCHEDULE, entry)
-        return session
-
-    @set_session.validator
-    def _validate_session(self, input: SetSessionInput) -> None:
-        self._refuse_while_renewing()
-        cycle_over = self._state.phase in (Phase.CAPITALISATION, Phase.REPORTED, Phase.DONE)
-        _checked(lambda: self._calendar.check(input, workflow.now(), cycle_over))
-
     @workflow.query
     def status(self) -> CampaignStatus:
         return CampaignStatus(
             campaign_id=self._plan.id,
-            phase=self._state.phase.value,
+            phase=self._state.phase,
             candidatures=sorted(self._state.entries.values(), key=lambda e: e.receipt_number),
             scores=self._jury.scores(),
             conflicts=self._state.conflicts,
@@ -399,7 +191,7 @@ class CampaignWorkflow(CampaignEffects):
             ended=sorted(e.key for e in self._state.entries.values() if e.ended),
         )
 
-    # --- plumbing ------------------------------------------------------------------------------
+    # --- plumbing -----------------------------------------------------------------------------
 
     def _probe_open_candidatures(self) -> None:
         for entry in self._state.entries_list():
@@ -408,20 +200,6 @@ class CampaignWorkflow(CampaignEffects):
 
     def _all_final(self) -> bool:
         return all(e.final for e in self._state.entries.values()) and not self._state.outbox and not self._in_flight
-
-    def _ack(self, receipt: str, member_id: str) -> ReviewAck:
-        return ReviewAck(receipt_number=receipt, member_id=member_id, reviews=self._jury.counted(receipt))
-
-    def _child_attributes(self, receipt: str) -> TypedSearchAttributes | None:
-        if not self._publish:
-            return None
-        return TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.CAMPAIGN, self._plan.id),
-                SearchAttributePair(sa.RECEIPT, receipt),
-                SearchAttributePair(sa.STATE, State.SUBMITTED.value),
-            ]
-        )
 
     async def _record_campaign(self) -> None:
         await workflow.execute_activity_method(
@@ -446,18 +224,16 @@ class CampaignWorkflow(CampaignEffects):
         decisions = Counter(e.decision.value for e in self._state.entries.values() if e.decision)
         return {"received": len(self._state.entries), "states": dict(states), "decisions": dict(decisions)}
 
-    def _report_data(self) -> dict[str, Any]:
+    def _report_data(self) -> CampaignReportRequest:
         """Identifiers and the schedule: the document activity reads every figure from the store."""
-        sessions = [{"number": n, "theme": s.theme, "starts_at": s.starts_at.isoformat()} for n, s in sorted(self._state.sessions.items())]
-        time_map = self._plan.time_map.model_dump(mode="json") if self._plan.time_map else None
-        return {
-            "campaign_id": self._plan.id,
-            "campaign_name": self._plan.name,
-            "region": self._plan.region,
-            "timezone": self._plan.timezone,
-            "sessions": sessions,
-            "time_map": time_map,
-        }
+        return CampaignReportRequest(
+            campaign_id=self._plan.id,
+            campaign_name=self._plan.name,
+            region=self._plan.region,
+            timezone=self._plan.timezone,
+            sessions=[ReportSession(number=n, theme=s.theme, starts_at=s.starts_at) for n, s in sorted(self._state.sessions.items())],
+            time_map=self._plan.time_map,
+        )
 
     def _advance(self, trigger: PhaseTrigger) -> None:
         self._state.phase = next_phase(self._state.phase, trigger)
@@ -506,15 +282,6 @@ class CampaignWorkflow(CampaignEffects):
             or info.get_current_history_length() >= self._continue_at
             or self._updates >= UPDATES_BEFORE_CONTINUE_AS_NEW
         )
-
-    def _refuse_while_renewing(self) -> None:
-        """While it continues as new, the campaign takes no new update, so that the ones in flight
-        finish and the new run starts; the client retries (`ami.ops.Coordination` does it alone).
-        Read-only, like every validator: it does not run again on replay."""
-        if self._draining:
-            raise ApplicationError(
-                "La campagne passe à un nouvel historique : réessayez dans un instant.", type=RENEWING, non_retryable=True
-            )
 
     async def _continue_as_new(self) -> None:
         self._draining = True  # the dispatcher finishes its batch and takes no other

@@ -21,9 +21,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.email import EmailActivities
     from activities.records import RecordActivities
     from ami.mail.render import TEMPLATE_ERROR
-    from models.campaign import CampaignPlan
+    from models.activity_payloads import SendEmailInput
+    from models.campaign_messages import CampaignEntry
+    from models.campaign_plan import CampaignPlan
     from models.campaign_state import CampaignState, ChildSignal, PendingSignal
-    from models.messages import CampaignEntry, Decision, DecisionInput, RecordFactInput, ScheduleInput, SendEmailInput
+    from models.candidature_messages import DecisionInput, ScheduleInput
+    from models.facts import ConflictData, ConflictFact, FactKind, ReviewData, ReviewFact
+    from models.values import Decision
     from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
     from workflows.timeouts import DEFAULT_RETRY, EMAIL_HEARTBEAT, EMAIL_RETRY, EMAIL_TIMEOUT, RECORD_TIMEOUT
 
@@ -170,22 +174,23 @@ class CampaignEffects:
             summary=f"Alerte coordination : {purpose}",
         )
 
-    async def _fact(self, receipt: str, kind: str, data: dict[str, Any]) -> None:
+    async def _fact(self, data: ReviewData | ConflictData) -> None:
         """One row of the jury's journal; keyed by the update, so a retried activity adds no second row."""
         update = workflow.current_update_info()
+        receipt = data.receipt_number
         entry = self._state.by_receipt(receipt)
         assert update is not None and entry is not None
+        kind = FactKind.REVIEW if isinstance(data, ReviewData) else FactKind.CONFLICT
+        common: dict[str, Any] = {
+            "workflow_id": candidature_workflow_id(self._plan.id, entry.key),
+            "campaign_id": self._plan.id,
+            "receipt_number": receipt,
+            "fact_id": f"{workflow.info().workflow_id}-{kind}-{update.id}",
+            "at": workflow.now(),
+        }
         await workflow.execute_activity_method(
             RecordActivities.record_fact,
-            RecordFactInput(
-                workflow_id=candidature_workflow_id(self._plan.id, entry.key),
-                campaign_id=self._plan.id,
-                receipt_number=receipt,
-                kind=kind,
-                fact_id=f"{workflow.info().workflow_id}-{kind}-{update.id}",
-                at=workflow.now(),
-                data=data,
-            ),
+            ReviewFact(**common, data=data) if isinstance(data, ReviewData) else ConflictFact(**common, data=data),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=DEFAULT_RETRY,
             summary=f"Journal du jury : {kind} sur {receipt}",

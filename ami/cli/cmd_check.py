@@ -17,9 +17,11 @@ from ami.cli.common import EXIT_INELIGIBLE, EXIT_MALFORMED, EXIT_OK
 from ami.eligibility import assess
 from ami.forms import MalformedForm, load_form
 from ami.register import load_register
-from models.campaign import CampaignFileError, CampaignPlan, load_campaign
+from models.activity_payloads import EligibilityRules
+from models.campaign import CampaignFileError, load_campaign
+from models.campaign_plan import CampaignPlan
 from models.candidature import CandidatureFile
-from models.messages import EligibilityRules, Verdict
+from models.values import Verdict
 
 
 def register(commands: Any) -> None:

@@ -17,8 +17,9 @@ from ami.forms import MalformedForm, load_form
 from ami.ops import Coordination, Refused
 from ami.settings import get_settings
 from models.campaign import CampaignFileError, load_campaign
+from models.campaign_messages import Override
 from models.candidature import Person
-from models.messages import Decision, Override
+from models.values import Decision
 
 
 def register(commands: Any) -> None:

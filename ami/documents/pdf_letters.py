@@ -10,8 +10,9 @@ from ami.documents._pdf_base import FAMILY, AmiPdf, pdf_text, stable_instant
 from ami.documents.addressee import Addressing, addressing, designation
 from ami.documents.branding import ORGANISATION
 from ami.documents.typography import date_fr
-from models.campaign import Signatory
+from models.campaign_plan import Signatory
 from models.documents import CertificateInput, DecisionLetterInput
+from models.values import Decision
 
 CYCLE = "cycle de qualification « Vers des plateformes numériques locales, utiles et solidaires »"
 
@@ -19,9 +20,9 @@ CYCLE = "cycle de qualification « Vers des plateformes numériques locales, uti
 _NO_SESSION = date(2000, 1, 1)
 
 _OBJECT = {
-    "selected": "votre candidature est retenue",
-    "waitlisted": "votre candidature est inscrite sur liste d'attente",
-    "not_selected": "votre candidature n'est pas retenue",
+    Decision.SELECTED: "votre candidature est retenue",
+    Decision.WAITLISTED: "votre candidature est inscrite sur liste d'attente",
+    Decision.NOT_SELECTED: "votre candidature n'est pas retenue",
 }
 
 
@@ -56,7 +57,7 @@ def _signature(pdf: AmiPdf, signatory: Signatory | None, lead: str = "") -> None
 def _body(data: DecisionLetterInput) -> list[str]:
     # « la candidature de la Communauté urbaine d'Arras », « … de la commune de Laon »
     name = designation(data.collectivite_name, data.collectivite_kind)
-    if data.decision == "selected":
+    if data.decision is Decision.SELECTED:
         deadline = f"avant le {date_fr(data.confirmation_deadline)}" if data.confirmation_deadline else "dès que possible"
         return [
             (f"Nous avons le plaisir de vous annoncer que le jury a retenu la candidature de {name} pour participer au {CYCLE}."),
@@ -71,7 +72,7 @@ def _body(data: DecisionLetterInput) -> list[str]:
                 "date, son horaire et son lieu."
             ),
         ]
-    if data.decision == "waitlisted":
+    if data.decision is Decision.WAITLISTED:
         return [
             (
                 f"Le jury a examiné avec attention la candidature de {name}. Le nombre de places du {CYCLE} "

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from models.campaign import TimeMap
+from models.campaign_plan import TimeMap
 
 
 def session_ics(invite: dict[str, Any], organizer: str, time_map: TimeMap | None = None) -> bytes:

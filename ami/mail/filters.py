@@ -20,9 +20,9 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from ami.documents import typography
-from models.campaign import TimeMap
+from models.campaign_plan import TimeMap
 from models.lifecycle import STATE_LABELS, State
-from models.messages import DECISION_LABELS, Decision
+from models.values import DECISION_LABELS, Decision
 
 # What each notification is, in the words a coordinator reads in a bounce alert.
 PURPOSE_LABELS: dict[str, str] = {

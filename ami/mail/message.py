@@ -15,7 +15,7 @@ from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from pathlib import Path
 
 from ami.mail.render import Rendered
-from models.messages import DocumentRef
+from models.values import DocumentRef
 
 _SPACES = re.compile(r" {2,}")
 

@@ -25,7 +25,8 @@ from ami.portal.mail_links import signer_for
 from ami.portal.security import DEFAULT_LIMITS, AccessLog, Bucket, RateLimiter, SecurityHeaders
 from ami.settings import Settings
 from ami.store import Store, store_for
-from models.campaign import CampaignFile, CampaignPlan, load_campaign
+from models.campaign import CampaignFile, load_campaign
+from models.campaign_plan import CampaignPlan
 
 View = Callable[[Portal, Request], Awaitable[Response]]
 

@@ -26,7 +26,8 @@ from ami.portal.security import Bucket, RateLimiter
 from ami.portal.storage import Attachments, PortalStore
 from ami.settings import Settings
 from ami.store import Store
-from models.campaign import CampaignFile, CampaignPlan
+from models.campaign import CampaignFile
+from models.campaign_plan import CampaignPlan
 
 HERE = Path(__file__).resolve().parent
 UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans quelques minutes : rien n'a été enregistré."

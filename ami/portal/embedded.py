@@ -23,7 +23,8 @@ from ami.portal.formdata import from_file
 from ami.portal.links import KeyringError, new_key_entry
 from ami.portal.mail_links import dossier_path, juror_path
 from ami.settings import Settings
-from models.campaign import CampaignPlan, load_campaign
+from models.campaign import load_campaign
+from models.campaign_plan import CampaignPlan
 from models.candidature import CandidatureFile, Person
 
 # What the demo sends through the portal rather than through `Coordination` directly.

@@ -21,8 +21,9 @@ from ami.portal.links import Audience, Grant
 from ami.portal.security import Bucket
 from ami.portal.views_public import Submission, _form_page, closed_reason, read_submission
 from models.candidature import Person
+from models.candidature_messages import CandidatureStatus
 from models.lifecycle import FINAL_STATES, STATE_LABELS, State
-from models.messages import DECISION_LABELS, CandidatureStatus, Decision
+from models.values import DECISION_LABELS, Decision
 
 ACTIONS = ("binome", "questionnaire", "experimentation", "retrait")
 DONE = {

@@ -18,9 +18,9 @@ from ami.portal.core import PageError, Portal, echoed, not_found, text
 from ami.portal.links import Audience, Grant
 from ami.portal.security import Bucket
 from ami.portal.sniff import EXTENSIONS, Kind
-from models.campaign import JuryMember
+from models.campaign_messages import CampaignEntry, CampaignStatus
+from models.campaign_plan import JuryMember
 from models.lifecycle import State
-from models.messages import CampaignEntry, CampaignStatus
 from workflows.candidature import candidature_workflow_id
 
 DONE = {"notes": "Vos notes sont enregistrées.", "conflit": "Votre conflit d'intérêts est enregistré : vous ne notez pas ce dossier."}
@@ -50,7 +50,7 @@ def _items(status: CampaignStatus, member: str) -> list[Item]:
         ranked = {r.receipt_number for r in status.deliberation.ranking}
         entries = [e for e in status.candidatures if e.receipt_number in ranked]
     else:
-        entries = [e for e in status.candidatures if e.state == State.ELIGIBILITY_CHECKED.value]
+        entries = [e for e in status.candidatures if e.state is State.ELIGIBILITY_CHECKED]
     return [
         Item(e, status.scores.get(e.receipt_number, {}).get(member), member in status.conflicts.get(e.receipt_number, [])) for e in entries
     ]

@@ -16,8 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from ami.examples import example
 from ami.ops import Coordination, start_campaign
-from models.campaign import CampaignPlan
-from models.messages import CampaignStatus, CandidatureStatus
+from models.campaign_messages import CampaignStatus
+from models.campaign_plan import CampaignPlan
+from models.candidature_messages import CandidatureStatus
 from tests.fakes import FakeActivities, fake_worker
 from tests.scenario import marks, plan_starting, skip_to
 from workflows.campaign import CampaignWorkflow

@@ -12,8 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from ami.examples import example
 from ami.ops import Refused
+from models.campaign_messages import CandidatureReport
 from models.lifecycle import State
-from models.messages import CandidatureReport, Decision
+from models.values import Decision
 from tests.fakes import FakeActivities
 from tests.scenario import binome
 from tests.workflows.protocol_harness import campaign, eventually
@@ -112,7 +113,7 @@ async def test_the_candidature_decides_its_correction(time_env: WorkflowEnvironm
         # A correction signal delivered late, after the dossier moved on: the candidature refuses it.
         await run.coord.candidature(key).signal(
             CandidatureWorkflow.correct,
-            __import__("models.messages", fromlist=["CorrectionInput"]).CorrectionInput(
+            __import__("models.candidature_messages", fromlist=["CorrectionInput"]).CorrectionInput(
                 form=example("07-laon"), received_at=run.plan.opens_at, request_id="en-retard"
             ),
         )
