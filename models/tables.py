@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
-    from models.campaign import CampaignPlan
+    from models.campaign_plan import CampaignPlan
 
 
 class UtcDateTime(TypeDecorator[datetime]):
