@@ -1,4 +1,4 @@
-"""The purge activity (issue 18): erase what has passed its retention period, everywhere.
+"""The purge activity (RGPD): erase what has passed its retention period, everywhere.
 
 The instant comes from the workflow (`workflow.now()`), so the purge follows the Temporal clock: a
 test moves it past every period on the time-skipping server. Which campaigns are still running is

@@ -1,4 +1,4 @@
-"""A campaign (SPEC §3): the TOML file a coordinator writes, read and checked here, and turned into
+"""A campaign: the TOML file a coordinator writes, read and checked here, and turned into
 the plan the workflows run on (`models/campaign_plan.py`).
 
 `CampaignFile` is the file as written (dates, months, days); `CampaignFile.plan()` turns every
@@ -96,7 +96,7 @@ class CampaignFile(BaseModel):
     sessions: list[SessionFile] = Field(min_length=1)
     jury: list[JuryMember] = Field(default_factory=list)
     criteria: list[Criterion] = Field(min_length=1)
-    # Required (issue 18): how long each kind of personal data is kept, and the notice owed to the people.
+    # Required, so that no campaign runs without them: how long each kind of personal data is kept, and the notice owed to the people.
     retention: Retention
     privacy: PrivacyNotice
     signatory: Signatory | None = None

@@ -1,4 +1,4 @@
-"""One candidature, from the form received to the certificate (SPEC §2).
+"""One candidature, from the form received to the certificate, through the lifecycle of models/lifecycle.py.
 
 The story in `run` reads top-down: intake and eligibility, the held decision, the outcome of the
 decision, the confirmation of the binôme, the cycle of sessions, the capitalisation. Coordinator

@@ -1,4 +1,4 @@
-"""The daily purge (issue 18): one activity, started by the Temporal Schedule `ami rgpd schedule` makes.
+"""The daily purge of personal data past its retention period: one activity, started by the Temporal Schedule `ami rgpd schedule` makes.
 
 A workflow of its own, apart from the campaigns: its history holds identifiers and counts only, never
 personal data, and its instant (`workflow.now()`) is the one the retention periods are measured at.
