@@ -22,4 +22,3 @@ async def register_search_attributes(client: Client, namespace: str = "default")
             )
         )
     return missing
-

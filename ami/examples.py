@@ -12,4 +12,3 @@ EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples" / "candidatur
 
 def example(stem: str) -> CandidatureFile:
     return load_form(EXAMPLES_DIR / f"{stem}.yaml")
-
