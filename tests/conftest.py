@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ami.harness import free_port, local_settings, mail_sink, start_dev, start_time_skipping, time_skipping_binary
+from ami.harness import free_port, local_settings, mail_sink, start_dev, start_time_skipping
 from ami.mail.sink import EmlWriter
 from ami.settings import Settings
 
-__all__ = ["free_port", "test_server_path"]
-
-test_server_path = time_skipping_binary  # the binary, for a test that starts a server with its own converter
+__all__ = ["free_port"]  # for the tests that import it from here
 
 
 async def _time_skipping() -> AsyncIterator[WorkflowEnvironment]:
