@@ -113,7 +113,7 @@ class Dossier:
 
 
 _ENDINGS = {"withdraw": "retrait", "expire": "date limite"}
-DECISIONS = {Decision.SELECTED: "retenue", Decision.WAITLISTED: "liste d'attente", Decision.NOT_SELECTED: "non retenue"}
+_DECISIONS = {Decision.SELECTED: "retenue", Decision.WAITLISTED: "liste d'attente", Decision.NOT_SELECTED: "non retenue"}
 _SHORT = {
     "submitted": "reçue",
     "ineligible": "inéligible",
@@ -138,7 +138,7 @@ async def dossiers(coord: Coordination, final: CampaignStatus, forms: dict[str, 
         form = forms.get(entry.key)
         view = cs.verdict.collectivite if cs.verdict else None
         name = full_name(view.name, view.kind) if view else (form.collectivite.name if form else entry.key)
-        decision = DECISIONS[entry.decision] if entry.decision else "—"
+        decision = _DECISIONS[entry.decision] if entry.decision else "—"
         workflow_id = candidature_workflow_id(final.campaign_id, entry.key)
         result.append(Dossier(entry.receipt_number, name, decision, entry.state, " → ".join(path), workflow_id))
     return result

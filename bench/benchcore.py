@@ -32,12 +32,6 @@ def stamp() -> str:
     return datetime.now(UTC).strftime("%H%M%S%f")[:9]
 
 
-async def sleep_until(instant: datetime) -> None:
-    delay = (instant - datetime.now(UTC)).total_seconds()
-    if delay > 0:
-        await asyncio.sleep(delay)
-
-
 def marks_for(i: int) -> dict[str, int]:
     return {k: max(0, min(5, v - (i % 3) + 1)) for k, v in MARKS.items()}
 
