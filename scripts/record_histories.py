@@ -4,8 +4,8 @@
     .venv/bin/python scripts/record_histories.py --only waitlist
 
 Each scenario runs a small campaign (one to four candidatures, one or two sessions) on the
-time-skipping test server with the real worker (activities included: SMTP sink and SQLite in a
-temporary directory), checks that each candidature took the path it is meant to record, then writes
+time-skipping test server with the real worker, set up by the local harness (ami.harness: activities
+included, an SMTP sink and SQLite in a temporary directory), checks that each candidature took the path it is meant to record, then writes
 `(await handle.fetch_history()).to_json()`. Idempotent: the same files are rewritten on every run,
 nothing else in tests/histories/ is touched (a history exported from a real server stays).
 
