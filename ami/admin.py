@@ -1,5 +1,5 @@
 """Cluster administration: registering the custom search attributes (for a real cluster, `ami
-search-attributes register`; the dev server gets them as flags)."""
+search-attributes register`; the dev server gets them when it starts, ami.devserver)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,3 @@ async def register_search_attributes(client: Client, namespace: str = "default")
             )
         )
     return missing
-
-
-def dev_server_flags() -> list[str]:
-    """`--search-attribute Name=Keyword` for every key, for `temporal server start-dev`."""
-    flags: list[str] = []
-    for key in sa.ALL:
-        flags += ["--search-attribute", f"{key.name}=Keyword"]
-    return flags

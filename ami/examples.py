@@ -12,7 +12,3 @@ EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples" / "candidatur
 
 def example(stem: str) -> CandidatureFile:
     return load_form(EXAMPLES_DIR / f"{stem}.yaml")
-
-
-def all_examples() -> dict[str, CandidatureFile]:
-    return {p.stem: load_form(p) for p in sorted(EXAMPLES_DIR.glob("*.yaml"))}

@@ -6,22 +6,17 @@ import argparse
 import asyncio
 import sys
 import time
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import (
-    StoreProbe,
-    bounded,
-    free_port,
-)
+from common import StoreProbe, bounded
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from ami.devserver import start_dev_server
-from ami.mail.sink import start_sink
+from ami.harness import DATABASE, free_port, local_engine, start_dev
 from ami.ops import Coordination
-from ami.settings import Settings
 from models.campaign import load_campaign
 from models.campaign_plan import CampaignPlan
 from models.candidature import CandidatureFile
@@ -36,12 +31,6 @@ def log(message: str) -> None:
 
 def stamp() -> str:
     return datetime.now(UTC).strftime("%H%M%S%f")[:9]
-
-
-async def sleep_until(instant: datetime) -> None:
-    delay = (instant - datetime.now(UTC)).total_seconds()
-    if delay > 0:
-        await asyncio.sleep(delay)
 
 
 def marks_for(i: int) -> dict[str, int]:
@@ -59,38 +48,28 @@ class Bench:
     # --- setup -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.controller, self.sink = start_sink(self.work / "mail", port=free_port())
-        self.db_file = self.work / "ami.db"
-        self.settings = Settings(
-            data_dir=self.work / "var",
-            database_url=f"sqlite:///{self.db_file}",
-            smtp_port=self.controller.port,
-            task_queue="ami-bench",
-        )
-        self.probe = StoreProbe(self.db_file)
+        """The engine of ami.harness (its store, sink and worker) on a dev server of its own, and the baseline's worker."""
+        self.probe = StoreProbe(self.work / DATABASE)
         port, ui_port = free_port(), free_port()
         t = time.monotonic()
-        self.env = await start_dev_server(port=port, ui_port=ui_port)
+        self.env = await start_dev(port, ui_port)
         self.address = f"127.0.0.1:{port}"
         log(f"dev server on {self.address} (UI {ui_port}) in {time.monotonic() - t:.1f} s")
         self.client: Client = self.env.client
         from baseline import BaselineWorkflow, empty_activity
 
-        from worker import build_worker
-
-        self.worker = build_worker(self.client, self.settings, task_queue="ami-bench")
-        self.base_worker = Worker(self.client, task_queue="bench-baseline", workflows=[BaselineWorkflow], activities=[empty_activity])
-        await self.worker.__aenter__()
-        await self.base_worker.__aenter__()
+        self.running = AsyncExitStack()
+        engine = await self.running.enter_async_context(local_engine(self.work, "ami-bench", env=self.env))
+        self.settings, self.sink = engine.settings, engine.sink
+        base_worker = Worker(self.client, task_queue="bench-baseline", workflows=[BaselineWorkflow], activities=[empty_activity])
+        await self.running.enter_async_context(base_worker)
 
     async def stop(self) -> None:
-        for w in (self.base_worker, self.worker):
-            try:
-                await asyncio.wait_for(w.__aexit__(None, None, None), 30)
-            except Exception as error:  # noqa: BLE001
-                log(f"worker shutdown: {error!r}")
+        try:  # the workers (baseline's first), then the sink
+            await asyncio.wait_for(self.running.aclose(), 60)
+        except Exception as error:  # noqa: BLE001
+            log(f"worker shutdown: {error!r}")
         await self.env.shutdown()
-        self.controller.stop()
 
     def plan(self, name: str, day_seconds: float, anchor: datetime | None = None, **changes: Any) -> CampaignPlan:
         anchor = anchor or datetime.now(UTC) + timedelta(seconds=1.5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sqlite3
 import sys
 import time
@@ -36,12 +35,6 @@ ACTION_EVENTS = {
     "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES": "search attribute upserts",
     "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED": "child workflow starts",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_kib(pid: int | str = "self") -> int:

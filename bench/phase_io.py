@@ -121,10 +121,10 @@ async def io(bench: Bench) -> None:
         assert outcome.status == "sent", outcome
     engine_mail = m / (time.perf_counter() - t)
     raw = bench.sink.received[-1][1]  # the engine's last message, as the sink received it
-    await bare_send(bench.controller.port, -1)
+    await bare_send(bench.sink.port, -1)
     t = time.perf_counter()
     for i in range(m):
-        await bare_send(bench.controller.port, i)
+        await bare_send(bench.sink.port, i)
     bare_mail = m / (time.perf_counter() - t)
     # The engine's own bytes (summary attached) over raw aiosmtplib: SMTP's cost for that message.
     from ami.mail.message import envelope
@@ -132,7 +132,7 @@ async def io(bench: Bench) -> None:
     sender, recipients = envelope(raw)
     t = time.perf_counter()
     for _ in range(m):
-        await bare_send_raw(bench.controller.port, raw, sender, recipients)
+        await bare_send_raw(bench.sink.port, raw, sender, recipients)
     same_bytes_mail = m / (time.perf_counter() - t)
     bench.results["io"] = {
         "documents": d,

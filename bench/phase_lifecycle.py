@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchcore import MARKS, Bench, log, sleep_until
+from benchcore import MARKS, Bench, log
 from common import (
     history_figures,
 )
@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 
 from ami.examples import example
 from ami.ops import Coordination, start_campaign
+from ami.scenario import sleep_until
 from workflows.campaign import CampaignWorkflow
 from workflows.candidature import CandidatureWorkflow
 

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchcore import Bench, log, marks_for, sleep_until
+from benchcore import Bench, log, marks_for
 from common import (
     bounded,
     bytes_by_event_type,
@@ -22,6 +22,7 @@ from common import (
 )
 
 from ami.ops import Coordination, start_campaign
+from ami.scenario import sleep_until
 from models.candidature import CandidatureFile
 from workflows.candidature import candidature_workflow_id
 

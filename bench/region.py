@@ -27,9 +27,9 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from activities.eligibility import check_eligibility  # noqa: E402
-from ami.devserver import start_dev_server  # noqa: E402
+from ami.harness import start_dev  # noqa: E402
 from ami.ops import Coordination, Refused, start_campaign  # noqa: E402
-from bench.common import free_port, region_forms  # noqa: E402
+from bench.common import region_forms  # noqa: E402
 from bench.stubs import StubActivities  # noqa: E402
 from models.campaign import load_campaign  # noqa: E402
 from workflows.campaign import CampaignWorkflow  # noqa: E402
@@ -83,7 +83,7 @@ async def main() -> int:
     args = parser.parse_args()
     forms = region_forms("32", args.limit)
     log(f"{len(forms)} collectivités")
-    env = await start_dev_server(port=free_port(), ui_port=free_port())
+    env = await start_dev()
     figures: dict[str, Any] = {"candidatures": len(forms), "quorum": 2, "comment_chars": len(COMMENT)}
     try:
         stubs = StubActivities()

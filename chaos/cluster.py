@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from ami.devserver import temporal_cli
-from chaos.procs import Proc, ami_command, free_port, python, wait_port
+from ami.harness import free_port
+from chaos.procs import Proc, ami_command, python, wait_port
 from models import search_attributes as sa
 
 

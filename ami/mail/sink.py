@@ -25,6 +25,7 @@ class EmlWriter:
         self.out_dir = out_dir
         self.refuse = {a.lower() for a in (refuse or set())}
         self.count = 0
+        self.port = 0  # the port it listens on, once started
         # The last messages as received (envelope recipients, bytes), for tests and `ami demo`.
         self.received: deque[tuple[list[str], bytes]] = deque(maxlen=1000)
         self._lock = threading.Lock()
@@ -61,4 +62,5 @@ def start_sink(
     handler = EmlWriter(out_dir, refuse)
     controller = Controller(handler, hostname=host, port=port, **kwargs)
     controller.start()
+    handler.port = controller.port
     return controller, handler

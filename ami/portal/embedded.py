@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from html import unescape
@@ -33,12 +32,6 @@ PORTAL_JUROR = "apes"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _RECEIPT = re.compile(r'class="receipt-number">([^<]+)<')
 _ERRORS = re.compile(r'<p class="(?:field-error|form-error|message)"[^>]*>(?:<span class="sr">Erreur : </span>)?(.*?)</p>')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def with_portal(settings: Settings, port: int, key_file: Path | None = None) -> Settings:
