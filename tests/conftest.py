@@ -36,30 +36,42 @@ def dev_server_path() -> str:
     return found
 
 
-async def _time_skipping() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
+class _SharedTimeServer:
+    """The session's time-skipping server, replaced if a test leaves it unable to skip time."""
+
+    def __init__(self, env: WorkflowEnvironment) -> None:
+        self.env = env
+
+
+async def _start_time_skipping() -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
     )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture(scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    async for env in _time_skipping():
-        yield env
+async def _time_server() -> AsyncIterator[_SharedTimeServer]:
+    shared = _SharedTimeServer(await _start_time_skipping())
+    try:
+        yield shared
+    finally:
+        await shared.env.shutdown()
 
 
 @pytest.fixture
-async def fresh_time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of its own, for a test that terminates workflows from outside: after a
-    termination, the test server (1.x) may stop skipping time, and every later `env.sleep` of the
-    shared server times out (reproduced with a single candidature terminated while it waits on a
-    timer). A fresh server costs about a second."""
-    async for env in _time_skipping():
-        yield env
+async def time_env(_time_server: _SharedTimeServer) -> AsyncIterator[WorkflowEnvironment]:
+    """The shared time-skipping server. After the test, what it left open is terminated and the
+    server must still skip time; otherwise the test fails, naming what it left, and the next test
+    gets a new server (see tests/time_skipping.py and docs/testing.md)."""
+    from tests.time_skipping import check_left_clean  # here: conftest must load even where `tests` is not importable
+
+    env = _time_server.env
+    yield env
+    problem = await check_left_clean(env)
+    if problem is not None:
+        await env.shutdown()
+        _time_server.env = await _start_time_skipping()
+        pytest.fail(problem)
 
 
 @pytest.fixture

@@ -51,8 +51,8 @@ async def refused(action: object, message: str) -> None:
     assert str(caught.value) == message, str(caught.value)
 
 
-async def test_full_cycle(fresh_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter) -> None:
-    env = fresh_time_env
+async def test_full_cycle(time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter) -> None:
+    env = time_env
     plan = plan_starting(await env.get_current_time(), id="cycle")
     s1, s2 = plan.sessions[0], plan.sessions[1]
     forms = cohort(15)

@@ -40,8 +40,8 @@ async def refused(action: object, message: str) -> None:
     assert str(caught.value) == message, str(caught.value)
 
 
-async def test_jury_scores_conflict_tie_override_and_refusals(fresh_time_env: WorkflowEnvironment, settings: Settings) -> None:
-    env = fresh_time_env
+async def test_jury_scores_conflict_tie_override_and_refusals(time_env: WorkflowEnvironment, settings: Settings) -> None:
+    env = time_env
     plan = plan_starting(await env.get_current_time(), id="jury")
     forms = cohort(15)
     async with build_worker(env.client, settings):
@@ -153,11 +153,9 @@ async def test_jury_scores_conflict_tie_override_and_refusals(fresh_time_env: Wo
         await terminate_all(coord)
 
 
-async def test_late_deliberation_alerts_and_holds_the_decisions(
-    fresh_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter
-) -> None:
+async def test_late_deliberation_alerts_and_holds_the_decisions(time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter) -> None:
     """No deliberation by the eve of the response date: coordinators alerted, nothing sent until it."""
-    env = fresh_time_env
+    env = time_env
     plan = plan_starting(await env.get_current_time(), id="late", capacity=1, waitlist_size=1)
     forms = [example(s) for s in ("01-henin-carvin", "02-mel", "03-libercourt")]
     campaign_id = campaign_workflow_id(plan.id)
@@ -218,9 +216,9 @@ async def test_late_deliberation_alerts_and_holds_the_decisions(
 
 
 async def test_withdrawal_before_first_session_promotes_and_asks_confirmation(
-    fresh_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter
+    time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter
 ) -> None:
-    env = fresh_time_env
+    env = time_env
     plan = plan_starting(await env.get_current_time(), id="promo", capacity=2, waitlist_size=2)
     forms = cohort(5)
     async with build_worker(env.client, settings):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from models.campaign import CampaignPlan
 from models.messages import CampaignStatus, CandidatureStatus
 from tests.fakes import FakeActivities, fake_worker
 from tests.scenario import marks, plan_starting, skip_to
+from tests.time_skipping import end_quietly
 from workflows.campaign import CampaignWorkflow
 from workflows.candidature import candidature_workflow_id
 
@@ -106,14 +107,9 @@ async def campaign(
 
 
 async def _terminate(run: Run) -> None:
-    from temporalio.service import RPCError
-
+    """End the candidatures, then the campaign, each once quiet, while the worker still runs."""
     try:
         entries = (await run.coord.status()).candidatures
     except Exception:  # noqa: BLE001 - a campaign already closed answers no query on some servers
         entries = []
-    for entry in entries:
-        with suppress(RPCError):
-            await run.coord.candidature(entry.key).terminate("fin du test")
-    with suppress(RPCError):
-        await run.handle.terminate("fin du test")
+    await end_quietly(run.env.client, [*(run.wf(entry.key) for entry in entries), run.handle.id])

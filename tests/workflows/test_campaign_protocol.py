@@ -21,12 +21,6 @@ from workflows.campaign import CampaignWorkflow
 from workflows.candidature import CandidatureWorkflow
 
 
-@pytest.fixture
-async def time_env(fresh_time_env: WorkflowEnvironment) -> WorkflowEnvironment:
-    """Each test on a server of its own (see `fresh_time_env` in tests/conftest.py)."""
-    return fresh_time_env
-
-
 async def test_a_form_registered_while_a_session_is_set(time_env: WorkflowEnvironment) -> None:
     """1. Handlers never walk the entries across an await: a submission during `set_session` is fine."""
     async with campaign(time_env, capacity=2) as run:
