@@ -59,7 +59,8 @@ class CampaignStandIn:
 @workflow.defn(name="CandidatureWorkflow")
 class CandidatureStandIn:
     """Reports `eligibility_checked` at once, `notified` (or `closed` when not selected) on its
-    decision, `closed` when its waitlist closes, `capitalised` when told to; records every signal."""
+    decision, `enrolled` when the test says so, `closed` when its waitlist closes, `capitalised` when
+    told to; records every signal the campaign sends."""
 
     @workflow.init
     def __init__(self, input: CandidatureInput) -> None:
@@ -101,6 +102,11 @@ class CandidatureStandIn:
         self._signals.append(("capitalise", None))
         await self._report(State.CAPITALISED, Decision.SELECTED, CycleSummary(attendance=[], feedback=[], experiment=None))
         self._done = True
+
+    @workflow.signal
+    async def enrol(self) -> None:
+        """Sent by the test: the binôme is confirmed (the real workflow's `confirm_binome`)."""
+        await self._report(State.ENROLLED, Decision.SELECTED)
 
     @workflow.signal
     def ping(self) -> None:
