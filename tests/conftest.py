@@ -75,6 +75,19 @@ async def time_env(_time_server: _SharedTimeServer) -> AsyncIterator[WorkflowEnv
 
 
 @pytest.fixture
+async def own_time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of its own, for the two protocol tests after which the test server
+    itself keeps a time-skipping lock for good (docs/testing.md): a candidature that completes after
+    its report to a terminated campaign failed, and a child start refused because a workflow of that
+    id already runs. Everything else shares `time_env`."""
+    env = await _start_time_skipping()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
 def sink(tmp_path: Path) -> Iterator[EmlWriter]:
     controller, handler = start_sink(tmp_path / "mail", port=free_port(), refuse={"refuse@example.org"})
     handler.port = controller.port  # type: ignore[attr-defined]

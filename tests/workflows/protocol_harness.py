@@ -69,6 +69,11 @@ class Run:
                 await self.coord.score("apes", receipts[key], marks(5 - n))
         await self.coord.deliberate()
 
+    async def terminate(self, workflow_id: str) -> None:
+        """Terminate a workflow as from the Web UI, once it is quiet: terminated with a task
+        outstanding, it would stop the time-skipping server from skipping (tests/time_skipping.py)."""
+        await end_quietly(self.env.client, [workflow_id])
+
     async def execution_status(self, workflow_id: str) -> WorkflowExecutionStatus | None:
         return (await self.env.client.get_workflow_handle(workflow_id).describe()).status
 

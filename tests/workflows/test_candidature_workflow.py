@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from ami.examples import example
@@ -216,6 +218,67 @@ async def test_a_refused_recipient_is_recorded_and_the_coordinators_told(time_en
     assert run.fakes.of("email") == ["receipt", "coord_bounce", "coord_new_candidature"]
     alert = run.fakes.emails[1]
     assert alert.to == run.plan.coordinators and alert.occurrence == "receipt-1" and alert.context["bounced_purpose"] == "receipt"
+
+
+async def test_a_moved_session_is_announced_again_and_only_its_last_dates_remind(time_env: WorkflowEnvironment) -> None:
+    async with dossier(time_env) as run:
+        await run.until("eligibility_checked")
+        await run.decide(Decision.SELECTED)
+        await run.at(run.plan.response_at + timedelta(hours=1))
+        await run.until("notified")
+        political, technical = binome(run.form)
+        await run.handle.execute_update(
+            CandidatureWorkflow.confirm_binome, ConfirmBinomeInput(political_referent=political, technical_referent=technical)
+        )
+        plan = run.plan.sessions[0]
+
+        def version(day: int, sequence: int, place: str) -> ScheduledSession:
+            starts = plan.window_start + timedelta(days=day, hours=14)
+            return ScheduledSession(
+                number=1, theme=plan.theme, place=place, starts_at=starts, ends_at=starts + timedelta(hours=4), sequence=sequence
+            )
+
+        await run.schedule(version(16, 0, "Lille"))
+        await run.at(plan.window_start + timedelta(days=7))  # before any reminder of the first date
+        await run.schedule(version(20, 1, "Lille"))
+        await run.schedule(version(18, 2, "Arras"))
+        await run.schedule(version(16, 0, "Lille"))  # a stale schedule arriving late changes nothing
+        held = version(18, 2, "Arras")
+        with pytest.raises(WorkflowUpdateFailedError) as early:
+            await run.handle.execute_update(
+                CandidatureWorkflow.record_attendance,
+                RecordAttendanceInput(session_number=1, elected_present=True, technician_present=True),
+            )
+        assert getattr(early.value.cause, "message", None) == "La séance 1 n'a pas encore eu lieu."
+        with pytest.raises(WorkflowUpdateFailedError) as undated:
+            await run.handle.execute_update(
+                CandidatureWorkflow.record_attendance,
+                RecordAttendanceInput(session_number=2, elected_present=True, technician_present=True),
+            )
+        assert (
+            getattr(undated.value.cause, "message", None) == "La séance 2 n'a pas encore de date : impossible d'y enregistrer une présence."
+        )
+        await run.at(held.ends_at + timedelta(hours=1))
+        await eventually(lambda: _count(run.fakes.of("email"), "feedback_request"), bool, "demande de questionnaire")
+        await run.handle.execute_update(
+            CandidatureWorkflow.record_attendance, RecordAttendanceInput(session_number=1, elected_present=False, technician_present=False)
+        )
+        status = await run.status()
+
+    assert [(e.purpose, e.occurrence) for e in run.fakes.emails[4:]] == [
+        ("session_invitation", "1-0"),
+        ("session_updated", "1-1"),
+        ("session_updated", "1-2"),
+        ("session_reminder", "1-2-0"),
+        ("session_reminder", "1-2-1"),
+        ("feedback_request", "1"),
+        ("absence_followup", "1"),
+    ]
+    moved = run.fakes.emails[6]
+    assert moved.context["calendar"]["sequence"] == 2 and moved.context["session"]["place"] == "Arras"
+    assert moved.context["calendar"]["uid"] == run.fakes.emails[4].context["calendar"]["uid"]
+    assert [(s.sequence, s.place) for s in status.sessions] == [(2, "Arras")]
+    assert run.fakes.of("transition")[-1] == "record_attendance" and run.fakes.of("fact") == ["attendance"]
 
 
 async def _count(items: list[str], value: str) -> int:
