@@ -76,10 +76,10 @@ async def time_env(_time_server: _SharedTimeServer) -> AsyncIterator[WorkflowEnv
 
 @pytest.fixture
 async def own_time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of its own, for the two protocol tests after which the test server
-    itself keeps a time-skipping lock for good (docs/testing.md): a candidature that completes after
-    its report to a terminated campaign failed, and a child start refused because a workflow of that
-    id already runs. Everything else shares `time_env`."""
+    """A time-skipping server of its own: for the portal scenarios, whose clock must stay near the real
+    one (the emails' links are signed with the real clock), and for the protocol test after which the
+    test server itself keeps a time-skipping lock (docs/testing.md). Everything else shares
+    `time_env`."""
     env = await _start_time_skipping()
     try:
         yield env

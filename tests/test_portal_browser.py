@@ -44,9 +44,9 @@ async def _until(probe: object, what: str) -> None:
     raise AssertionError(what)
 
 
-async def test_portal_in_a_real_browser(time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter, tmp_path: Path) -> None:
+async def test_portal_in_a_real_browser(own_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter, tmp_path: Path) -> None:
     require_browser()
-    env = time_env
+    env = own_time_env  # a clock near the real one: the emails' links are signed with the real clock
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = portal_settings(settings, base_url=base)

@@ -65,9 +65,9 @@ async def _mail_with(sink: EmlWriter, needle: str) -> object:
 
 
 async def test_collectivite_and_juror_act_through_the_portal(
-    time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter, tmp_path: Path
+    own_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter, tmp_path: Path
 ) -> None:
-    env = time_env
+    env = own_time_env  # a clock near the real one: the emails' links are signed with the real clock
     settings = portal_settings(settings)
     plan = plan_starting(await env.get_current_time(), id="portail", capacity=1, quorum=1)
     clock = Clock()

@@ -21,12 +21,11 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-STACK_TRACE_QUERY = "__stack_trace"
-
 
 async def end_quietly(client: Client, workflow_ids: Iterable[str], timeout: float = 30) -> None:
-    """Terminate each workflow still running once it is quiet: no activity pending and no workflow
-    task outstanding. Call it while the worker still runs, so that what is in flight completes."""
+    """Terminate each workflow still running once it is quiet: no workflow task, activity, signal to
+    another workflow or child start outstanding. Call it while the worker still runs, so that what
+    is in flight completes."""
     for workflow_id in workflow_ids:
         await _end_one(client.get_workflow_handle(workflow_id), timeout)
 
@@ -37,22 +36,57 @@ async def _end_one(handle: WorkflowHandle[object, object], timeout: float) -> No
     while True:
         if not await _running(handle):
             return
-        if not (await handle.describe()).raw_description.pending_activities:
-            # A query waits for the workflow task in progress (the server answers it after), so the
-            # workflow is quiet when it returns, unless that task scheduled an activity.
+        outstanding = await _outstanding(handle)
+        if not outstanding:
             with contextlib.suppress(RPCError):
-                await handle.query(STACK_TRACE_QUERY, rpc_timeout=timedelta(seconds=10))
-            described = await handle.describe()
-            if described.status is not WorkflowExecutionStatus.RUNNING:
-                return
-            if not described.raw_description.pending_activities:
-                with contextlib.suppress(RPCError):
-                    await handle.terminate("fin du test")
-                return
+                await handle.terminate("fin du test")
+            return
         if loop.time() > end:
-            pending = [a.activity_type.name for a in (await handle.describe()).raw_description.pending_activities]
-            raise AssertionError(f"{handle.id} n'a jamais été au repos (activités en cours : {', '.join(pending)})")
+            raise AssertionError(f"{handle.id} n'a jamais été au repos (en cours : {', '.join(outstanding)})")
         await asyncio.sleep(0.05)
+
+
+async def _outstanding(handle: WorkflowHandle[object, object]) -> list[str]:
+    """What the server holds a time-skipping lock for, read from the history: a workflow task not
+    yet completed, activities not closed, signals to other workflows and child starts not answered."""
+    open_task = False
+    pending: dict[int, str] = {}
+    async for event in handle.fetch_history_events():
+        kind = event.WhichOneof("attributes") or ""
+        if kind == "workflow_task_scheduled_event_attributes":
+            open_task = True
+        elif kind in (
+            "workflow_task_completed_event_attributes",
+            "workflow_task_failed_event_attributes",
+            "workflow_task_timed_out_event_attributes",
+        ):
+            open_task = False
+        elif kind == "activity_task_scheduled_event_attributes":
+            pending[event.event_id] = f"activité {event.activity_task_scheduled_event_attributes.activity_type.name}"
+        elif kind == "signal_external_workflow_execution_initiated_event_attributes":
+            pending[event.event_id] = f"signal {event.signal_external_workflow_execution_initiated_event_attributes.signal_name}"
+        elif kind == "start_child_workflow_execution_initiated_event_attributes":
+            pending[event.event_id] = "démarrage d'un enfant"
+        elif kind in _ANSWERS:
+            pending.pop(_answered(getattr(event, kind)), None)
+    return (["tâche de workflow"] if open_task else []) + sorted(pending.values())
+
+
+_ANSWERS = {
+    "activity_task_completed_event_attributes",
+    "activity_task_failed_event_attributes",
+    "activity_task_timed_out_event_attributes",
+    "activity_task_canceled_event_attributes",
+    "external_workflow_execution_signaled_event_attributes",
+    "signal_external_workflow_execution_failed_event_attributes",
+    "child_workflow_execution_started_event_attributes",
+    "start_child_workflow_execution_failed_event_attributes",
+}
+
+
+def _answered(attributes: object) -> int:
+    """The event an activity's close, a signal's outcome or a child's start answers."""
+    return int(getattr(attributes, "scheduled_event_id", 0) or getattr(attributes, "initiated_event_id", 0))
 
 
 async def _running(handle: WorkflowHandle[object, object]) -> bool:

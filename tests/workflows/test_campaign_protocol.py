@@ -125,13 +125,11 @@ async def test_registration_after_the_deliberation_is_refused(time_env: Workflow
         assert len((await run.coord.status()).candidatures) == 1
 
 
-async def test_a_failed_child_start_is_rolled_back(own_time_env: WorkflowEnvironment) -> None:
+async def test_a_failed_child_start_is_rolled_back(time_env: WorkflowEnvironment) -> None:
     """5. The campaign restarted while its candidatures still run: the submission is refused, and
-    nothing stays `submitted` to block the deliberation. On a server of its own: the test server
-    keeps a lock after a refused child start (docs/testing.md)."""
+    nothing stays `submitted` to block the deliberation."""
     from ami.ops import start_campaign
 
-    time_env = own_time_env
     async with campaign(time_env) as run:
         form = example("01-henin-carvin")
         await run.coord.submit(form)

@@ -114,7 +114,7 @@ async def test_selected_confirmed_through_a_session_to_the_certificate(time_env:
 
 async def test_ineligible_and_not_corrected_closes_at_the_deadline(time_env: WorkflowEnvironment) -> None:
     async with dossier(time_env, "07-laon-incomplet") as run:
-        status = await run.until("ineligible")
+        status = await eventually(run.status, lambda s: s.state == "ineligible" and s.next_deadline is not None, "inéligible")
         assert status.next_deadline == run.plan.deadline_at and status.verdict is not None and status.verdict.reasons
         assert run.fakes.of("email") == ["receipt", "coord_new_candidature", "ineligible"]
         await run.at(run.plan.deadline_at + timedelta(hours=1))
