@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-
-from temporalio.service import RPCError
 
 from ami.examples import example
 from ami.mail.message import message_id
@@ -18,6 +15,7 @@ from ami.register import load_register
 from ami.settings import Settings
 from ami.store import store_for
 from models.candidature import CandidatureFile
+from tests.time_skipping import end_quietly
 
 # The examples that are valid, distinct and identified by a SIREN (13-reims is outside the region,
 # 02-mel-doublon and 07-laon-incomplet are variants of 02 and 07).
@@ -91,11 +89,9 @@ async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], 
 
 
 async def terminate_all(coord: Coordination) -> None:
-    """End a test's campaign and its candidatures, so that their timers do not keep firing (without a
-    worker) while the next test on the shared time-skipping server skips time."""
+    """End a test's candidatures, then its campaign, each once quiet, while the worker still runs:
+    a workflow terminated with a task outstanding, or left running without a worker, stops the
+    shared time-skipping server from skipping time (tests/time_skipping.py)."""
     status = await coord.status()
-    for entry in status.candidatures:
-        with contextlib.suppress(RPCError):
-            await coord.candidature(entry.key).terminate("fin du test")
-    with contextlib.suppress(RPCError):
-        await coord.campaign.terminate("fin du test")
+    ids = [coord.candidature(entry.key).id for entry in status.candidatures]
+    await end_quietly(coord.client, [*ids, coord.campaign.id])

@@ -16,28 +16,53 @@ from ami.settings import Settings
 __all__ = ["free_port"]  # for the tests that import it from here
 
 
-async def _time_skipping() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_time_skipping()
+class _SharedTimeServer:
+    """The session's time-skipping server, replaced if a test leaves it unable to skip time."""
+
+    def __init__(self, env: WorkflowEnvironment) -> None:
+        self.env = env
+
+
+async def _start_time_skipping() -> WorkflowEnvironment:
+    return await start_time_skipping()
+
+
+@pytest.fixture(scope="session")
+async def _time_server() -> AsyncIterator[_SharedTimeServer]:
+    shared = _SharedTimeServer(await _start_time_skipping())
+    try:
+        yield shared
+    finally:
+        await shared.env.shutdown()
+
+
+@pytest.fixture
+async def time_env(_time_server: _SharedTimeServer) -> AsyncIterator[WorkflowEnvironment]:
+    """The shared time-skipping server. After the test, what it left open is terminated and the
+    server must still skip time; otherwise the test fails, naming what it left, and the next test
+    gets a new server (see tests/time_skipping.py and docs/testing.md)."""
+    from tests.time_skipping import check_left_clean  # here: conftest must load even where `tests` is not importable
+
+    env = _time_server.env
+    yield env
+    problem = await check_left_clean(env)
+    if problem is not None:
+        await env.shutdown()
+        _time_server.env = await _start_time_skipping()
+        pytest.fail(problem)
+
+
+@pytest.fixture
+async def own_time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of its own: for the portal scenarios, whose clock must stay near the real
+    one (the emails' links are signed with the real clock), and for the protocol test after which the
+    test server itself keeps a time-skipping lock (docs/testing.md). Everything else shares
+    `time_env`."""
+    env = await _start_time_skipping()
     try:
         yield env
     finally:
         await env.shutdown()
-
-
-@pytest.fixture(scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    async for env in _time_skipping():
-        yield env
-
-
-@pytest.fixture
-async def fresh_time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of its own, for a test that terminates workflows from outside: after a
-    termination, the test server (1.x) may stop skipping time, and every later `env.sleep` of the
-    shared server times out (reproduced with a single candidature terminated while it waits on a
-    timer). A fresh server costs about a second."""
-    async for env in _time_skipping():
-        yield env
 
 
 @pytest.fixture

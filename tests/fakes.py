@@ -7,20 +7,30 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.eligibility import check_eligibility
-from models.activity_payloads import EmailOutcome, EmailStatus, RecordCampaignInput, RecordTransitionInput, SendEmailInput
+from activities.rgpd import PurgeRequest
+from ami.eligibility import assess
+from ami.purge import PurgeReport
+from models.activity_payloads import (
+    CheckEligibilityInput,
+    EmailOutcome,
+    EmailStatus,
+    RecordCampaignInput,
+    RecordTransitionInput,
+    SendEmailInput,
+)
 from models.document_requests import MakeDocumentInput
 from models.facts import RecordFactInput
-from models.values import DocumentRef
+from models.values import DocumentRef, Verdict
 from workflows.campaign import CampaignWorkflow
 from workflows.candidature import CandidatureWorkflow
 
@@ -34,6 +44,13 @@ class FakeActivities:
     gates: dict[str, asyncio.Event] = field(default_factory=dict)  # purpose or document kind -> gate
     waiting: dict[str, int] = field(default_factory=dict)  # calls held at each gate
     broken_templates: set[str] = field(default_factory=set)  # purposes whose template cannot render
+    refused: set[str] = field(default_factory=set)  # purposes whose recipient the relay refuses (a bounce)
+    checks: list[CheckEligibilityInput] = field(default_factory=list)
+    campaigns: list[RecordCampaignInput] = field(default_factory=list)
+    purges: list[PurgeRequest] = field(default_factory=list)
+    # Every call in the order the workflows made it: ("email", purpose), ("document", kind),
+    # ("transition", trigger), ("fact", kind), ("eligibility", SIREN/INSEE), ("campaign", id).
+    calls: list[tuple[str, str]] = field(default_factory=list)
 
     def hold(self, name: str) -> None:
         self.gates[name] = asyncio.Event()
@@ -53,25 +70,45 @@ class FakeActivities:
         if input.purpose in self.broken_templates:
             raise ApplicationError(f"Modèle « {input.purpose} » illisible.", type="TemplateError", non_retryable=True)
         self.emails.append(input)
+        self.calls.append(("email", input.purpose))
+        if input.purpose in self.refused:
+            return EmailOutcome(message_id=f"<{uuid.uuid4().hex}@test>", status=EmailStatus.BOUNCED, detail="550 destinataire inconnu")
         return EmailOutcome(message_id=f"<{uuid.uuid4().hex}@test>", status=EmailStatus.SENT)
 
     @activity.defn(name="make_document")
     async def make_document(self, input: MakeDocumentInput) -> DocumentRef:
         await self._gate(input.kind)
         self.documents.append(input)
+        self.calls.append(("document", input.kind))
         return DocumentRef(kind=input.kind, filename=f"{input.kind}.pdf", path=f"/dev/null/{input.kind}", sha256="0" * 64)
 
     @activity.defn(name="record_transition")
     async def record_transition(self, input: RecordTransitionInput) -> None:
         self.transitions.append(input)
+        self.calls.append(("transition", input.trigger))
 
     @activity.defn(name="record_fact")
     async def record_fact(self, input: RecordFactInput) -> None:
         self.facts.append(input)
+        self.calls.append(("fact", input.kind))
 
     @activity.defn(name="record_campaign")
     async def record_campaign(self, input: RecordCampaignInput) -> None:
-        return None
+        self.campaigns.append(input)
+        self.calls.append(("campaign", input.campaign_id))
+
+    @activity.defn(name="check_eligibility")
+    async def check_eligibility(self, input: CheckEligibilityInput) -> Verdict:
+        """The real rules (pure, on the bundled register), recorded."""
+        self.checks.append(input)
+        self.calls.append(("eligibility", input.form.collectivite.identifier))
+        return await asyncio.to_thread(assess, input.form, input.received_at, input.rules)
+
+    @activity.defn(name="purge")
+    async def purge(self, input: PurgeRequest) -> PurgeReport:
+        self.purges.append(input)
+        self.calls.append(("purge", "dry-run" if input.dry_run else "apply"))
+        return PurgeReport(at=input.at, dry_run=input.dry_run, files_deleted=0 if input.dry_run else 3)
 
     # --- what the tests read -------------------------------------------------------------------
 
@@ -82,6 +119,22 @@ class FakeActivities:
     def purposes(self) -> list[str]:
         return [e.purpose for e in self.emails]
 
+    def of(self, kind: str) -> list[str]:
+        """The calls of one kind ("email", "document", "transition"...), in order."""
+        return [name for k, name in self.calls if k == kind]
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """Every fake, to register on a worker under the real activity names."""
+        return [
+            self.check_eligibility,
+            self.send_email,
+            self.make_document,
+            self.record_transition,
+            self.record_fact,
+            self.record_campaign,
+            self.purge,
+        ]
+
 
 @asynccontextmanager
 async def fake_worker(client: Client, fakes: FakeActivities, task_queue: str) -> AsyncIterator[Worker]:
@@ -89,14 +142,7 @@ async def fake_worker(client: Client, fakes: FakeActivities, task_queue: str) ->
         client,
         task_queue=task_queue,
         workflows=[CampaignWorkflow, CandidatureWorkflow],
-        activities=[
-            check_eligibility,
-            fakes.send_email,
-            fakes.make_document,
-            fakes.record_transition,
-            fakes.record_fact,
-            fakes.record_campaign,
-        ],
+        activities=fakes.activities(),
     )
     async with worker:
         yield worker

@@ -25,6 +25,7 @@ from ami.portal.app import create_app, serving
 from ami.portal.links import Audience, Role
 from ami.portal.mail_links import juror_path
 from ami.settings import Settings
+from tests.cohort import terminate_all
 from tests.conftest import free_port
 from tests.portal_browser import Browser, require_browser
 from tests.portal_helpers import Clock, emails, form_fields, link_in, make_portal, portal_settings
@@ -43,9 +44,9 @@ async def _until(probe: object, what: str) -> None:
     raise AssertionError(what)
 
 
-async def test_portal_in_a_real_browser(fresh_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter, tmp_path: Path) -> None:
+async def test_portal_in_a_real_browser(own_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter, tmp_path: Path) -> None:
     require_browser()
-    env = fresh_time_env  # its own server: the campaign it leaves running must not slow the next tests
+    env = own_time_env  # a clock near the real one: the emails' links are signed with the real clock
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = portal_settings(settings, base_url=base)
@@ -260,3 +261,4 @@ async def test_portal_in_a_real_browser(fresh_time_env: WorkflowEnvironment, set
                 assert len(browser.audited) >= 22, browser.audited
             finally:
                 await asyncio.to_thread(browser.quit)
+        await terminate_all(coord)

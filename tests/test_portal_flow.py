@@ -18,6 +18,7 @@ from ami.ops import Coordination, start_campaign
 from ami.portal import csrf
 from ami.portal.mail_links import juror_path
 from ami.settings import Settings
+from tests.cohort import terminate_all
 from tests.portal_helpers import (
     Clock,
     csrf_all,
@@ -64,9 +65,9 @@ async def _mail_with(sink: EmlWriter, needle: str) -> object:
 
 
 async def test_collectivite_and_juror_act_through_the_portal(
-    fresh_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter, tmp_path: Path
+    own_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter, tmp_path: Path
 ) -> None:
-    env = fresh_time_env  # its own server: the campaign it leaves running must not slow the next tests
+    env = own_time_env  # a clock near the real one: the emails' links are signed with the real clock
     settings = portal_settings(settings)
     plan = plan_starting(await env.get_current_time(), id="portail", capacity=1, quorum=1)
     clock = Clock()
@@ -212,3 +213,4 @@ async def test_collectivite_and_juror_act_through_the_portal(
             withdrawn = await web.post(dossier + "/retrait", data={"reason": "Élections anticipées", "confirm": "oui", "csrf": tokens[1]})
             assert withdrawn.status_code == 303
             await _state(coord, HENIN, "closed")
+        await terminate_all(coord)

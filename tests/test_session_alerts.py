@@ -13,15 +13,13 @@ from ami.examples import example
 from ami.mail.sink import EmlWriter
 from ami.ops import Coordination, start_campaign
 from ami.settings import Settings
-from tests.cohort import expected_id, read_mails
+from tests.cohort import expected_id, read_mails, terminate_all
 from tests.scenario import plan_starting, skip_to
 from worker import build_worker
 
 
-async def test_undated_session_alert_does_not_wait_for_the_jury(
-    fresh_time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter
-) -> None:
-    env = fresh_time_env
+async def test_undated_session_alert_does_not_wait_for_the_jury(time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter) -> None:
+    env = time_env
     plan = plan_starting(await env.get_current_time(), id="alerts")
     first = plan.sessions[0]
     alert_at = first.window_start - plan.session_alert_lead
@@ -39,5 +37,4 @@ async def test_undated_session_alert_does_not_wait_for_the_jury(
         assert session_1 in mails, sorted(m["Subject"] for m in mails.values())
         assert "séance 1" in str(mails[session_1]["Subject"])
         assert session_2 not in mails  # its own alert comes a month later
-        await handle.terminate("fin du test")
-        await env.client.get_workflow_handle("candidature-alerts-246200299").terminate("fin du test")
+        await terminate_all(coord)

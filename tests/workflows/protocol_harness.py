@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from models.campaign_plan import CampaignPlan
 from models.candidature_messages import CandidatureStatus
 from tests.fakes import FakeActivities, fake_worker
 from tests.scenario import marks, plan_starting, skip_to
+from tests.time_skipping import end_quietly
 from workflows.campaign import CampaignWorkflow
 from workflows.candidature import candidature_workflow_id
 
@@ -69,6 +70,11 @@ class Run:
                 await self.coord.score("apes", receipts[key], marks(5 - n))
         await self.coord.deliberate()
 
+    async def terminate(self, workflow_id: str) -> None:
+        """Terminate a workflow as from the Web UI, once it is quiet: terminated with a task
+        outstanding, it would stop the time-skipping server from skipping (tests/time_skipping.py)."""
+        await end_quietly(self.env.client, [workflow_id])
+
     async def execution_status(self, workflow_id: str) -> WorkflowExecutionStatus | None:
         return (await self.env.client.get_workflow_handle(workflow_id).describe()).status
 
@@ -107,14 +113,9 @@ async def campaign(
 
 
 async def _terminate(run: Run) -> None:
-    from temporalio.service import RPCError
-
+    """End the candidatures, then the campaign, each once quiet, while the worker still runs."""
     try:
         entries = (await run.coord.status()).candidatures
     except Exception:  # noqa: BLE001 - a campaign already closed answers no query on some servers
         entries = []
-    for entry in entries:
-        with suppress(RPCError):
-            await run.coord.candidature(entry.key).terminate("fin du test")
-    with suppress(RPCError):
-        await run.handle.terminate("fin du test")
+    await end_quietly(run.env.client, [*(run.wf(entry.key) for entry in entries), run.handle.id])

@@ -22,12 +22,6 @@ from workflows.campaign import CampaignWorkflow
 from workflows.candidature import CandidatureWorkflow
 
 
-@pytest.fixture
-async def time_env(fresh_time_env: WorkflowEnvironment) -> WorkflowEnvironment:
-    """Each test on a server of its own (see `fresh_time_env` in tests/conftest.py)."""
-    return fresh_time_env
-
-
 async def test_a_form_registered_while_a_session_is_set(time_env: WorkflowEnvironment) -> None:
     """1. Handlers never walk the entries across an await: a submission during `set_session` is fine."""
     async with campaign(time_env, capacity=2) as run:
@@ -55,7 +49,7 @@ async def test_a_terminated_waitlisted_one_does_not_fail_the_campaign(time_env: 
         await run.score_and_deliberate(receipts)
         await run.at(run.plan.response_at + timedelta(hours=1))
         await run.until_candidature(second_waiting, lambda s: s.state == "notified", "liste d'attente notifiée")
-        await run.coord.candidature(first_waiting).terminate("terminé depuis l'interface")
+        await run.terminate(run.wf(first_waiting))  # as from the Web UI
         await run.coord.withdraw(selected, "La collectivité renonce.")
         promoted = await run.until_candidature(second_waiting, lambda s: s.decision is Decision.SELECTED, "promotion de la suivante")
         assert promoted.transitions[-1].trigger == "promote"
@@ -71,7 +65,7 @@ async def test_a_candidature_terminated_before_the_jury_does_not_block_it(time_e
         receipts = await run.submit_all(ELIGIBLE[:3])
         gone = list(receipts)[1]
         await run.until_campaign(lambda s: all(e.state == "eligibility_checked" for e in s.candidatures), "éligibles")
-        await run.coord.candidature(gone).terminate("terminé depuis l'interface")
+        await run.terminate(run.wf(gone))  # as from the Web UI
         await run.at(run.plan.deadline_at + timedelta(hours=1))
         await run.until_campaign(lambda s: gone in s.ended, "dossier terminé constaté à la date limite")
         await run.score_and_deliberate({k: r for k, r in receipts.items() if k != gone})
@@ -141,14 +135,14 @@ async def test_a_failed_child_start_is_rolled_back(time_env: WorkflowEnvironment
         form = example("01-henin-carvin")
         await run.coord.submit(form)
         await run.until_candidature(form.collectivite.identifier, lambda s: s.state == "eligibility_checked", "éligible")
-        await run.handle.terminate("campagne relancée")  # its candidature runs on (abandoned)
+        await run.terminate(run.handle.id)  # the campaign restarted: its candidature runs on (abandoned)
         run.handle = await start_campaign(time_env.client, run.plan, f"protocol-{run.plan.id}", search_attributes=False)
         with pytest.raises(Refused, match="n'a pas pu être enregistrée"):
             await run.coord.submit(form)
         assert (await run.coord.status()).candidatures == []
         second = await run.coord.submit(example("02-mel"))
         assert second.receipt_number.endswith("-0001")  # the number was not used
-        await run.coord.candidature(form.collectivite.identifier).terminate("fin du test")
+        await run.terminate(run.wf(form.collectivite.identifier))
 
 
 async def test_a_new_execution_under_a_reused_id_sends_its_own_mail(time_env: WorkflowEnvironment) -> None:
@@ -161,7 +155,7 @@ async def test_a_new_execution_under_a_reused_id_sends_its_own_mail(time_env: Wo
         await run.coord.submit(form)
         await run.until_candidature(form.collectivite.identifier, lambda s: s.state == "eligibility_checked", "éligible")
         first_run = (await time_env.client.get_workflow_handle(wf).describe()).run_id
-        await time_env.client.get_workflow_handle(wf).terminate("relancé")
+        await run.terminate(wf)
     async with campaign(time_env, fakes, id=reused) as again:
         again_wf = again.wf(form.collectivite.identifier)
         await again.coord.submit(form)
@@ -219,13 +213,14 @@ async def test_a_late_deliberation_after_the_first_session_closes_the_waitlist(t
         assert run.fakes.sent(run.wf(waiting))[-2:] == ["decision_waitlisted", "waitlist_closed"]
 
 
-async def test_a_candidature_goes_on_when_its_campaign_has_ended(time_env: WorkflowEnvironment) -> None:
-    """8. Reports to a campaign that no longer runs are dropped; the candidature ends normally."""
-    async with campaign(time_env) as run:
+async def test_a_candidature_goes_on_when_its_campaign_has_ended(own_time_env: WorkflowEnvironment) -> None:
+    """8. Reports to a campaign that no longer runs are dropped; the candidature ends normally.
+    On a server of its own: the test server keeps a lock after this (docs/testing.md)."""
+    async with campaign(own_time_env) as run:
         receipts = await run.submit_all(ELIGIBLE[:1])
         [key] = receipts
         await run.until_candidature(key, lambda s: s.state == "eligibility_checked", "éligible")
-        await run.handle.terminate("campagne arrêtée")
+        await run.terminate(run.handle.id)  # the campaign stopped
         await run.coord.withdraw(key, "La collectivité renonce.")
         await eventually(lambda: run.execution_status(run.wf(key)), lambda s: s is WorkflowExecutionStatus.COMPLETED, "fin normale")
 
@@ -290,7 +285,7 @@ async def test_everything_at_once_ends_with_every_candidature_final(time_env: Wo
         await run.score_and_deliberate(receipts, order=[a, b, c, d, laon])
         await run.at(run.plan.response_at + timedelta(hours=1))
         await run.until_candidature(c, lambda s: s.state == "notified", "c notifiée")
-        await run.coord.candidature(c).terminate("terminé depuis l'interface")  # the waitlisted one
+        await run.terminate(run.wf(c))  # the waitlisted one, as from the Web UI
         await run.coord.withdraw(b, "La collectivité renonce.")
         await run.coord.confirm_binome(a, *binome(example(ELIGIBLE[0])))
         session = run.plan.sessions[0]

@@ -10,11 +10,6 @@ from ami.ops import Refused
 from tests.workflows.protocol_harness import ELIGIBLE, campaign
 
 
-@pytest.fixture
-async def time_env(fresh_time_env: WorkflowEnvironment) -> WorkflowEnvironment:
-    return fresh_time_env
-
-
 async def test_a_referent_is_forgotten_and_the_coordinators_told_when_none_is_left(time_env: WorkflowEnvironment) -> None:
     form = example(ELIGIBLE[0])
     key = form.collectivite.identifier

@@ -11,8 +11,8 @@ from tests.workflows.protocol_harness import ELIGIBLE, campaign
 
 
 @pytest.fixture
-async def time_env(fresh_time_env: WorkflowEnvironment) -> WorkflowEnvironment:
-    return fresh_time_env
+async def time_env(own_time_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    return own_time_env
 
 
 async def test_the_summary_receives_the_campaigns_time_zone(time_env: WorkflowEnvironment) -> None:
