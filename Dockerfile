@@ -17,33 +17,22 @@ RUN groupadd --system --gid 10001 ami \
 
 WORKDIR /app
 
-# Dependencies first, in their own layer: the package directories are empty stubs here, replaced by
-# the sources below. The install is editable on purpose: the templates, the campaign files and the
-# example candidatures are found next to the packages, in /app.
-# constraints.txt (`make constraints`) pins every version: the image never resolves at build time.
+# Dependencies first, in their own layer, pinned by constraints.txt (`make constraints`): the image
+# never resolves at build time. Then the package itself, installed normally (not editable): the
+# templates, the campaign files, the example candidatures and the fonts are package data, read
+# through importlib.resources.
 COPY pyproject.toml README.md constraints.txt ./
-RUN mkdir -p ami/mail ami/documents activities models workflows \
- && touch ami/__init__.py ami/mail/__init__.py ami/documents/__init__.py \
-          activities/__init__.py models/__init__.py workflows/__init__.py worker.py \
- && pip install --constraint constraints.txt --editable . \
- && rm -rf ami activities models workflows worker.py
+RUN pip install --constraint constraints.txt --requirement constraints.txt
 
 COPY ami ./ami
-COPY activities ./activities
-COPY models ./models
-COPY workflows ./workflows
-COPY worker.py ./
-COPY config ./config
-COPY templates ./templates
-COPY examples ./examples
+# Bytecode compiled at install time: PYTHONDONTWRITEBYTECODE keeps the running worker from writing
+# it, and the workflow sandbox imports ami/workflows/ again for every workflow run it starts or
+# replays, so without .pyc files each run compiles those sources anew (docs/performance.md, "Replay").
+RUN pip install --constraint constraints.txt --no-deps --compile . \
+ && rm -rf /app/ami /app/build
 
-# Bytecode compiled at build time: PYTHONDONTWRITEBYTECODE keeps the running worker from writing it,
-# and the workflow sandbox imports workflows/ again for every workflow run it starts or replays, so
-# without .pyc files each run compiles those sources anew (docs/performance.md, "Replay").
-RUN python -m compileall -q ami activities models workflows worker.py
-
-# Fails the build when a source file or a bundled resource is missing.
-RUN python -c "import ami.cli, worker; from models.campaign import load_campaign; load_campaign('ami-2024')" \
+# Fails the build when a source file or a bundled resource is missing from the installed package.
+RUN cd / && python -c "import ami.app.cli, ami.worker.runner; from ami.models.campaign import load_campaign; load_campaign('ami-2024')" \
  && ami --help >/dev/null
 
 USER ami:ami

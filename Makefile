@@ -22,9 +22,10 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: install
-	$(VENV)/bin/mypy ami activities models workflows worker.py chaos
+	$(VENV)/bin/mypy ami chaos
 
 bench: install
 	$(PY) bench/run.py

@@ -15,11 +15,11 @@ from common import StoreProbe, bounded
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from ami.harness import DATABASE, free_port, local_engine, start_dev
-from ami.ops import Coordination
-from models.campaign import load_campaign
-from models.campaign_plan import CampaignPlan
-from models.candidature import CandidatureFile
+from ami.app.harness import DATABASE, free_port, local_engine, start_dev
+from ami.app.ops import Coordination
+from ami.models.campaign import load_campaign
+from ami.models.campaign_plan import CampaignPlan
+from ami.models.candidature import CandidatureFile
 
 MARKS = {"motivation": 4, "binome": 5, "posture": 3, "adaptabilite": 4, "numerique": 3, "apport": 4}
 CONCURRENCY = 4  # client updates in flight per campaign (submissions, scores); the server allows 10 per workflow
@@ -48,7 +48,7 @@ class Bench:
     # --- setup -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """The engine of ami.harness (its store, sink and worker) on a dev server of its own, and the baseline's worker."""
+        """The engine of ami.app.harness (its store, sink and worker) on a dev server of its own, and the baseline's worker."""
         self.probe = StoreProbe(self.work / DATABASE)
         port, ui_port = free_port(), free_port()
         t = time.monotonic()

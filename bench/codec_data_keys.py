@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.api.common.v1 import Payload  # noqa: E402
 from temporalio.converter import WorkflowSerializationContext  # noqa: E402
 
-from ami.codec import EncryptionCodec  # noqa: E402
-from ami.keystore import key_store_for  # noqa: E402
-from ami.store import store_for  # noqa: E402
+from ami.infra.codec import EncryptionCodec  # noqa: E402
+from ami.infra.keystore import key_store_for  # noqa: E402
+from ami.infra.store import store_for  # noqa: E402
 
 ROUNDS = 5000
 PAYLOAD = Payload(metadata={"encoding": b"json/plain"}, data=b"x" * 2000)

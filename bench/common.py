@@ -22,7 +22,7 @@ from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.api.history.v1 import History  # noqa: E402
 from temporalio.client import Client, WorkflowHandle  # noqa: E402
 
-from models.candidature import CandidatureFile  # noqa: E402
+from ami.models.candidature import CandidatureFile  # noqa: E402
 
 # What Temporal bills as an action, read from the history (see docs/performance.md).
 ACTION_EVENTS = {
@@ -69,7 +69,7 @@ def machine() -> dict[str, Any]:
 
 def region_forms(region: str = "32", limit: int | None = None) -> list[CandidatureFile]:
     """One complete, eligible candidature file per commune and EPCI of the region (register order)."""
-    from ami.register import load_register
+    from ami.domain.register import load_register
 
     entries = load_register().in_region(region)
     # Interleave EPCI (at the end of the register's list) with communes so any prefix has both kinds.

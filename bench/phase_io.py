@@ -8,7 +8,7 @@ from typing import Any
 
 from benchcore import Bench, log, stamp
 
-from ami.examples import example
+from ami.app.examples import example
 
 
 def _strings(value: Any) -> list[str]:
@@ -25,11 +25,11 @@ async def io(bench: Bench) -> None:
     from baseline import bare_pdf, bare_pdf_same_text, bare_send, bare_send_raw
     from temporalio.testing import ActivityEnvironment
 
-    from activities.documents import DocumentActivities
-    from activities.email import EmailActivities
-    from ami.store import store_for
-    from models.activity_payloads import SendEmailInput
-    from models.document_requests import SummaryRequest
+    from ami.activities.documents import DocumentActivities
+    from ami.activities.email import EmailActivities
+    from ami.infra.store import store_for
+    from ami.models.activity_payloads import SendEmailInput
+    from ami.models.document_requests import SummaryRequest
 
     store = store_for(bench.settings.resolved_database_url())
     docs = DocumentActivities(bench.settings, store)
@@ -66,8 +66,8 @@ async def io(bench: Bench) -> None:
             )
         )
     engine_docs = d / (time.perf_counter() - t)
-    from ami.documents import pdf
-    from models.documents import SummaryDocInput
+    from ami.infra.documents import pdf
+    from ami.models.documents import SummaryDocInput
 
     t = time.perf_counter()
     for i in range(d):
@@ -79,7 +79,7 @@ async def io(bench: Bench) -> None:
         bare_pdf(i)
     bare_docs = d / (time.perf_counter() - t)
     # The same words in the same font files: what fpdf2 itself costs for this document's text.
-    from ami.documents._pdf_base import font_files
+    from ami.infra.documents._pdf_base import font_files
 
     sample = SummaryDocInput.model_validate(summary(1))
     texts = [v for v in _strings(sample.model_dump(mode="json")) if v.strip()]
@@ -127,7 +127,7 @@ async def io(bench: Bench) -> None:
         await bare_send(bench.sink.port, i)
     bare_mail = m / (time.perf_counter() - t)
     # The engine's own bytes (summary attached) over raw aiosmtplib: SMTP's cost for that message.
-    from ami.mail.message import envelope
+    from ami.infra.mail.message import envelope
 
     sender, recipients = envelope(raw)
     t = time.perf_counter()

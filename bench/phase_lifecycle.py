@@ -15,11 +15,11 @@ from common import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from ami.examples import example
-from ami.ops import Coordination, start_campaign
-from ami.scenario import sleep_until
-from workflows.campaign import CampaignWorkflow
-from workflows.candidature import CandidatureWorkflow
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.app.scenario import sleep_until
+from ami.workflows.campaign import CampaignWorkflow
+from ami.workflows.candidature import CandidatureWorkflow
 
 
 async def lifecycle(bench: Bench) -> None:

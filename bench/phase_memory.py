@@ -18,9 +18,9 @@ from common import (
 )
 from temporalio.worker import Worker
 
-from ami.ops import Coordination, start_campaign
-from ami.settings import Settings
-from workflows.candidature import candidature_workflow_id
+from ami.app.ops import Coordination, start_campaign
+from ami.infra.settings import Settings
+from ami.workflows.candidature import candidature_workflow_id
 
 
 async def memory(bench: Bench) -> None:

@@ -21,10 +21,10 @@ from common import (
     terminate_all,
 )
 
-from ami.ops import Coordination, start_campaign
-from ami.scenario import sleep_until
-from models.candidature import CandidatureFile
-from workflows.candidature import candidature_workflow_id
+from ami.app.ops import Coordination, start_campaign
+from ami.app.scenario import sleep_until
+from ami.models.candidature import CandidatureFile
+from ami.workflows.candidature import candidature_workflow_id
 
 REGION_COMMENT = 1000  # characters of jury comment on every review of the region run: a long one, to size histories
 FLOOR_SAMPLE = 200  # candidature histories read to size the bare floor of the region run
@@ -204,10 +204,10 @@ def region_carry_bytes(bench: Bench, n: int, members: int = 2) -> dict[str, int]
 
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from models.campaign_messages import CampaignEntry
-    from models.campaign_state import CampaignInput, CampaignState
-    from models.lifecycle import State
-    from models.values import Decision
+    from ami.models.campaign_messages import CampaignEntry
+    from ami.models.campaign_state import CampaignInput, CampaignState
+    from ami.models.lifecycle import State
+    from ami.models.values import Decision
 
     forms = region_forms("32")[:n]
     jury = bench.file_plan.jury[:members]

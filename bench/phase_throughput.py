@@ -17,11 +17,11 @@ from common import (
     terminate_all,
 )
 
-from ami.ops import Coordination, start_campaign
-from ami.scenario import sleep_until
-from models.values import Decision
-from workflows.campaign import campaign_workflow_id
-from workflows.candidature import candidature_workflow_id
+from ami.app.ops import Coordination, start_campaign
+from ami.app.scenario import sleep_until
+from ami.models.values import Decision
+from ami.workflows.campaign import campaign_workflow_id
+from ami.workflows.candidature import candidature_workflow_id
 
 
 async def throughput(bench: Bench) -> None:

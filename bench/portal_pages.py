@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from ami.portal.app import build_portal, create_app
-from ami.portal.links import new_key_entry
-from ami.portal.security import Bucket
-from ami.settings import Settings
-from ami.store import store_for
-from models.campaign import load_campaign
-from models.tables import CampaignRow
+from ami.app.portal.app import build_portal, create_app
+from ami.app.portal.security import Bucket
+from ami.infra.links import new_key_entry
+from ami.infra.settings import Settings
+from ami.infra.store import store_for
+from ami.models.campaign import load_campaign
+from ami.models.tables import CampaignRow
 
 
 async def main(n: int) -> None:

@@ -26,14 +26,14 @@ from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
-from activities.eligibility import check_eligibility  # noqa: E402
-from ami.harness import start_dev  # noqa: E402
-from ami.ops import Coordination, Refused, start_campaign  # noqa: E402
+from ami.activities.eligibility import check_eligibility  # noqa: E402
+from ami.app.harness import start_dev  # noqa: E402
+from ami.app.ops import Coordination, Refused, start_campaign  # noqa: E402
+from ami.models.campaign import load_campaign  # noqa: E402
+from ami.workflows.campaign import CampaignWorkflow  # noqa: E402
+from ami.workflows.candidature import CandidatureWorkflow  # noqa: E402
 from bench.common import region_forms  # noqa: E402
 from bench.stubs import StubActivities  # noqa: E402
-from models.campaign import load_campaign  # noqa: E402
-from workflows.campaign import CampaignWorkflow  # noqa: E402
-from workflows.candidature import CandidatureWorkflow  # noqa: E402
 
 PAYLOAD_LIMIT = 2 * 1024 * 1024
 HISTORY_BYTES_LIMIT = 50 * 1024 * 1024

@@ -119,7 +119,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-ENGINE_FILES = ("workflows", "activities", "models", "ami", "worker.py")
+ENGINE_FILES = ("ami",)
 
 
 def engine_mtimes() -> dict[str, float]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from models.activity_payloads import EmailOutcome, EmailStatus, RecordCampaignInput, RecordTransitionInput, SendEmailInput
-from models.document_requests import MakeDocumentInput
-from models.facts import RecordFactInput
-from models.values import DocumentRef
+from ami.models.activity_payloads import EmailOutcome, EmailStatus, RecordCampaignInput, RecordTransitionInput, SendEmailInput
+from ami.models.document_requests import MakeDocumentInput
+from ami.models.facts import RecordFactInput
+from ami.models.values import DocumentRef
 
 
 class StubActivities:
@@ -37,7 +37,7 @@ class StubActivities:
 
 
 def stub_activities() -> list[object]:
-    from activities.eligibility import check_eligibility
+    from ami.activities.eligibility import check_eligibility
 
     s = StubActivities()
     return [check_eligibility, s.make_document, s.send_email, s.record_transition, s.record_fact, s.record_campaign]

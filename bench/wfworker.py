@@ -25,8 +25,8 @@ async def main(address: str, task_queue: str, cache: str | None) -> None:
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Worker
 
-    from ami.settings import Settings
-    from worker import workflow_options
+    from ami.infra.settings import Settings
+    from ami.worker.runner import workflow_options
 
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     stop = asyncio.Event()

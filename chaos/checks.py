@@ -13,7 +13,7 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from ami.store import Store
+from ami.infra.store import Store
 from chaos.cluster import FaultLog
 from chaos.drive import TERMINATE_REASON, Driver
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from ami.devserver import temporal_cli
-from ami.harness import free_port
+from ami.app.devserver import temporal_cli
+from ami.app.harness import free_port
+from ami.models import search_attributes as sa
 from chaos.procs import Proc, ami_command, python, wait_port
-from models import search_attributes as sa
 
 
 class FaultLog:

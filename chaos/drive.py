@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ami.examples import example
-from ami.ops import Coordination, Refused
+from ami.app.examples import example
+from ami.app.ops import Coordination, Refused
+from ami.models.campaign_messages import SubmitInput, SubmitResult
+from ami.models.campaign_plan import CampaignPlan, TimeMap
+from ami.models.candidature import CandidatureFile
+from ami.models.values import Decision
+from ami.workflows.campaign import CampaignWorkflow
 from chaos.cluster import FaultLog
-from models.campaign_messages import SubmitInput, SubmitResult
-from models.campaign_plan import CampaignPlan, TimeMap
-from models.candidature import CandidatureFile
-from models.values import Decision
-from workflows.campaign import CampaignWorkflow
 
 T = TypeVar("T")
 PARIS = ZoneInfo("Europe/Paris")

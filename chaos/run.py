@@ -14,17 +14,17 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from ami.client import connect
-from ami.examples import example
-from ami.ops import start_campaign
-from ami.register import load_register
-from ami.settings import Settings
-from ami.store import Store, upgrade
+from ami.app.examples import example
+from ami.app.ops import start_campaign
+from ami.domain.register import load_register
+from ami.infra.client import connect
+from ami.infra.settings import Settings
+from ami.infra.store import Store, upgrade
+from ami.models.campaign import load_campaign
+from ami.models.candidature import CandidatureFile
 from chaos import checks
 from chaos.cluster import Cluster, FaultLog
 from chaos.drive import Driver, published
-from models.campaign import load_campaign
-from models.candidature import CandidatureFile
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from ami.store import normalise_url
+from ami.infra.store import normalise_url
 
 
 def reachable(url: str) -> bool:

@@ -18,10 +18,10 @@ from typing import Any
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
 
-from ami.client import connect
-from ami.settings import get_settings
-from ami.store import SchemaError, check_schema
-from worker import STICKY_TIMEOUT, WORKFLOWS, activities_for
+from ami.infra.client import connect
+from ami.infra.settings import get_settings
+from ami.infra.store import SchemaError, check_schema
+from ami.worker.runner import STICKY_TIMEOUT, WORKFLOWS, activities_for
 
 
 class AttemptLog(Interceptor):

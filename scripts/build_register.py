@@ -24,8 +24,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-# The layout of register.txt.gz: written by encode, checked on load by ami/register.py.
-from ami.register_format import FORMAT, encode
+# The layout of register.txt.gz: written by encode, checked on load by ami/domain/register.py.
+from ami.domain.register_format import FORMAT, encode
 
 PACKAGE = "@etalab/decoupage-administratif"
 DEFAULT_VERSION = "6.0.0"  # millésime 2026; bump deliberately, then rerun the tests
@@ -168,7 +168,7 @@ def build(pkg: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 ATTRIBUTION = """\
 # Register of French local authorities — attribution
 
-`ami/data/register.txt.gz` (format: `ami/register_format.py`) is derived from the npm package
+`ami/data/register.txt.gz` (format: `ami/domain/register_format.py`) is derived from the npm package
 [`@etalab/decoupage-administratif`](https://www.npmjs.com/package/@etalab/decoupage-administratif)
 version **{version}** (repository: https://github.com/etalab/decoupage-administratif).
 

@@ -4,7 +4,7 @@
     .venv/bin/python scripts/record_histories.py --only waitlist
 
 Each scenario runs a small campaign (one to four candidatures, one or two sessions) on the
-time-skipping test server with the real worker, set up by the local harness (ami.harness: activities
+time-skipping test server with the real worker, set up by the local harness (ami.app.harness: activities
 included, an SMTP sink and SQLite in a temporary directory), checks that each candidature took the path it is meant to record, then writes
 `(await handle.fetch_history()).to_json()`. Idempotent: the same files are rewritten on every run,
 nothing else in tests/histories/ is touched (a history exported from a real server stays).
@@ -29,14 +29,14 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.harness import local_engine, mail_sink, start_time_skipping
-from ami.ops import Coordination, Refused, start_campaign
-from ami.scenario import binome, marks, plan_starting, skip_to, sleep_until, wait_state
-from ami.settings import Settings
-from models.campaign import load_campaign
-from models.campaign_plan import CampaignPlan
-from workflows.candidature import CandidatureWorkflow
+from ami.app.examples import example
+from ami.app.harness import local_engine, mail_sink, start_time_skipping
+from ami.app.ops import Coordination, Refused, start_campaign
+from ami.app.scenario import binome, marks, plan_starting, skip_to, sleep_until, wait_state
+from ami.infra.settings import Settings
+from ami.models.campaign import load_campaign
+from ami.models.campaign_plan import CampaignPlan
+from ami.workflows.candidature import CandidatureWorkflow
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "histories"

@@ -8,13 +8,13 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from ami.examples import example
-from ami.mail.message import message_id
-from ami.ops import Coordination
-from ami.register import load_register
-from ami.settings import Settings
-from ami.store import store_for
-from models.candidature import CandidatureFile
+from ami.app.examples import example
+from ami.app.ops import Coordination
+from ami.domain.register import load_register
+from ami.infra.mail.message import message_id
+from ami.infra.settings import Settings
+from ami.infra.store import store_for
+from ami.models.candidature import CandidatureFile
 from tests.time_skipping import end_quietly
 
 # The examples that are valid, distinct and identified by a SIREN (13-reims is outside the region,

@@ -1,5 +1,5 @@
 """Shared fixtures: the time-skipping test server, a real SMTP sink, an SQLite store per test
-(all from the engine's local harness, ami.harness)."""
+(all from the engine's local harness, ami.app.harness)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ami.harness import free_port, local_settings, mail_sink, start_dev, start_time_skipping
-from ami.mail.sink import EmlWriter
-from ami.settings import Settings
+from ami.app.harness import free_port, local_settings, mail_sink, start_dev, start_time_skipping
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings
 
 __all__ = ["free_port"]  # for the tests that import it from here
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from models.candidature import CandidatureFile
-from models.documents import JuryGridRow
+from ami.models.candidature import CandidatureFile
+from ami.models.documents import JuryGridRow
 
 CRITERIA = [("motivation", "Motivation et vision des plateformes"), ("binome", "Engagement du binôme élu-technicien")]
 

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ami.mail.sample import sample_context
-from ami.mail.sink import EmlWriter
+from ami.infra.mail.sample import sample_context
+from ami.infra.mail.sink import EmlWriter
 
 # é, œ, « », a no-break space and a narrow one, and text that would be markup in HTML.
 TRICKY = "Œuvre « solidaire »\u00a0& co\u202f<b>gras</b>"

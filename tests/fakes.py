@@ -17,10 +17,10 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.rgpd import PurgeRequest
-from ami.eligibility import assess
-from ami.purge import PurgeReport
-from models.activity_payloads import (
+from ami.activities.rgpd import PurgeRequest
+from ami.domain.eligibility import assess
+from ami.infra.purge import PurgeReport
+from ami.models.activity_payloads import (
     CheckEligibilityInput,
     EmailOutcome,
     EmailStatus,
@@ -28,11 +28,11 @@ from models.activity_payloads import (
     RecordTransitionInput,
     SendEmailInput,
 )
-from models.document_requests import MakeDocumentInput
-from models.facts import RecordFactInput
-from models.values import DocumentRef, Verdict
-from workflows.campaign import CampaignWorkflow
-from workflows.candidature import CandidatureWorkflow
+from ami.models.document_requests import MakeDocumentInput
+from ami.models.facts import RecordFactInput
+from ami.models.values import DocumentRef, Verdict
+from ami.workflows.campaign import CampaignWorkflow
+from ami.workflows.candidature import CandidatureWorkflow
 
 
 @dataclass

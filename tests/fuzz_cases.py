@@ -14,9 +14,9 @@ from xml.sax.saxutils import escape as xml_escape
 
 import yaml
 
-from ami.documents.form_docx import fill_form_docx
-from ami.examples import example
-from models.candidature import CandidatureFile
+from ami.app.examples import example
+from ami.infra.documents.form_docx import fill_form_docx
+from ami.models.candidature import CandidatureFile
 
 CONTROLS = [chr(c) for c in [*range(0x00, 0x20), 0x7F, 0x85, 0x9B]]
 ATOMS = [

@@ -40,17 +40,17 @@ from typing import Any
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from ami.cli.cmd_coordination import _submit
-from ami.cli.main import build_parser
-from ami.documents.jury_grid import jury_grid_csv, jury_grid_xlsx
-from ami.documents.pdf_summary import summary_pdf
-from ami.forms import load_form
-from ami.mail.guard import verify
-from ami.mail.message import build
-from ami.mail.render import render
-from ami.mail.sample import sample_context
-from models.candidature import CandidatureFile
-from models.documents import SummaryDocInput
+from ami.app.cli.cmd_coordination import _submit
+from ami.app.cli.main import build_parser
+from ami.infra.documents.jury_grid import jury_grid_csv, jury_grid_xlsx
+from ami.infra.documents.pdf_summary import summary_pdf
+from ami.infra.forms import load_form
+from ami.infra.mail.guard import verify
+from ami.infra.mail.message import build
+from ami.infra.mail.render import render
+from ami.infra.mail.sample import sample_context
+from ami.models.candidature import CandidatureFile
+from ami.models.documents import SummaryDocInput
 from tests.fuzz_cases import Case, make_case
 
 AT = "2024-08-01T12:00:00+02:00"
@@ -131,7 +131,7 @@ def render_everything(form: CandidatureFile, pdf: bool = True) -> None:
     for purpose, to in (("receipt", form.recipients()), ("coord_new_candidature", ["coord@example.org"])):
         message = build(render(purpose, context), sender=SENDER, to=to, msg_id="<x@example.org>", created=received, attachments=[])
         verify(message.as_bytes(policy=policy.SMTP), message, "ami@example.org", to)
-    from ami.cli.cmd_export import grid_rows
+    from ami.app.cli.cmd_export import grid_rows
 
     row = SimpleNamespace(
         state="eligibility_checked",
@@ -153,7 +153,7 @@ _PARSER: list[argparse.ArgumentParser] = []
 
 
 def ami(*argv: str) -> int:
-    """`ami ARGV` in-process, the parser built once (as `ami.cli.main.main` does for each call)."""
+    """`ami ARGV` in-process, the parser built once (as `ami.app.cli.main.main` does for each call)."""
     if not _PARSER:
         _PARSER.append(build_parser())
     args = _PARSER[0].parse_args(list(argv))

@@ -14,13 +14,13 @@ import httpx
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from ami.mail.sink import EmlWriter
-from ami.portal.app import build_portal, create_app
-from ami.portal.core import Portal
-from ami.portal.links import new_key_entry
-from ami.settings import Settings
-from ami.store import store_for
-from models.campaign import load_campaign
+from ami.app.portal.app import build_portal, create_app
+from ami.app.portal.core import Portal
+from ami.infra.links import new_key_entry
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings
+from ami.infra.store import store_for
+from ami.models.campaign import load_campaign
 
 BASE_URL = "http://portail.test"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -98,6 +98,6 @@ def link_in(message: Any, kind: str = "dossier", base: str = BASE_URL) -> str:
 
 def form_fields(form: Any) -> dict[str, str]:
     """A candidature file as the online form's fields."""
-    from ami.portal.formdata import from_file
+    from ami.app.portal.formdata import from_file
 
     return {k: v for k, v in from_file(form.model_dump(mode="json")).items() if v}

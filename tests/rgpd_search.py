@@ -15,9 +15,9 @@ from sqlalchemy import inspect, text
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
-from ami.codec import CodecError, EncryptionCodec
-from ami.rgpd_export import payloads
-from ami.store import Store
+from ami.app.rgpd_export import payloads
+from ami.infra.codec import CodecError, EncryptionCodec
+from ami.infra.store import Store
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 

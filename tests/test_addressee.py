@@ -9,12 +9,12 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from ami.documents.addressee import address_lines, addressing, designation, full_name, of_collectivite
-from ami.documents.pdf import certificate_pdf, decision_letter_pdf
-from models.campaign import load_campaign
-from models.campaign_plan import Signatory
-from models.candidature import Person
-from models.documents import Addressee, CertificateInput, DecisionLetterInput, SessionAttended
+from ami.infra.documents.addressee import address_lines, addressing, designation, full_name, of_collectivite
+from ami.infra.documents.pdf import certificate_pdf, decision_letter_pdf
+from ami.models.campaign import load_campaign
+from ami.models.campaign_plan import Signatory
+from ami.models.candidature import Person
+from ami.models.documents import Addressee, CertificateInput, DecisionLetterInput, SessionAttended
 
 
 def text_of(pdf: bytes) -> str:

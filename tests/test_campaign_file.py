@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ami.cli.main import main
-from models.campaign import CAMPAIGNS_DIR, CampaignFileError, load_campaign
-from models.campaign_plan import CampaignPlan, TimeMap
+from ami.app.cli.main import main
+from ami.models.campaign import CAMPAIGNS_DIR, CampaignFileError, load_campaign
+from ami.models.campaign_plan import CampaignPlan, TimeMap
 
 SHIPPED = CAMPAIGNS_DIR / "ami-2024.toml"
 PARIS = ZoneInfo("Europe/Paris")

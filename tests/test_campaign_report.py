@@ -17,14 +17,14 @@ import pytest
 from pydantic import TypeAdapter
 from pypdf import PdfReader
 
-from activities.documents import DocumentActivities
-from ami.campaign_report import campaign_report, state_at
-from ami.settings import Settings
-from ami.store import Store
-from models.campaign_plan import TimeMap
-from models.document_requests import MakeDocumentInput
-from models.documents import CampaignReportRequest, ReportSession
-from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, TransitionRow
+from ami.activities.documents import DocumentActivities
+from ami.infra.campaign_report import campaign_report, state_at
+from ami.infra.settings import Settings
+from ami.infra.store import Store
+from ami.models.campaign_plan import TimeMap
+from ami.models.document_requests import MakeDocumentInput
+from ami.models.documents import CampaignReportRequest, ReportSession
+from ami.models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, TransitionRow
 
 PARIS = ZoneInfo("Europe/Paris")
 CAMPAIGN = "ami-2024-test"

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from models.campaign import load_campaign
-from models.campaign_messages import CampaignEntry, ConflictInput, DeliberateInput, Override, ScoreInput, SetSessionInput
-from models.campaign_phase import PHASE_TRANSITIONS, IllegalPhaseTransition, Phase, PhaseTrigger, next_phase, phase_diagram
-from models.campaign_state import CampaignInput, CampaignState, ChildSignal, Deliberation, PendingSignal
-from models.jury_rules import Jury
-from models.lifecycle import State
-from models.refusal import Refusal
-from models.session_rules import SessionCalendar
-from models.values import Decision
+from ami.domain.jury_rules import Jury
+from ami.domain.refusal import Refusal
+from ami.domain.session_rules import SessionCalendar
+from ami.models.campaign import load_campaign
+from ami.models.campaign_messages import CampaignEntry, ConflictInput, DeliberateInput, Override, ScoreInput, SetSessionInput
+from ami.models.campaign_phase import PHASE_TRANSITIONS, IllegalPhaseTransition, Phase, PhaseTrigger, next_phase, phase_diagram
+from ami.models.campaign_state import CampaignInput, CampaignState, ChildSignal, Deliberation, PendingSignal
+from ami.models.lifecycle import State
+from ami.models.values import Decision
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 PLAN = load_campaign("ami-2024").plan()

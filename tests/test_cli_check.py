@@ -13,15 +13,15 @@ import pytest
 import yaml
 from temporalio.testing import ActivityEnvironment
 
-from activities.eligibility import check_eligibility
-from ami.cli.main import main
-from ami.documents.form_docx import fill_form_docx
-from ami.forms import MAX_FILE_BYTES, load_form
-from models.activity_payloads import CheckEligibilityInput, EligibilityRules
-from models.campaign import CAMPAIGNS_DIR, load_campaign
-from models.candidature import CandidatureFile
+from ami.activities.eligibility import check_eligibility
+from ami.app.cli.main import main
+from ami.infra.documents.form_docx import fill_form_docx
+from ami.infra.forms import MAX_FILE_BYTES, load_form
+from ami.models.activity_payloads import CheckEligibilityInput, EligibilityRules
+from ami.models.campaign import CAMPAIGNS_DIR, load_campaign
+from ami.models.candidature import CandidatureFile
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"
+EXAMPLES = Path(__file__).resolve().parent.parent / "ami" / "data" / "examples"
 PARIS = ZoneInfo("Europe/Paris")
 IN_WINDOW = "2024-08-01T12:00:00+02:00"
 

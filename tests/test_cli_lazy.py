@@ -11,17 +11,29 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ami.cli.main import COMMANDS, MODULE_NAMES, build_parser, modules_for
-from ami.register import Register, load_register
-from ami.register_format import encode
+from ami.app.cli.main import COMMANDS, MODULE_NAMES, build_parser, modules_for
+from ami.domain.register import Register, load_register
+from ami.domain.register_format import encode
 
 ROOT = Path(__file__).resolve().parent.parent
-FORM = ROOT / "examples" / "candidatures" / "01-henin-carvin.yaml"
-HEAVY = ("temporalio", "workflows", "activities", "ami.store", "sqlalchemy", "ami.documents", "fpdf", "docx", "jinja2", "rich", "asyncio")
+FORM = ROOT / "ami" / "data" / "examples" / "01-henin-carvin.yaml"
+HEAVY = (
+    "temporalio",
+    "ami.workflows",
+    "ami.activities",
+    "ami.infra.store",
+    "sqlalchemy",
+    "ami.infra.documents",
+    "fpdf",
+    "docx",
+    "jinja2",
+    "rich",
+    "asyncio",
+)
 
 _PROBE = """
 import contextlib, io, json, sys
-from ami.cli.main import main
+from ami.app.cli.main import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     code = main(sys.argv[1:])
 loaded = [name for name in {heavy!r} if name in sys.modules]

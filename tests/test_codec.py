@@ -1,4 +1,4 @@
-"""Payload encryption (ami.codec), its settings, and the codec server used by the Web UI."""
+"""Payload encryption (ami.infra.codec), its settings, and the codec server used by the Web UI."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
-from ami.codec import ENCODING, KEY_ID_METADATA, CodecError, EncryptionCodec, codec_from_settings, data_converter, new_key_entry
-from ami.codec_server import CodecServer
-from ami.codec_settings import CodecSettings, CodecSettingsError
-from ami.examples import example
+from ami.app.codec_server import CodecServer
+from ami.app.examples import example
+from ami.infra.codec import ENCODING, KEY_ID_METADATA, CodecError, EncryptionCodec, codec_from_settings, data_converter, new_key_entry
+from ami.infra.codec_settings import CodecSettings, CodecSettingsError
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(32, 64))

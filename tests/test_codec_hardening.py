@@ -21,10 +21,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from temporalio.api.common.v1 import Payload
 
-from ami.codec import CodecError, EncryptionCodec, codec_from_settings, data_converter
-from ami.codec_auth import UserTokenVerifier, verifier_from_settings
-from ami.codec_server import CodecServer
-from ami.codec_settings import CodecSettings
+from ami.app.codec_server import CodecServer
+from ami.infra.codec import CodecError, EncryptionCodec, codec_from_settings, data_converter
+from ami.infra.codec_auth import UserTokenVerifier, verifier_from_settings
+from ami.infra.codec_settings import CodecSettings
 from tests.test_codec import JSON, KEY_A, TOKEN, UI, call, encrypted_body, entry, plain
 
 ISSUER, AUDIENCE = "https://sso.example.org/realms/apes", "ami-codec"
@@ -51,10 +51,11 @@ async def test_replayer_and_codec_server_still_read_plaintext() -> None:
 
 
 def test_replay_converter_allows_plaintext(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ami import codec_settings, replay
+    from ami.app import replay
+    from ami.infra import codec_settings
 
     monkeypatch.setattr(codec_settings, "get_codec_settings", lambda: required())
-    monkeypatch.setattr("ami.codec.get_codec_settings", lambda: required())
+    monkeypatch.setattr("ami.infra.codec.get_codec_settings", lambda: required())
     converter = replay.data_converter()
     assert converter.payload_codec is not None and not converter.payload_codec.refuse_plaintext  # type: ignore[attr-defined]
 
@@ -186,12 +187,12 @@ async def test_required_encryption_end_to_end(settings: Any, sink: object) -> No
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from ami.harness import start_time_skipping
-    from ami.store import store_for
-    from models.campaign_state import CampaignInput
+    from ami.app.harness import start_time_skipping
+    from ami.infra.store import store_for
+    from ami.models.campaign_state import CampaignInput
+    from ami.worker.runner import build_worker
     from tests.scenario import plan_starting
     from tests.test_privacy import TEST_KEYS, run_lifecycle
-    from worker import build_worker
 
     keys = CodecSettings(codec_keys=TEST_KEYS.codec_keys, codec_required=True)
     keys_url = settings.resolved_database_url()  # the data keys (one per workflow) live in the store

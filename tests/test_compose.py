@@ -14,7 +14,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from ami.settings import Settings
+from ami.infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -38,8 +38,8 @@ SECRETS = (
 def settings_classes() -> list[type[BaseSettings]]:
     classes: list[type[BaseSettings]] = [Settings]
     try:
-        from ami.codec_settings import CodecSettings
-    except ImportError:  # not built yet: only ami.settings counts
+        from ami.infra.codec_settings import CodecSettings
+    except ImportError:  # not built yet: only ami.infra.settings counts
         pass
     else:
         classes.append(CodecSettings)
@@ -109,7 +109,7 @@ def ami_subcommands() -> set[str]:
     """Registered `ami` commands, as 'worker', 'db upgrade', … (first positional choices included)."""
     import argparse
 
-    from ami.cli.main import build_parser
+    from ami.app.cli.main import build_parser
 
     found: set[str] = set()
 
@@ -171,14 +171,14 @@ def test_our_services_only_set_settings_variables(compose: dict[str, Any]) -> No
     known = settings_variables()
     assert "AMI_TEMPORAL_ADDRESS" in known and "AMI_SMTP_HOST" in known
     assert ours(compose), "aucun service construit depuis le Dockerfile"
-    from ami.connection import ENVCONFIG_VARIABLES
+    from ami.infra.connection import ENVCONFIG_VARIABLES
 
     for name, svc in ours(compose).items():
         for variable in environment(svc):
-            if variable in ENVCONFIG_VARIABLES:  # Temporal's own connection variables (ami/connection.py)
+            if variable in ENVCONFIG_VARIABLES:  # Temporal's own connection variables (ami/infra/connection.py)
                 continue
             assert variable.startswith("AMI_"), f"{name} : {variable} n'est pas une variable du moteur (préfixe AMI_)"
-            assert variable in known, f"{name} : {variable} n'est lu par aucun réglage (ami/settings.py, ami/codec_settings.py)"
+            assert variable in known, f"{name} : {variable} n'est lu par aucun réglage (ami/infra/settings.py, ami/infra/codec_settings.py)"
         assert "env_file" not in svc, f"{name} : env_file ferait passer des variables non vérifiées"
 
 

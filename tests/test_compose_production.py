@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ami.telemetry import BUSINESS_METRICS
+from ami.infra.telemetry import BUSINESS_METRICS
 from tests.test_compose import COMPOSE_FILE, ROOT, command, environment, ours, services
 
 DEPLOY = ROOT / "deploy"

@@ -10,10 +10,10 @@ import pytest
 from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
-from ami.client import connect
-from ami.connection import ConnectionConfigError, resolve
-from ami.pki import make_pki
-from ami.settings import Settings
+from ami.infra.client import connect
+from ami.infra.connection import ConnectionConfigError, resolve
+from ami.infra.pki import make_pki
+from ami.infra.settings import Settings
 from tests.tls_proxy import tls_proxy
 
 PROFILES = """

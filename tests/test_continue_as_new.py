@@ -14,15 +14,15 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.mail.sink import start_sink
-from ami.ops import Coordination, Refused, start_campaign
-from ami.settings import Settings
-from models.campaign import load_campaign
-from models.values import Decision
+from ami.app.examples import example
+from ami.app.ops import Coordination, Refused, start_campaign
+from ami.infra.mail.sink import start_sink
+from ami.infra.settings import Settings
+from ami.models.campaign import load_campaign
+from ami.models.values import Decision
+from ami.worker.runner import build_worker
 from tests.conftest import free_port
 from tests.scenario import binome, marks
-from worker import build_worker
 
 pytestmark = pytest.mark.devserver
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from ami import ops
-from ami.ops import Coordination
+from ami.app import ops
+from ami.app.ops import Coordination
 
 
 class FlakyHandle:

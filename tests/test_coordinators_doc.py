@@ -19,8 +19,8 @@ def _update_models() -> dict[str, type[Any]]:
 
     from temporalio import workflow
 
-    from workflows.campaign import CampaignWorkflow
-    from workflows.candidature import CandidatureWorkflow
+    from ami.workflows.campaign import CampaignWorkflow
+    from ami.workflows.candidature import CandidatureWorkflow
 
     models: dict[str, type[Any]] = {}
     for cls in (CandidatureWorkflow, CampaignWorkflow):
@@ -34,8 +34,8 @@ def _update_models() -> dict[str, type[Any]]:
 
 
 def test_every_json_of_the_coordinators_doc_is_accepted_by_its_update() -> None:
-    from models.campaign import load_campaign
-    from models.campaign_state import CampaignInput
+    from ami.models.campaign import load_campaign
+    from ami.models.campaign_state import CampaignInput
 
     text = COORDINATORS_DOC.read_text(encoding="utf-8")
     models = _update_models()

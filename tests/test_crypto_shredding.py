@@ -11,11 +11,11 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
 
-from ami.codec import DATA_KEY_METADATA, KEY_ID_METADATA, CodecError, EncryptionCodec, data_converter
-from ami.codec_server import CodecServer
-from ami.codec_settings import CodecSettings
-from ami.keystore import KeyStore, key_store_for
-from ami.store import store_for
+from ami.app.codec_server import CodecServer
+from ami.infra.codec import DATA_KEY_METADATA, KEY_ID_METADATA, CodecError, EncryptionCodec, data_converter
+from ami.infra.codec_settings import CodecSettings
+from ami.infra.keystore import KeyStore, key_store_for
+from ami.infra.store import store_for
 from tests.test_codec import JSON, KEY_A, KEY_B, TOKEN, UI, call, decoded_texts, entry
 
 A = "candidature-ami-2024-246200299"

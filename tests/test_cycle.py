@@ -10,11 +10,14 @@ import pytest
 from pypdf import PdfReader
 from temporalio.testing import WorkflowEnvironment
 
-from ami.mail.sink import EmlWriter
-from ami.ops import Coordination, Refused, start_campaign
-from ami.settings import Settings
-from models.campaign_plan import SessionPlan
-from models.values import Decision
+from ami.app.ops import Coordination, Refused, start_campaign
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings
+from ami.models.campaign_plan import SessionPlan
+from ami.models.values import Decision
+from ami.worker.runner import build_worker
+from ami.workflows.campaign import campaign_workflow_id
+from ami.workflows.candidature import candidature_workflow_id
 from tests.cohort import (
     cohort,
     eventually,
@@ -22,9 +25,6 @@ from tests.cohort import (
     read_mails,
 )
 from tests.scenario import binome, marks, plan_starting, skip_to
-from worker import build_worker
-from workflows.campaign import campaign_workflow_id
-from workflows.candidature import candidature_workflow_id
 
 # Temporal warns at 10,240 events (or 10 MB) in one history and terminates at 51,200 (50 MB).
 HISTORY_WARNING = 10_240

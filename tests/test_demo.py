@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from ami.devserver import UI_PORT, port_in_use
+from ami.app.devserver import UI_PORT, port_in_use
 from tests.published_dates import email_text, outside, pdf_text, read_eml
 
 pytestmark = pytest.mark.devserver
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.devserver
 def ami(*args: str, timeout: float) -> subprocess.Popen[str]:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.Popen(
-        [sys.executable, "-m", "ami.cli.main", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-m", "ami.app.cli.main", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
 
 
@@ -38,7 +38,7 @@ def test_demo_runs_the_whole_campaign(tmp_path: Path) -> None:
         while not port_in_use(UI_PORT) and time.monotonic() < deadline:
             time.sleep(0.2)
         second = subprocess.run(
-            [sys.executable, "-m", "ami.cli.main", "demo", "--out", str(tmp_path / "other")], capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "ami.app.cli.main", "demo", "--out", str(tmp_path / "other")], capture_output=True, text=True, timeout=60
         )
         assert second.returncode == 4
         assert "tourne déjà" in second.stderr and "http://localhost:8233" in second.stderr

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ami.demo_output import LOG_NAME, Dossier, eml_path, quiet_logs, write_index
-from ami.store import Store
-from models.tables import DocumentRow, EmailRow
+from ami.app.demo_output import LOG_NAME, Dossier, eml_path, quiet_logs, write_index
+from ami.infra.store import Store
+from ami.models.tables import DocumentRow, EmailRow
 
 NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
 

@@ -14,14 +14,14 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from ami.mail.sink import start_sink
-from ami.settings import Settings
+from ami.infra.mail.sink import start_sink
+from ami.infra.settings import Settings
+from ami.worker.runner import build_worker
 from tests.conftest import free_port
-from worker import build_worker
 
 pytestmark = pytest.mark.devserver
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"
+EXAMPLES = Path(__file__).resolve().parent.parent / "ami" / "data" / "examples"
 
 
 def ami(env: WorkflowEnvironment, settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,7 +34,7 @@ def ami(env: WorkflowEnvironment, settings: Settings, *args: str) -> subprocess.
         "AMI_SMTP_PORT": str(settings.smtp_port),
         "COLUMNS": "200",
     }
-    return subprocess.run([sys.executable, "-m", "ami.cli.main", *args], capture_output=True, text=True, env=environ, timeout=120)
+    return subprocess.run([sys.executable, "-m", "ami.app.cli.main", *args], capture_output=True, text=True, env=environ, timeout=120)
 
 
 async def test_cli_drives_a_campaign_with_search_attributes(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:

@@ -14,18 +14,18 @@ import pytest
 from pydantic import ValidationError
 from pypdf import PdfReader
 
-from ami.documents.branding import AUTHOR
-from ami.documents.form_docx import fill_form_docx, read_form_docx
-from ami.documents.jury_grid import jury_grid_xlsx
-from ami.documents.pdf import (
+from ami.infra.documents.branding import AUTHOR
+from ami.infra.documents.form_docx import fill_form_docx, read_form_docx
+from ami.infra.documents.jury_grid import jury_grid_xlsx
+from ami.infra.documents.pdf import (
     campaign_report_pdf,
     certificate_pdf,
     collectivite_report_pdf,
     decision_letter_pdf,
     summary_pdf,
 )
-from ami.documents.typography import NBSP, NNBSP, date_fr, datetime_fr, french
-from models.documents import (
+from ami.infra.documents.typography import NBSP, NNBSP, date_fr, datetime_fr, french
+from ami.models.documents import (
     CampaignReportInput,
     CertificateInput,
     CollectiviteReportInput,

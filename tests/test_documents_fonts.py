@@ -12,9 +12,9 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from pypdf import PdfReader
 
-from ami.documents import _fonts
-from ami.documents._pdf_base import FAMILY, FONT_TIERS, FONTS, AmiPdf, font_files, stable_instant
-from ami.documents.typography import NNBSP
+from ami.infra.documents import _fonts
+from ami.infra.documents._pdf_base import FAMILY, FONT_TIERS, FONTS, AmiPdf, font_files, stable_instant
+from ami.infra.documents.typography import NNBSP
 
 FRENCH = "Récapitulatif : « L'œuvre de Noël » — 12 000 € ; ÇA, déjà vu… ‘quote’ “quote” n° 3"
 

@@ -11,9 +11,9 @@ from docx import Document
 from openpyxl import load_workbook
 from pydantic import ValidationError
 
-from ami.documents.form_docx import FormReadError, blank_form_docx, fill_form_docx, read_form_docx
-from ami.documents.jury_grid import headings, jury_grid_csv, jury_grid_xlsx
-from models.candidature import CandidatureFile
+from ami.infra.documents.form_docx import FormReadError, blank_form_docx, fill_form_docx, read_form_docx
+from ami.infra.documents.jury_grid import headings, jury_grid_csv, jury_grid_xlsx
+from ami.models.candidature import CandidatureFile
 from tests.document_fixtures import CRITERIA, french_form, jury_rows
 
 

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ami.examples import example
-from models import dossier_rules as rules
-from models.candidature import Person
-from models.candidature_messages import ConfirmBinomeInput, DecisionInput
-from models.lifecycle import State
-from models.refusal import Refusal
-from models.values import Decision, ScheduledSession
+from ami.app.examples import example
+from ami.domain import dossier_rules as rules
+from ami.domain.refusal import Refusal
+from ami.models.candidature import Person
+from ami.models.candidature_messages import ConfirmBinomeInput, DecisionInput
+from ami.models.lifecycle import State
+from ami.models.values import Decision, ScheduledSession
 
 NOW = datetime(2024, 10, 14, 14, tzinfo=UTC)
 FORM = example("01-henin-carvin")

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from ami.eligibility import REASON_CODES, assess
-from ami.register import load_register
-from models.activity_payloads import EligibilityRules
-from models.campaign import CampaignFile, load_campaign
-from models.campaign_plan import CampaignPlan
-from models.candidature import CandidatureFile, luhn_valid
+from ami.domain.eligibility import REASON_CODES, assess
+from ami.domain.register import load_register
+from ami.models.activity_payloads import EligibilityRules
+from ami.models.campaign import CampaignFile, load_campaign
+from ami.models.campaign_plan import CampaignPlan
+from ami.models.candidature import CandidatureFile, luhn_valid
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"
+EXAMPLES = Path(__file__).resolve().parent.parent / "ami" / "data" / "examples"
 PARIS = ZoneInfo("Europe/Paris")
 IN_WINDOW = datetime(2024, 8, 1, 12, 0, tzinfo=PARIS)
 

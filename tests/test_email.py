@@ -18,11 +18,11 @@ import pytest
 from icalendar import Calendar
 from temporalio.testing import ActivityEnvironment
 
-from activities.email import EmailActivities
-from ami.mail.sink import EmlWriter
-from ami.settings import Settings, SmtpTls
-from models.activity_payloads import SendEmailInput
-from models.values import DocumentRef
+from ami.activities.email import EmailActivities
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings, SmtpTls
+from ami.models.activity_payloads import SendEmailInput
+from ami.models.values import DocumentRef
 from tests.conftest import free_port
 from tests.email_fixtures import FlakySink, authenticator, french_context, self_signed, serve, server_context
 

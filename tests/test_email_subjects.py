@@ -8,9 +8,9 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from ami.mail.message import SMTP_POLICY, build
-from ami.mail.render import Rendered, purposes, render
-from ami.register import load_register
+from ami.domain.register import load_register
+from ami.infra.mail.message import SMTP_POLICY, build
+from ami.infra.mail.render import Rendered, purposes, render
 from tests.email_fixtures import french_context
 
 ISSUE = "[AMI] Nouvelle candidature AMI-2024-ami-2024-demo-101010-0007 — Communauté urbaine d'Arras"

@@ -11,12 +11,12 @@ import pytest
 from openpyxl import load_workbook
 from temporalio.testing import ActivityEnvironment
 
-from activities.records import RecordActivities
-from ami.cli.main import main
-from ami.examples import example
-from ami.store import Store, upgrade
-from models.activity_payloads import RecordTransitionInput
-from models.campaign import load_campaign
+from ami.activities.records import RecordActivities
+from ami.app.cli.main import main
+from ami.app.examples import example
+from ami.infra.store import Store, upgrade
+from ami.models.activity_payloads import RecordTransitionInput
+from ami.models.campaign import load_campaign
 from tests.test_store import database_url  # noqa: F401  (the fixture, parametrized over both databases)
 
 CAMPAIGN = "ami-2024-demo-172509"  # a demo run: no file of its own, the criteria come from ami-2024

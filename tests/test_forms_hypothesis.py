@@ -12,13 +12,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ami.eligibility import REASON_CODES, assess
-from ami.forms import MalformedForm, load_form, parse_raw
-from models.activity_payloads import EligibilityRules
-from models.campaign import load_campaign
-from models.candidature import CandidatureFile
+from ami.domain.eligibility import REASON_CODES, assess
+from ami.infra.forms import MalformedForm, load_form, parse_raw
+from ami.models.activity_payloads import EligibilityRules
+from ami.models.campaign import load_campaign
+from ami.models.candidature import CandidatureFile
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "candidatures"
+EXAMPLES = Path(__file__).resolve().parent.parent / "ami" / "data" / "examples"
 KNOWN_IDS = ["246200299", "200093201", "225900018", "200053742", "247600588", "215104217", "123456782"]
 INSEE = ["59355", "59298", "62510", "2A004", "99999", "5935"]
 

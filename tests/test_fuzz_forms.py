@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from models.candidature import CandidatureFile
+from ami.models.candidature import CandidatureFile
 from tests.fuzz_forms import fuzz, report
 
 CI_CASES = int(os.environ.get("AMI_FUZZ_CI_CASES", "2000"))

@@ -8,8 +8,8 @@ import asyncio
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
-from activities.heartbeat import heartbeating
-from workflows.timeouts import DOCUMENT_HEARTBEAT, DOCUMENT_TIMEOUT, EMAIL_HEARTBEAT, EMAIL_TIMEOUT, HEARTBEAT_EVERY
+from ami.activities.heartbeat import heartbeating
+from ami.activities.timeouts import DOCUMENT_HEARTBEAT, DOCUMENT_TIMEOUT, EMAIL_HEARTBEAT, EMAIL_TIMEOUT, HEARTBEAT_EVERY
 
 
 async def test_a_slow_step_heartbeats_until_it_ends() -> None:

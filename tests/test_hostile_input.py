@@ -21,14 +21,14 @@ from typing import Any
 import pytest
 import yaml
 
-from ami.cli import cmd_coordination
-from ami.cli.main import main
-from ami.documents.form_docx import fill_form_docx
-from ami.documents.jury_grid import jury_grid_csv, jury_grid_xlsx
-from ami.examples import example
-from ami.forms import MalformedForm, load_form
-from models.campaign import CAMPAIGNS_DIR
-from models.documents import JuryGridRow
+from ami.app.cli import cmd_coordination
+from ami.app.cli.main import main
+from ami.app.examples import example
+from ami.infra.documents.form_docx import fill_form_docx
+from ami.infra.documents.jury_grid import jury_grid_csv, jury_grid_xlsx
+from ami.infra.forms import MalformedForm, load_form
+from ami.models.campaign import CAMPAIGNS_DIR
+from ami.models.documents import JuryGridRow
 
 AT = "2024-08-01T12:00:00+02:00"
 ENCODED_WORD = "Mairie =?utf-8?q?=0D=0ACc:_attacker@evil.example?="
@@ -281,7 +281,7 @@ def test_status_from_store_prints_markup_as_text(monkeypatch: pytest.MonkeyPatch
         reviews=0,
         sessions_attended=0,
     )
-    monkeypatch.setattr("ami.store.campaign_summary", lambda campaign: [row])
+    monkeypatch.setattr("ami.infra.store.campaign_summary", lambda campaign: [row])
     assert main(["status", "--campaign", "ami-2024", "--from-store"]) == 0
     assert "Mairie [/x] de [bold]Lens" in capsys.readouterr().out
 
@@ -294,8 +294,8 @@ def _mode(path: Path) -> int:
 
 
 def test_documents_and_store_are_private(tmp_path: Path) -> None:
-    from activities.documents import store_content
-    from ami.store import make_engine
+    from ami.activities.documents import store_content
+    from ami.infra.store import make_engine
 
     old = os.umask(0o022)
     try:
@@ -312,7 +312,7 @@ def test_documents_and_store_are_private(tmp_path: Path) -> None:
 
 
 def test_emails_written_by_the_sink_are_private(tmp_path: Path) -> None:
-    from ami.mail.sink import EmlWriter
+    from ami.infra.mail.sink import EmlWriter
 
     old = os.umask(0o022)
     try:

@@ -9,15 +9,18 @@ import pytest
 from pypdf import PdfReader
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.mail.filters import date_fr
-from ami.mail.sink import EmlWriter
-from ami.ops import Coordination, Refused, start_campaign
-from ami.settings import Settings
-from ami.store import store_for
-from models.campaign_messages import Override
-from models.tables import ReviewRow
-from models.values import Decision
+from ami.app.examples import example
+from ami.app.ops import Coordination, Refused, start_campaign
+from ami.infra.mail.filters import date_fr
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings
+from ami.infra.store import store_for
+from ami.models.campaign_messages import Override
+from ami.models.tables import ReviewRow
+from ami.models.values import Decision
+from ami.worker.runner import build_worker
+from ami.workflows.campaign import campaign_workflow_id
+from ami.workflows.candidature import candidature_workflow_id
 from tests.cohort import (
     body_text,
     cohort,
@@ -27,9 +30,6 @@ from tests.cohort import (
     terminate_all,
 )
 from tests.scenario import binome, marks, plan_starting, skip_to
-from worker import build_worker
-from workflows.campaign import campaign_workflow_id
-from workflows.candidature import candidature_workflow_id
 
 MEMBERS = ["apes", "cress", "chercheur", "reseau"]
 

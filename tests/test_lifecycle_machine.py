@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models.lifecycle import TRANSITIONS, IllegalTransition, Lifecycle, State, Trigger, mermaid_diagram
+from ami.models.lifecycle import TRANSITIONS, IllegalTransition, Lifecycle, State, Trigger, mermaid_diagram
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

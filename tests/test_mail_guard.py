@@ -14,15 +14,15 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.email import EmailActivities
-from ami.mail.guard import HeaderMismatch, interpreter_vulnerable, interpreter_warning, verify
-from ami.mail.message import build, envelope
-from ami.mail.render import TEMPLATE_ERROR, Rendered, TemplateCheckError, check_templates, render
-from ami.mail.sample import sample_context
-from ami.mail.sink import EmlWriter
-from ami.mail.smtp import TemporaryRefusal, deliver
-from ami.settings import Settings
-from models.activity_payloads import SendEmailInput
+from ami.activities.email import EmailActivities
+from ami.infra.mail.guard import HeaderMismatch, interpreter_vulnerable, interpreter_warning, verify
+from ami.infra.mail.message import build, envelope
+from ami.infra.mail.render import TEMPLATE_ERROR, Rendered, TemplateCheckError, check_templates, render
+from ami.infra.mail.sample import sample_context
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.mail.smtp import TemporaryRefusal, deliver
+from ami.infra.settings import Settings
+from ami.models.activity_payloads import SendEmailInput
 from tests.conftest import free_port
 from tests.email_fixtures import serve
 
@@ -52,11 +52,11 @@ def test_interpreter_check(version: tuple[int, int, int], vulnerable: bool) -> N
 
 
 def test_worker_warns_but_runs_on_a_vulnerable_interpreter(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from ami.cli import cmd_runtime
-    from ami.cli.main import main
+    from ami.app.cli import cmd_runtime
+    from ami.app.cli.main import main
 
     monkeypatch.setattr(cmd_runtime, "worker_command", lambda args: 0)
-    monkeypatch.setattr("ami.mail.guard.interpreter_vulnerable", lambda version=None: True)
+    monkeypatch.setattr("ami.infra.mail.guard.interpreter_vulnerable", lambda version=None: True)
     assert main(["worker"]) == 0  # warned, never refused: the README's commands keep working
     assert "CVE-2024-6923" in capsys.readouterr().err
     assert main(["diagram"]) == 0 and "CVE" not in capsys.readouterr().err  # only where emails are built
@@ -95,7 +95,7 @@ async def test_activity_never_sends_a_message_that_does_not_read_back(settings: 
     context = {**sample_context(), "collectivite": {"name": ENCODED_WORD, "official_name": None}}
     request = SendEmailInput(workflow_id="w", purpose="coord_new_candidature", to=["coord@example.org"], context=context)
     outcome = await ActivityEnvironment().run(acts.send_email, request)
-    # The outbox folds subjects itself (ami/mail/message.py SMTP_POLICY), which leaves the encoded
+    # The outbox folds subjects itself (ami/infra/mail/message.py SMTP_POLICY), which leaves the encoded
     # word as text; should a folding ever turn it into a header, the re-reading refuses the message.
     if outcome.status == "bounced":
         assert "relit" in (outcome.detail or "") and not sink.received
@@ -139,14 +139,14 @@ def test_template_override_cannot_change_the_context(tmp_path: Path) -> None:
 
 
 def test_worker_refuses_to_start_with_a_broken_template(tmp_path: Path) -> None:
-    from worker import build_worker
+    from ami.worker.runner import build_worker
 
     folder = _override(tmp_path, "{{ champ_inconnu.nom }}", purpose="decision_selected")
     with pytest.raises(TemplateCheckError, match="decision_selected"):
         check_templates(folder)
     with pytest.raises(TemplateCheckError):
         build_worker(None, Settings(templates_dir=folder, data_dir=tmp_path / "var"))  # type: ignore[arg-type]
-    assert check_templates(None) == len(list((Path(__file__).parent.parent / "templates" / "email").glob("[!_]*.j2")))
+    assert check_templates(None) == len(list((Path(__file__).parent.parent / "ami" / "data" / "templates" / "email").glob("[!_]*.j2")))
 
 
 async def test_template_failing_at_run_time_is_not_retried(settings: Settings, sink: EmlWriter, tmp_path: Path) -> None:

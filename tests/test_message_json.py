@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 from pydantic import TypeAdapter
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from ami.examples import example
-from models.activity_payloads import EmailOutcome, EmailStatus
-from models.campaign_messages import CampaignEntry
-from models.candidature_messages import TransitionRecord
-from models.document_requests import CampaignReportDocumentRequest, MakeDocumentInput, SummaryRequest, document_request
-from models.documents import CampaignReportInput, CampaignReportRequest, SummaryDocInput
-from models.facts import AttendanceFact, RecordFactInput, ReviewData, ReviewFact
-from models.lifecycle import State
-from models.values import Attendance, DocumentKind
+from ami.app.examples import example
+from ami.models.activity_payloads import EmailOutcome, EmailStatus
+from ami.models.campaign_messages import CampaignEntry
+from ami.models.candidature_messages import TransitionRecord
+from ami.models.document_requests import CampaignReportDocumentRequest, MakeDocumentInput, SummaryRequest, document_request
+from ami.models.documents import CampaignReportInput, CampaignReportRequest, SummaryDocInput
+from ami.models.facts import AttendanceFact, RecordFactInput, ReviewData, ReviewFact
+from ami.models.lifecycle import State
+from ami.models.values import Attendance, DocumentKind
 
 AT = datetime(2024, 10, 14, 14, tzinfo=UTC)
 
@@ -74,8 +74,8 @@ def test_a_document_request_is_told_apart_by_its_kind() -> None:
 
 
 def test_a_candidature_started_with_the_former_campaign_workflow_id_still_loads() -> None:
-    from models.campaign import load_campaign
-    from models.candidature_messages import CandidatureInput
+    from ami.models.campaign import load_campaign
+    from ami.models.candidature_messages import CandidatureInput
 
     plan = load_campaign("ami-2024").plan().for_candidature()
     started = CandidatureInput(plan=plan, receipt_number="AMI-2024-0001", form=example("01-henin-carvin"), received_at=AT)

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from ami import migrations
-from ami.store import SchemaError, Store, check_schema, upgrade
-from models.tables import AttendanceRow, Base, ExperimentRow, FeedbackRow, ReviewRow
+from ami.infra import migrations
+from ami.infra.store import SchemaError, Store, check_schema, upgrade
+from ami.models.tables import AttendanceRow, Base, ExperimentRow, FeedbackRow, ReviewRow
 from tests.test_store import database_url  # noqa: F401  (the fixture, parametrized over both databases)
 
 AT = datetime(2024, 10, 14, 14, 0, tzinfo=UTC)
@@ -30,7 +30,7 @@ def test_empty_to_head_matches_the_models(database_url: str) -> None:  # noqa: F
     try:
         with store.engine.connect() as connection:
             assert migrations.current_revision(connection) == migrations.head_revision()
-            # What autogenerate would write now: nothing, or models/tables.py and the migrations drifted.
+            # What autogenerate would write now: nothing, or ami/models/tables.py and the migrations drifted.
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
         assert "facts" not in _tables(store)
     finally:

@@ -11,9 +11,9 @@ from temporalio.api.workflow.v1 import PendingActivityInfo, PendingWorkflowTaskI
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 from temporalio.common import VersioningBehavior
 
-from ami.monitor import classify, due_soon
-from ami.settings import Settings
-from worker import deployment_config
+from ami.infra.settings import Settings
+from ami.worker.monitor import classify, due_soon
+from ami.worker.runner import deployment_config
 
 NOW = datetime(2024, 9, 10, 12, tzinfo=UTC)
 
@@ -74,8 +74,8 @@ def test_deployment_settings() -> None:
 
 
 def test_deployment_command_needs_a_name(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from ami.cli.main import main
-    from ami.settings import get_settings
+    from ami.app.cli.main import main
+    from ami.infra.settings import get_settings
 
     monkeypatch.delenv("AMI_DEPLOYMENT_NAME", raising=False)
     get_settings.cache_clear()
@@ -89,7 +89,7 @@ def test_deployment_command_needs_a_name(capsys: pytest.CaptureFixture[str], mon
 def test_gauges_start_at_zero_and_go_back_to_zero() -> None:
     from temporalio.runtime import BUFFERED_METRIC_KIND_GAUGE, MetricBuffer, Runtime, TelemetryConfig
 
-    from ami.monitor import Gauges, Snapshot
+    from ami.worker.monitor import Gauges, Snapshot
 
     buffer = MetricBuffer(10_000)
     runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))

@@ -18,19 +18,19 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.mail.sink import EmlWriter
-from ami.ops import Coordination, start_campaign
-from ami.portal.app import create_app, serving
-from ami.portal.links import Audience, Role
-from ami.portal.mail_links import juror_path
-from ami.settings import Settings
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.app.portal.app import create_app, serving
+from ami.infra.links import Audience, Role
+from ami.infra.mail.portal_links import juror_path
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings
+from ami.worker.runner import build_worker
 from tests.cohort import terminate_all
 from tests.conftest import free_port
 from tests.portal_browser import Browser, require_browser
 from tests.portal_helpers import Clock, emails, form_fields, link_in, make_portal, portal_settings
 from tests.scenario import FULL_MARKS, plan_starting, skip_to
-from worker import build_worker
 
 LAON, HENIN, LIBERCOURT = "210203873", "246200299", "216209072"
 TYPED = ("collectivite.name", "collectivite.siren", "collectivite.email")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ami.cli.main import main
-from ami.mail.sink import EmlWriter
-from ami.portal.links import Audience, Signer
-from ami.settings import Settings, get_settings
+from ami.app.cli.main import main
+from ami.infra.links import Audience, Signer
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings, get_settings
 from tests.portal_helpers import emails, link_in, portal_settings
 
 
@@ -51,7 +51,7 @@ def test_portal_refuses_to_start_without_keys(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("AMI_DATABASE_URL", f"sqlite:///{tmp_path / 'ami.db'}")
     get_settings.cache_clear()
     try:
-        from ami.store import upgrade
+        from ami.infra.store import upgrade
 
         upgrade(f"sqlite:///{tmp_path / 'ami.db'}")
         assert main(["portal", "--port", "0"]) == 2

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.mail.sink import EmlWriter
-from ami.ops import Coordination, start_campaign
-from ami.portal import csrf
-from ami.portal.mail_links import juror_path
-from ami.settings import Settings
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.app.portal import csrf
+from ami.infra.mail.portal_links import juror_path
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings
+from ami.worker.runner import build_worker
 from tests.cohort import terminate_all
 from tests.portal_helpers import (
     Clock,
@@ -34,7 +35,6 @@ from tests.portal_helpers import (
 )
 from tests.scenario import FULL_MARKS, plan_starting, skip_to
 from tests.test_portal_units import PDF
-from worker import build_worker
 
 LAON, HENIN = "210203873", "246200299"
 

@@ -17,16 +17,16 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from ami.examples import example
-from ami.portal import csrf
-from ami.portal.app import build_portal, create_app
-from ami.portal.core import Portal
-from ami.portal.links import Audience, Role, new_key_entry
-from ami.portal.security import Bucket
-from ami.settings import Settings
-from ami.store import store_for
-from models.campaign import load_campaign
-from models.tables import CampaignRow
+from ami.app.examples import example
+from ami.app.portal import csrf
+from ami.app.portal.app import build_portal, create_app
+from ami.app.portal.core import Portal
+from ami.app.portal.security import Bucket
+from ami.infra.links import Audience, Role, new_key_entry
+from ami.infra.settings import Settings
+from ami.infra.store import store_for
+from ami.models.campaign import load_campaign
+from ami.models.tables import CampaignRow
 from tests.portal_helpers import csrf_of, field_errors, form_fields
 from tests.test_portal_units import PDF, PNG
 
@@ -144,7 +144,7 @@ def test_refused_links_say_why(web: TestClient, portal: Portal) -> None:
 
 def test_secure_headers_and_no_token_in_the_access_log(web: TestClient, portal: Portal, caplog: pytest.LogCaptureFixture) -> None:
     token = portal.signer.sign(Audience.DOSSIER, "ami-2024", "246200299", Role.COLLECTIVITE, timedelta(days=1), NOW)
-    with caplog.at_level(logging.INFO, logger="ami.portal.access"):
+    with caplog.at_level(logging.INFO, logger="ami.app.portal.access"):
         response = web.get(f"/dossier/{token}")
     csp = response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
@@ -152,7 +152,7 @@ def test_secure_headers_and_no_token_in_the_access_log(web: TestClient, portal: 
     assert response.headers["x-content-type-options"] == "nosniff" and response.headers["cache-control"] == "no-store"
     cookie = TestClient(web.app, base_url="http://portail.test").get("/").headers.get("set-cookie", "")  # a first visit
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
-    lines = [r.getMessage() for r in caplog.records if r.name == "ami.portal.access"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "ami.app.portal.access"]
     assert lines and all(token not in line and "246200299" not in line for line in lines)
     assert any("/dossier/{token}" in line for line in lines)
 

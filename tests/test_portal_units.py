@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ami.examples import example
-from ami.portal import csrf, formdata
-from ami.portal.links import Audience, KeyringError, LinkError, LinkProblem, Role, Signer, new_key_entry, parse_keys
-from ami.portal.mail_links import dossier_scope, email_links
-from ami.portal.security import Bucket, RateLimiter
-from ami.portal.sniff import Kind, check_upload, sniff
-from ami.portal.storage import safe_filename
-from ami.settings import Settings
+from ami.app.examples import example
+from ami.app.portal import csrf, formdata
+from ami.app.portal.security import Bucket, RateLimiter
+from ami.app.portal.sniff import Kind, check_upload, sniff
+from ami.app.portal.storage import safe_filename
+from ami.infra.links import Audience, KeyringError, LinkError, LinkProblem, Role, Signer, new_key_entry, parse_keys
+from ami.infra.mail.portal_links import dossier_scope, email_links
+from ami.infra.settings import Settings
 
 NOW = datetime(2024, 8, 1, 12, tzinfo=UTC)
 OLD, NEW = new_key_entry("old"), new_key_entry("new")
@@ -223,7 +223,7 @@ def test_rate_limit_is_a_sliding_window_per_client() -> None:
 
 @pytest.mark.parametrize("purpose", ["receipt", "ineligible", "decision_selected", "promoted", "feedback_request", "withdrawn"])
 def test_collectivite_emails_carry_the_dossier_link_when_there_is_one(purpose: str) -> None:
-    from ami.mail.render import render
+    from ami.infra.mail.render import render
     from tests.email_fixtures import french_context
 
     url = "https://portail.example.org/dossier/abc.k1.def"
@@ -244,13 +244,13 @@ def test_the_dossier_page_renders_in_every_state(state: str, tmp_path: object) -
     """Every branch of the template, with and without sessions, attendance, feedback, documents."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    from ami.mail.filters import FILTERS
-    from ami.portal.core import HERE
-    from ami.portal.views_dossier import _context
-    from models.campaign import load_campaign
-    from models.candidature_messages import CandidatureStatus, TransitionRecord
-    from models.lifecycle import STATE_LABELS, State
-    from models.values import Attendance, Decision, DocumentRef, Feedback, Reason, ScheduledSession, Verdict
+    from ami.app.portal.core import HERE
+    from ami.app.portal.views_dossier import _context
+    from ami.infra.mail.filters import FILTERS
+    from ami.models.campaign import load_campaign
+    from ami.models.candidature_messages import CandidatureStatus, TransitionRecord
+    from ami.models.lifecycle import STATE_LABELS, State
+    from ami.models.values import Attendance, Decision, DocumentRef, Feedback, Reason, ScheduledSession, Verdict
 
     campaign = load_campaign("ami-2024")
     at = datetime(2024, 10, 15, 14, tzinfo=UTC)

@@ -19,19 +19,19 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from ami.codec import ENCODING, EncryptionCodec, data_converter
-from ami.codec_settings import CodecSettings
-from ami.examples import example
-from ami.harness import start_time_skipping
-from ami.ops import Coordination, start_campaign
-from ami.rgpd_export import children
-from ami.settings import Settings
-from ami.store import store_for
-from models.candidature import CandidatureFile
+from ami.app.examples import example
+from ami.app.harness import start_time_skipping
+from ami.app.ops import Coordination, start_campaign
+from ami.app.rgpd_export import children
+from ami.infra.codec import ENCODING, EncryptionCodec, data_converter
+from ami.infra.codec_settings import CodecSettings
+from ami.infra.settings import Settings
+from ami.infra.store import store_for
+from ami.models.candidature import CandidatureFile
+from ami.worker.runner import build_worker
+from ami.workflows.campaign import campaign_workflow_id
+from ami.workflows.candidature import candidature_workflow_id
 from tests.scenario import binome, plan_starting, skip_to
-from worker import build_worker
-from workflows.campaign import campaign_workflow_id
-from workflows.candidature import candidature_workflow_id
 
 TEST_KEYS = CodecSettings(codec_keys="test-privacy:" + base64.b64encode(bytes(range(100, 132))).decode())
 FORM = example("01-henin-carvin")
@@ -171,7 +171,7 @@ async def test_histories_hold_no_personal_data_in_clear(
 
 def test_search_attributes_are_identifiers_only() -> None:
     # Search attribute values are stored and indexed in clear by the server: only ids, states and codes.
-    from models import search_attributes as sa
+    from ami.models import search_attributes as sa
 
     assert {key.name for key in sa.ALL} == {"AmiCampaign", "AmiState", "AmiDecision", "AmiDepartement", "AmiKind", "AmiReceipt"}
     assert all(key.indexed_value_type.name == "KEYWORD" for key in sa.ALL)

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.mail.sink import start_sink
-from ami.ops import Coordination, start_campaign
-from models.campaign import load_campaign
-from models.candidature import CandidatureFile
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.infra.mail.sink import start_sink
+from ami.models.campaign import load_campaign
+from ami.models.candidature import CandidatureFile
 from tests.conftest import free_port
 from tests.test_compose_production import LIVE_SDK_METRICS
 
@@ -96,10 +96,12 @@ async def test_worker_serves_metrics_and_health(dev_env: WorkflowEnvironment, tm
         "AMI_HEALTH_ADDRESS": health,
         "AMI_METRICS_SCAN_SECONDS": "0.5",
     }
-    migrate = subprocess.run([sys.executable, "-m", "ami.cli.main", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
+    migrate = subprocess.run(
+        [sys.executable, "-m", "ami.app.cli.main", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert migrate.returncode == 0, migrate.stderr
     worker = subprocess.Popen(
-        [sys.executable, "-m", "ami.cli.main", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "ami.app.cli.main", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     campaign = None
     relay_up = True
@@ -177,7 +179,7 @@ def test_codec_server_runs_as_compose_starts_it(service_env: dict[str, str]) -> 
     from temporalio.api.common.v1 import Payloads
     from temporalio.converter import DataConverter
 
-    from ami.codec import EncryptionCodec
+    from ami.infra.codec import EncryptionCodec
     from tests.test_compose import COMPOSE_FILE, command, environment
 
     svc = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]["codec-server"]
@@ -190,7 +192,7 @@ def test_codec_server_runs_as_compose_starts_it(service_env: dict[str, str]) -> 
         env[name] = re.sub(r"\$\{(\w+)(?::[-?][^}]*)?\}", lambda m: values.get(m.group(1), ""), value)
     env["AMI_CODEC_SERVER_HOST"], env["AMI_CODEC_SERVER_PORT"] = "127.0.0.1", str(port)  # a free port, here
     server = subprocess.Popen(
-        [sys.executable, "-m", "ami.cli.main", *command(svc)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "ami.app.cli.main", *command(svc)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         codec = EncryptionCodec({"k1": key}, "k1")

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from activities.email import EmailActivities
-from ami.mail import calendar as ics
-from ami.mail.render import DEMO_NOTE, render
-from ami.settings import Settings
-from models.activity_payloads import SendEmailInput
-from models.campaign import load_campaign
-from models.campaign_plan import CampaignPlan
+from ami.activities.email import EmailActivities
+from ami.infra.mail import calendar as ics
+from ami.infra.mail.render import DEMO_NOTE, render
+from ami.infra.settings import Settings
+from ami.models.activity_payloads import SendEmailInput
+from ami.models.campaign import load_campaign
+from ami.models.campaign_plan import CampaignPlan
 from tests.email_fixtures import french_context
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -126,9 +126,9 @@ def test_a_demo_email_is_dated_and_marked_as_a_demonstration(tmp_path: Path) -> 
 
 
 def test_a_late_candidature_is_told_the_published_deadline() -> None:
-    from ami.eligibility import assess
-    from ami.examples import example
-    from models.activity_payloads import EligibilityRules
+    from ami.app.examples import example
+    from ami.domain.eligibility import assess
+    from ami.models.activity_payloads import EligibilityRules
 
     plan = demo_plan()
     rules = EligibilityRules(

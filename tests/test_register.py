@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ami.register import Register, load_register
+from ami.domain.register import Register, load_register
 
 
 def _register() -> Register:

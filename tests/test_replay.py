@@ -23,17 +23,17 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.testing import WorkflowEnvironment
     from temporalio.workflow import NondeterminismError
 
-    from ami.cli.cmd_replay import replay_command
-    from ami.cli.main import build_parser
-    from ami.examples import example
-    from ami.ops import Coordination, start_campaign
-    from ami.replay import HistoryFileError, default_workflows, load_history, replay, replay_path, started_children
-    from ami.settings import Settings
-    from models.candidature_messages import CandidatureInput, CandidatureStatus
+    from ami.app.cli.cmd_replay import replay_command
+    from ami.app.cli.main import build_parser
+    from ami.app.examples import example
+    from ami.app.ops import Coordination, start_campaign
+    from ami.app.replay import HistoryFileError, default_workflows, load_history, replay, replay_path, started_children
+    from ami.infra.settings import Settings
+    from ami.models.candidature_messages import CandidatureInput, CandidatureStatus
+    from ami.worker.runner import build_worker
+    from ami.workflows.campaign import CampaignWorkflow
+    from ami.workflows.candidature import CandidatureWorkflow
     from tests.scenario import plan_starting, skip_to
-    from worker import build_worker
-    from workflows.campaign import CampaignWorkflow
-    from workflows.candidature import CandidatureWorkflow
 
 ROOT = Path(__file__).parent.parent
 HISTORIES = Path(__file__).parent / "histories"
@@ -108,7 +108,7 @@ def test_saved_histories_cover_continue_as_new_and_every_patch() -> None:
     last = json.loads((HISTORIES / "campaign-last-run-from-carried-state.json").read_text(encoding="utf-8"))
     assert first["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
     assert last["events"][0]["workflowExecutionStartedEventAttributes"].get("continuedExecutionRunId")
-    sources = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "workflows").glob("*.py"))
+    sources = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "ami" / "workflows").glob("*.py"))
     markers = set(re.findall(r'workflow\.(?:patched|deprecate_patch)\("([^"]+)"\)', sources))
     assert markers, "no patch marker found in the workflows"
     saved: set[str] = set()
@@ -215,7 +215,7 @@ async def test_cli_replays_from_the_server(
     time_env: WorkflowEnvironment, settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`ami replay ID --campaign C`, `ami replay --campaign C` (the campaign and its candidatures) and
-    `ami replay WORKFLOW_ID`, against a server (here the test server, reached through ami.client.connect)."""
+    `ami replay WORKFLOW_ID`, against a server (here the test server, reached through ami.infra.client.connect)."""
     import asyncio
 
     env = time_env
@@ -224,7 +224,7 @@ async def test_cli_replays_from_the_server(
     async def connect(*_: object, **__: object) -> Client:
         return env.client
 
-    monkeypatch.setattr("ami.client.connect", connect)
+    monkeypatch.setattr("ami.infra.client.connect", connect)
     async with build_worker(env.client, settings):
         campaign = await start_campaign(env.client, plan, settings.task_queue, search_attributes=False)
         coord = Coordination(env.client, plan.id)

@@ -18,17 +18,17 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.client import Client, WorkflowExecutionStatus
     from temporalio.testing import WorkflowEnvironment
 
-    from ami.cli.cmd_replay import _replay_server, replay_command
-    from ami.cli.main import build_parser
-    from ami.examples import example
-    from ami.mail.sink import start_sink
-    from ami.ops import Coordination, start_campaign
-    from ami.settings import Settings
-    from models.campaign import load_campaign
+    from ami.app.cli.cmd_replay import _replay_server, replay_command
+    from ami.app.cli.main import build_parser
+    from ami.app.examples import example
+    from ami.app.ops import Coordination, start_campaign
+    from ami.infra.mail.sink import start_sink
+    from ami.infra.settings import Settings
+    from ami.models.campaign import load_campaign
+    from ami.worker.runner import build_worker
+    from ami.workflows.campaign import CampaignWorkflow
     from tests.conftest import free_port
     from tests.test_replay import UnguardedTimer
-    from worker import build_worker
-    from workflows.campaign import CampaignWorkflow
 
 pytestmark = pytest.mark.devserver
 
@@ -53,7 +53,7 @@ async def test_replay_from_server_by_query(
     async def connect(*_: object, **__: object) -> Client:
         return client
 
-    monkeypatch.setattr("ami.client.connect", connect)
+    monkeypatch.setattr("ami.infra.client.connect", connect)
     now = await dev_env.get_current_time()
     plan = load_campaign("ami-2024").plan().compressed(now - timedelta(minutes=1), 600 / 86400).model_copy(update={"id": "live-replay"})
     query = f"AmiCampaign = '{plan.id}'"
@@ -81,7 +81,7 @@ async def test_replay_from_server_by_query(
             environ = {**os.environ, "AMI_TEMPORAL_ADDRESS": client.service_client.config.target_host, "COLUMNS": "200"}
             done = await asyncio.to_thread(
                 subprocess.run,
-                [sys.executable, "-m", "ami.cli.main", "replay", "--from-server", "--query", query],
+                [sys.executable, "-m", "ami.app.cli.main", "replay", "--from-server", "--query", query],
                 capture_output=True, text=True, env=environ, timeout=300,
             )  # fmt: skip
             assert done.returncode == 0, done.stderr

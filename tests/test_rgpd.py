@@ -24,26 +24,26 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from ami.codec import DATA_KEY_METADATA, ENCODING, CodecError, EncryptionCodec, data_converter
-from ami.codec_settings import CodecSettings
-from ami.examples import example
-from ami.harness import start_time_skipping
-from ami.keystore import KeyStore, key_store_for
-from ami.ops import Coordination, start_campaign
-from ami.purge import PurgeAction, PurgeReport
-from ami.rgpd_export import export_collectivite, payloads
-from ami.settings import Settings
-from ami.statistics import campaign_figures
-from ami.store import Store, make_engine, normalise_url, store_for
-from models.campaign import CAMPAIGNS_DIR
-from models.tables import CandidatureRow, DataKeyRow, EmailRow
+from ami.app.examples import example
+from ami.app.harness import start_time_skipping
+from ami.app.ops import Coordination, start_campaign
+from ami.app.rgpd_export import export_collectivite, payloads
+from ami.infra.codec import DATA_KEY_METADATA, ENCODING, CodecError, EncryptionCodec, data_converter
+from ami.infra.codec_settings import CodecSettings
+from ami.infra.keystore import KeyStore, key_store_for
+from ami.infra.purge import PurgeAction, PurgeReport
+from ami.infra.settings import Settings
+from ami.infra.statistics import campaign_figures
+from ami.infra.store import Store, make_engine, normalise_url, store_for
+from ami.models.campaign import CAMPAIGNS_DIR
+from ami.models.tables import CandidatureRow, DataKeyRow, EmailRow
+from ami.worker.runner import build_worker
+from ami.workflows.campaign import campaign_workflow_id
+from ami.workflows.candidature import candidature_workflow_id
+from ami.workflows.purge import PurgeInput, PurgeWorkflow
 from tests.rgpd_search import folder_places, found, history_places, readable, store_places
 from tests.scenario import binome, plan_starting, skip_to
 from tests.test_privacy import personal_data
-from worker import build_worker
-from workflows.campaign import campaign_workflow_id
-from workflows.candidature import candidature_workflow_id
-from workflows.purge import PurgeInput, PurgeWorkflow
 
 K1 = "k1:" + base64.b64encode(bytes(range(1, 33))).decode()
 K2 = "k2:" + base64.b64encode(bytes(range(40, 72))).decode()

@@ -11,18 +11,18 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-from ami.cli.main import main
-from ami.documents.form_docx import blank_form_docx, read_form_docx
-from ami.documents.pdf_summary import summary_pdf
-from ami.erase_person import erase_person
-from ami.examples import example
-from ami.mail.render import purposes, render
-from ami.privacy import campaign_of, email_notice
-from ami.store import Store, store_for
-from models.campaign import CAMPAIGNS_DIR, load_campaign
-from models.documents import SummaryDocInput
-from models.privacy import DataKind, add_months, notice_paragraphs
-from models.tables import CandidatureRow, DocumentRow, EmailRow
+from ami.app.cli.main import main
+from ami.app.erase_person import erase_person
+from ami.app.examples import example
+from ami.infra.documents.form_docx import blank_form_docx, read_form_docx
+from ami.infra.documents.pdf_summary import summary_pdf
+from ami.infra.mail.render import purposes, render
+from ami.infra.privacy import campaign_of, email_notice
+from ami.infra.store import Store, store_for
+from ami.models.campaign import CAMPAIGNS_DIR, load_campaign
+from ami.models.documents import SummaryDocInput
+from ami.models.privacy import DataKind, add_months, notice_paragraphs
+from ami.models.tables import CandidatureRow, DocumentRow, EmailRow
 from tests.conftest import free_port
 from tests.email_fixtures import french_context
 
@@ -135,7 +135,7 @@ def test_erase_one_person_across_every_dossier(tmp_path: Path, capsys: pytest.Ca
     monkeypatch.setenv("AMI_DATABASE_URL", url)
     # No Temporal server there: the store is erased, and the running dossier is named, exit 4.
     monkeypatch.setenv("AMI_TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}")
-    from ami.settings import get_settings
+    from ami.infra.settings import get_settings
 
     get_settings.cache_clear()
     try:

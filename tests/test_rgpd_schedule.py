@@ -11,15 +11,15 @@ import pytest
 from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
-from ami.mail.sink import start_sink
-from ami.purge import PurgeReport
-from ami.settings import Settings
-from ami.store import store_for
+from ami.infra.mail.sink import start_sink
+from ami.infra.purge import PurgeReport
+from ami.infra.settings import Settings
+from ami.infra.store import store_for
+from ami.worker.runner import build_worker
+from ami.workflows.purge import PURGE_SCHEDULE_ID
 from tests.cohort import eventually
 from tests.conftest import free_port
 from tests.test_devserver_cli import ami
-from worker import build_worker
-from workflows.purge import PURGE_SCHEDULE_ID
 
 pytestmark = pytest.mark.devserver
 

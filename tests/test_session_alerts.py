@@ -9,13 +9,13 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.mail.sink import EmlWriter
-from ami.ops import Coordination, start_campaign
-from ami.settings import Settings
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings
+from ami.worker.runner import build_worker
 from tests.cohort import expected_id, read_mails, terminate_all
 from tests.scenario import plan_starting, skip_to
-from worker import build_worker
 
 
 async def test_undated_session_alert_does_not_wait_for_the_jury(time_env: WorkflowEnvironment, settings: Settings, sink: EmlWriter) -> None:

@@ -4,11 +4,11 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.ops import Coordination, start_campaign
-from ami.settings import Settings
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.infra.settings import Settings
+from ami.worker.runner import build_worker
 from tests.scenario import binome, plan_starting, skip_to
-from worker import build_worker
 
 
 async def test_single_candidature_full_cycle(time_env: WorkflowEnvironment, settings: Settings, sink) -> None:

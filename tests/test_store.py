@@ -21,18 +21,18 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.records import RecordActivities
-from ami.examples import example
-from ami.ops import Coordination, start_campaign
-from ami.settings import Settings
-from ami.store import SchemaError, Store, campaign_summary, check_schema, count_rows, store_for
-from models.activity_payloads import RecordTransitionInput
-from models.facts import RecordFactInput
-from models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
-from models.values import Decision
+from ami.activities.records import RecordActivities
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.infra.settings import Settings
+from ami.infra.store import SchemaError, Store, campaign_summary, check_schema, count_rows, store_for
+from ami.models.activity_payloads import RecordTransitionInput
+from ami.models.facts import RecordFactInput
+from ami.models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
+from ami.models.values import Decision
+from ami.worker.runner import build_worker
+from ami.workflows.candidature import candidature_workflow_id
 from tests.scenario import binome, plan_starting, skip_to
-from worker import build_worker
-from workflows.candidature import candidature_workflow_id
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PARIS = ZoneInfo("Europe/Paris")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from ami.store import store_for
+from ami.infra.store import store_for
 
 
 def test_sqlite_store_uses_wal_with_normal_sync(tmp_path: Path) -> None:

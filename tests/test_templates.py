@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ami.documents.typography import french
-from ami.mail.filters import PURPOSE_LABELS
-from ami.mail.render import french_html, purposes, render
+from ami.infra.documents.typography import french
+from ami.infra.mail.filters import PURPOSE_LABELS
+from ami.infra.mail.render import french_html, purposes, render
 from tests.email_fixtures import TRICKY, french_context
 
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -59,7 +59,9 @@ def test_renders_in_french(purpose: str) -> None:
         # Typography: no ordinary space before « : ; ! ? » nor inside guillemets, anywhere.
         assert not re.search(r" [:;!?»]|« ", part), purpose
     # Free text keeps é, œ, « » and its no-break spaces, gains French spacing in the text part...
-    if "collectivite.name" in Path(f"templates/email/{purpose}.j2").read_text(encoding="utf-8") or purpose.startswith("coord_bounce"):
+    if "collectivite.name" in Path(f"ami/data/templates/email/{purpose}.j2").read_text(encoding="utf-8") or purpose.startswith(
+        "coord_bounce"
+    ):
         assert f"Œuvre «{NBSP}solidaire{NBSP}»{NBSP}& co{NNBSP}<b>gras</b>" in r.text
         # ...and is escaped in the HTML one: what a collectivité wrote is never markup.
         assert "<b>gras</b>" not in r.html and "&lt;b&gt;gras&lt;/b&gt;" in r.html and "&amp; co" in r.html

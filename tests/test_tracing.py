@@ -1,4 +1,4 @@
-"""Optional tracing: with AMI_OTEL_ENDPOINT, `ami.client.connect` gives a client (and its
+"""Optional tracing: with AMI_OTEL_ENDPOINT, `ami.infra.client.connect` gives a client (and its
 workers) the SDK's tracing interceptor; the spans of a submitted candidature reach an OTLP/HTTP
 collector (here a local HTTP server that keeps what it receives)."""
 
@@ -15,13 +15,13 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from temporalio.testing import WorkflowEnvironment
 
-from ami.client import connect
-from ami.examples import example
-from ami.ops import Coordination, start_campaign
-from ami.settings import Settings
-from ami.tracing import flush, tracing_interceptors
-from models.campaign import load_campaign
-from worker import build_worker
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.infra.client import connect
+from ami.infra.settings import Settings
+from ami.infra.tracing import flush, tracing_interceptors
+from ami.models.campaign import load_campaign
+from ami.worker.runner import build_worker
 
 
 @pytest.fixture

@@ -23,13 +23,13 @@ from urllib.parse import quote
 import pytest
 from temporalio.client import Client
 
-from ami.devserver import start_dev_server
-from ami.examples import example
-from ami.ops import Coordination, start_campaign
-from ami.settings import Settings
-from models.campaign import load_campaign
+from ami.app.devserver import start_dev_server
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.infra.settings import Settings
+from ami.models.campaign import load_campaign
+from ami.worker.runner import build_worker
 from tests.conftest import free_port
-from worker import build_worker
 
 pytestmark = pytest.mark.devserver
 

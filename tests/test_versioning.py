@@ -14,15 +14,15 @@ from temporalio.common import VersioningBehavior
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from ami.cli.cmd_deploy import connected, set_current_command, show_command
-from ami.deployment import describe, set_current, versions
-from ami.examples import example
-from ami.mail.sink import start_sink
-from ami.ops import Coordination, start_campaign
-from ami.settings import Settings
-from models.campaign import load_campaign
+from ami.app.cli.cmd_deploy import connected, set_current_command, show_command
+from ami.app.deployment import describe, set_current, versions
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.infra.mail.sink import start_sink
+from ami.infra.settings import Settings
+from ami.models.campaign import load_campaign
+from ami.worker.runner import build_worker
 from tests.conftest import free_port
-from worker import build_worker
 
 pytestmark = pytest.mark.devserver
 
@@ -82,7 +82,7 @@ async def test_a_running_campaign_moves_to_the_new_build(
                 async def connect(*_: object, **__: object) -> Client:
                     return client
 
-                monkeypatch.setattr("ami.client.connect", connect)
+                monkeypatch.setattr("ami.infra.client.connect", connect)
                 # The commands' coroutines, on this loop (the CLI runs them with asyncio.run).
                 name = argparse.Namespace(name=DEPLOYMENT)
                 assert await connected(show_command, DEPLOYMENT, name) == 0

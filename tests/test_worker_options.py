@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ami.settings import Settings
-from worker import WORKFLOWS, workflow_options
+from ami.infra.settings import Settings
+from ami.worker.runner import WORKFLOWS, workflow_options
 
 
 def test_the_workflow_cache_is_bounded_by_the_setting() -> None:
@@ -24,7 +24,7 @@ def test_the_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 def test_the_worker_releases_memory_on_a_period() -> None:
     import gc
 
-    from worker import release_memory
+    from ami.worker.runner import release_memory
 
     assert Settings().memory_release_seconds == 60
     assert Settings(memory_release_seconds=0).memory_release_seconds == 0

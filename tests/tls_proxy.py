@@ -1,6 +1,6 @@
 """A TLS front for a local Temporal server, as a load balancer terminating mTLS would be.
 
-The certificates come from ami.pki; the proxy is an asyncio server that requires a client
+The certificates come from ami.infra.pki; the proxy is an asyncio server that requires a client
 certificate signed by the CA (when `require_client_cert`), offers HTTP/2 by ALPN (gRPC), and copies
 bytes to the real server.
 """
@@ -12,7 +12,7 @@ import contextlib
 import ssl
 from collections.abc import AsyncIterator
 
-from ami.pki import Pki
+from ami.infra.pki import Pki
 
 
 @contextlib.asynccontextmanager

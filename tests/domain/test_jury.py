@@ -1,4 +1,4 @@
-"""The jury's rules (`models/jury_rules.py`, `models/jury.py`) without a server: the refusals a
+"""The jury's rules (`ami/domain/jury_rules.py`, `ami/models/jury.py`) without a server: the refusals a
 coordinator reads, ties, overrides, the waitlist, and the deliberation rebuilt after promotions."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from models.campaign import load_campaign
-from models.campaign_messages import CampaignEntry, ConflictInput, DeliberateInput, Override, ScoreInput
-from models.campaign_phase import Phase
-from models.campaign_state import CampaignState
-from models.jury import candidature_score, rank
-from models.jury_rules import Jury
-from models.lifecycle import State
-from models.refusal import Refusal
-from models.values import Decision
+from ami.domain.jury_rules import Jury
+from ami.domain.refusal import Refusal
+from ami.models.campaign import load_campaign
+from ami.models.campaign_messages import CampaignEntry, ConflictInput, DeliberateInput, Override, ScoreInput
+from ami.models.campaign_phase import Phase
+from ami.models.campaign_state import CampaignState
+from ami.models.jury import candidature_score, rank
+from ami.models.lifecycle import State
+from ami.models.values import Decision
 
 PLAN = load_campaign("ami-2024").plan().model_copy(update={"capacity": 2, "waitlist_size": 2, "quorum": 2})
 AFTER_DEADLINE = PLAN.deadline_at + timedelta(hours=1)

@@ -1,4 +1,4 @@
-"""The `.ics` of a session invitation (`ami/mail/calendar.py`) without a server: one UID per
+"""The `.ics` of a session invitation (`ami/infra/mail/calendar.py`) without a server: one UID per
 session, SEQUENCE raised when it moves, byte-identical when resent, dated in the published calendar."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from ami.mail.calendar import session_ics
-from models.campaign_plan import TimeMap
+from ami.infra.mail.calendar import session_ics
+from ami.models.campaign_plan import TimeMap
 
 PARIS = ZoneInfo("Europe/Paris")
 STARTS = datetime(2024, 10, 15, 14, 0, tzinfo=PARIS)

@@ -1,4 +1,4 @@
-"""The session schedule (`models/session_rules.py`) without a server: when a session may be set or
+"""The session schedule (`ami/domain/session_rules.py`) without a server: when a session may be set or
 moved, and the dates the campaign waits for (alerts, end of the waitlist, capitalisation)."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from models.campaign import load_campaign
-from models.campaign_messages import SetSessionInput
-from models.campaign_state import CampaignState
-from models.refusal import Refusal
-from models.session_rules import SessionCalendar
+from ami.domain.refusal import Refusal
+from ami.domain.session_rules import SessionCalendar
+from ami.models.campaign import load_campaign
+from ami.models.campaign_messages import SetSessionInput
+from ami.models.campaign_state import CampaignState
 
 PLAN = load_campaign("ami-2024").plan()
 FIRST, SECOND, THIRD = PLAN.sessions[:3]

@@ -14,20 +14,20 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from ami.examples import example
-from ami.ops import Coordination, start_campaign
-from models.campaign_messages import CampaignStatus, CandidatureReport
-from models.campaign_plan import CampaignPlan
-from models.candidature import CandidatureFile
-from models.candidature_messages import CandidatureInput, CandidatureStatus, DecisionInput, ScheduleInput
-from models.values import Decision, ScheduledSession
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.models.campaign_messages import CampaignStatus, CandidatureReport
+from ami.models.campaign_plan import CampaignPlan
+from ami.models.candidature import CandidatureFile
+from ami.models.candidature_messages import CandidatureInput, CandidatureStatus, DecisionInput, ScheduleInput
+from ami.models.values import Decision, ScheduledSession
+from ami.workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from ami.workflows.candidature import CandidatureWorkflow, candidature_workflow_id
 from tests.fakes import FakeActivities
 from tests.scenario import plan_starting, skip_to
 from tests.time_skipping import end_quietly
 from tests.workflows.protocol_harness import eventually
 from tests.workflows.stand_ins import CampaignStandIn, CandidatureStandIn
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.candidature import CandidatureWorkflow, candidature_workflow_id
 
 
 def a_plan(now: datetime, **changes: object) -> CampaignPlan:

@@ -14,16 +14,16 @@ from typing import Any
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.ops import Coordination, start_campaign
-from models.campaign_messages import CampaignStatus
-from models.campaign_plan import CampaignPlan
-from models.candidature_messages import CandidatureStatus
+from ami.app.examples import example
+from ami.app.ops import Coordination, start_campaign
+from ami.models.campaign_messages import CampaignStatus
+from ami.models.campaign_plan import CampaignPlan
+from ami.models.candidature_messages import CandidatureStatus
+from ami.workflows.campaign import CampaignWorkflow
+from ami.workflows.candidature import candidature_workflow_id
 from tests.fakes import FakeActivities, fake_worker
 from tests.scenario import marks, plan_starting, skip_to
 from tests.time_skipping import end_quietly
-from workflows.campaign import CampaignWorkflow
-from workflows.candidature import candidature_workflow_id
 
 ELIGIBLE = ["01-henin-carvin", "02-mel", "03-libercourt", "05-arras", "06-saint-quentinois"]
 

@@ -9,10 +9,10 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.campaign_messages import CandidatureReport, CorrectionAnswer
-    from models.candidature_messages import CandidatureInput, CorrectionInput, DecisionInput, ScheduleInput
-    from models.lifecycle import State
-    from models.values import CycleSummary, Decision
+    from ami.models.campaign_messages import CandidatureReport, CorrectionAnswer
+    from ami.models.candidature_messages import CandidatureInput, CorrectionInput, DecisionInput, ScheduleInput
+    from ami.models.lifecycle import State
+    from ami.models.values import CycleSummary, Decision
 
 
 @workflow.defn(name="CampaignWorkflow")

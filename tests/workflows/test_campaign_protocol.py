@@ -10,16 +10,16 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.ops import Refused
-from models.campaign_messages import CandidatureReport
-from models.lifecycle import State
-from models.values import Decision
+from ami.app.examples import example
+from ami.app.ops import Refused
+from ami.models.campaign_messages import CandidatureReport
+from ami.models.lifecycle import State
+from ami.models.values import Decision
+from ami.workflows.campaign import CampaignWorkflow
+from ami.workflows.candidature import CandidatureWorkflow
 from tests.fakes import FakeActivities
 from tests.scenario import binome
 from tests.workflows.protocol_harness import campaign, eventually
-from workflows.campaign import CampaignWorkflow
-from workflows.candidature import CandidatureWorkflow
 
 
 async def test_a_form_registered_while_a_session_is_set(time_env: WorkflowEnvironment) -> None:
@@ -107,7 +107,7 @@ async def test_the_candidature_decides_its_correction(time_env: WorkflowEnvironm
         # A correction signal delivered late, after the dossier moved on: the candidature refuses it.
         await run.coord.candidature(key).signal(
             CandidatureWorkflow.correct,
-            __import__("models.candidature_messages", fromlist=["CorrectionInput"]).CorrectionInput(
+            __import__("ami.models.candidature_messages", fromlist=["CorrectionInput"]).CorrectionInput(
                 form=example("07-laon"), received_at=run.plan.opens_at, request_id="en-retard"
             ),
         )
@@ -129,7 +129,7 @@ async def test_registration_after_the_deliberation_is_refused(time_env: Workflow
 async def test_a_failed_child_start_is_rolled_back(time_env: WorkflowEnvironment) -> None:
     """5. The campaign restarted while its candidatures still run: the submission is refused, and
     nothing stays `submitted` to block the deliberation."""
-    from ami.ops import start_campaign
+    from ami.app.ops import start_campaign
 
     async with campaign(time_env) as run:
         form = example("01-henin-carvin")

@@ -10,16 +10,16 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from ami.ops import Refused
-from models.candidature_messages import CandidatureInput
-from models.lifecycle import State
-from models.values import Decision
+from ami.app.examples import example
+from ami.app.ops import Refused
+from ami.models.candidature_messages import CandidatureInput
+from ami.models.lifecycle import State
+from ami.models.values import Decision
+from ami.workflows.candidature import candidature_workflow_id
 from tests.scenario import marks
 from tests.workflows.alone import Campaign, campaign_alone
 from tests.workflows.protocol_harness import ELIGIBLE
 from tests.workflows.stand_ins import CandidatureStandIn
-from workflows.candidature import candidature_workflow_id
 
 STEMS = ELIGIBLE[:3]
 

@@ -9,16 +9,16 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from models.campaign_messages import CorrectionAnswer
-from models.candidature_messages import ConfirmBinomeInput, CorrectionInput, RecordAttendanceInput, WithdrawInput
-from models.values import Decision, ScheduledSession
+from ami.app.examples import example
+from ami.models.campaign_messages import CorrectionAnswer
+from ami.models.candidature_messages import ConfirmBinomeInput, CorrectionInput, RecordAttendanceInput, WithdrawInput
+from ami.models.values import Decision, ScheduledSession
+from ami.workflows.candidature import CandidatureWorkflow
 from tests.fakes import FakeActivities
 from tests.scenario import binome
 from tests.workflows.alone import dossier
 from tests.workflows.protocol_harness import eventually
 from tests.workflows.stand_ins import CampaignStandIn
-from workflows.candidature import CandidatureWorkflow
 
 INTAKE = [
     ("transition", "submit"),

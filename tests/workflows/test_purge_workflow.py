@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from ami.workflows.purge import PurgeInput, PurgeWorkflow
 from tests.fakes import FakeActivities
-from workflows.purge import PurgeInput, PurgeWorkflow
 
 
 async def test_the_purge_measures_at_its_own_clock_or_the_given_instant(time_env: WorkflowEnvironment) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ami.examples import example
-from models.documents import SummaryDocInput
+from ami.app.examples import example
+from ami.models.documents import SummaryDocInput
 from tests.workflows.protocol_harness import ELIGIBLE, campaign
 
 

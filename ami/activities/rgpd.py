@@ -1,0 +1,64 @@
+"""The purge activity (RGPD): erase what has passed its retention period, everywhere.
+
+The instant comes from the workflow (`workflow.now()`), so the purge follows the Temporal clock: a
+test moves it past every period on the time-skipping server. Which campaigns are still running is
+asked of the Temporal server itself (the campaign workflow's status), through the activity's client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import AwareDatetime, BaseModel
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from ami.infra.keystore import key_store_for
+from ami.infra.purge import PurgeReport, apply, campaign_ids, campaign_workflow, plan
+from ami.infra.settings import Settings, get_settings
+from ami.infra.store import Store, store_for
+
+
+class PurgeRequest(BaseModel):
+    at: AwareDatetime
+    dry_run: bool = False
+
+
+async def running_campaigns(client: Client, ids: list[str]) -> set[str]:
+    """The campaigns whose workflow is open on the server (one not found there is over)."""
+    running = set()
+    for cid in ids:
+        try:
+            described = await client.get_workflow_handle(campaign_workflow(cid)).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                continue
+            raise
+        if described.status == WorkflowExecutionStatus.RUNNING:
+            running.add(cid)
+    return running
+
+
+async def run_purge(client: Client, settings: Settings, store: Store, request: PurgeRequest) -> PurgeReport:
+    """Plan, then apply unless `dry_run`: the activity and `ami rgpd purge` share it."""
+    keys = key_store_for(store.url)
+    ids = await asyncio.to_thread(campaign_ids, store)
+    running = await running_campaigns(client, ids)
+    live = await asyncio.to_thread(keys.live_scopes)
+    report = await asyncio.to_thread(plan, store, settings.campaigns_dir, request.at, running, live, request.dry_run)
+    if request.dry_run:
+        return report
+    return await asyncio.to_thread(apply, report, store, keys)
+
+
+class RgpdActivities:
+    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.store = store or store_for(self.settings.resolved_database_url())
+
+    @activity.defn
+    async def purge(self, input: PurgeRequest) -> PurgeReport:
+        report = await run_purge(activity.client(), self.settings, self.store, input)
+        activity.logger.info("purge", extra={"lines": len(report.lines), "files": report.files_deleted, "keys": report.keys_destroyed})
+        return report

@@ -1,0 +1,88 @@
+"""Settings from the environment (prefix `AMI_`), with defaults that run everything locally."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ami.data import bundled
+
+
+class SmtpTls(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"  # STARTTLS required: a server without it is refused
+    IMPLICIT = "implicit"  # TLS from the first byte (port 465)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AMI_", extra="ignore")
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "ami"
+
+    data_dir: Path = Path("var")  # relative to where the command runs
+    database_url: str = ""  # empty: an SQLite file under data_dir
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_tls: SmtpTls = SmtpTls.NONE
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_validate_certs: bool = True
+    smtp_ca_file: Path | None = None  # PEM bundle trusted instead of the system CAs (a private relay CA)
+    mail_from: str = "Apes Hauts-de-France <ami@example.org>"
+    message_id_domain: str = "ami.apes-hdf.example.org"
+
+    templates_dir: Path | None = None  # coordinators' overrides, looked up before the bundled templates
+    # Where the emails, the documents and the purge find a campaign's retention periods and privacy notice.
+    campaigns_dir: Path = bundled("campaigns")
+    demo: bool = False  # `ami demo`'s worker: emails and documents are marked as a demonstration
+
+    # The portal (ami/portal, docs/portal.md). Its links are signed with these keys ("id:secret,..."):
+    # every listed key verifies, the active one signs; removing a key revokes every link it signed.
+    portal_keys: SecretStr = SecretStr("")
+    portal_active_key: str = ""
+    portal_base_url: str = ""  # empty: emails carry no portal link
+    portal_host: str = "127.0.0.1"
+    portal_port: int = Field(default=8090, ge=0, le=65535)
+    portal_campaign: str = "ami-2024"  # the campaign file the public pages show
+    portal_campaign_id: str = ""  # the running campaign's workflow id suffix, when it differs from the file's id
+    portal_link_days: int = Field(default=400, ge=1)  # a dossier's link lasts the whole cycle
+    portal_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    # Production: see ami/infra/telemetry.py, ami/worker/health.py, ami/worker/monitor.py and docs/deployment.md.
+    metrics_address: str = ""  # host:port of the Prometheus /metrics of `ami worker` (SDK + business metrics); empty: off
+    health_address: str = ""  # host:port of /healthz and /readyz of `ami worker`; empty: off
+    metrics_scan_seconds: float = Field(default=60.0, ge=0)  # how often the business gauges are recomputed (0: never)
+    deployment_name: str = ""  # Worker Versioning: the deployment (e.g. "ami"); empty: an unversioned worker
+    build_id: str = ""  # Worker Versioning: this image's build id (e.g. the release tag); required with deployment_name
+    otel_endpoint: str = ""  # OTLP/HTTP traces endpoint (ami/infra/tracing.py, extra "otel"); empty: no tracing
+
+    # Workflows a worker keeps in memory (about 400 KiB each). Past it, the least recently active are
+    # evicted, and replayed from their history at their next task: a candidature parked for weeks on
+    # a timer costs no memory, and the worker's memory follows the active work, not the number of
+    # dossiers (docs/performance.md). The SDK's default is 1,000.
+    max_cached_workflows: int = Field(default=100, ge=0)
+    # Seconds between two memory releases of `ami worker` (garbage collection, then malloc_trim):
+    # evicted workflows leave freed memory that the process would otherwise keep. 0: never.
+    memory_release_seconds: float = Field(default=60.0, ge=0)
+
+    @field_validator("smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # An empty variable (as compose files leave them) means "no login", not an empty login.
+        return None if value == "" else value
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ami.db'}"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()
