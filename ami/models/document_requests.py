@@ -22,37 +22,31 @@ from ami.models.documents import (
     DecisionLetterInput,
     SummaryDocInput,
 )
+from ami.models.tagged import DataT, KindT, Tagged
 from ami.models.values import DocumentKind
 
 
-class _Request(BaseModel):
+class _For(BaseModel):
     workflow_id: str
     receipt_number: str | None
 
 
-class SummaryRequest(_Request):
-    kind: Literal[DocumentKind.SUMMARY] = DocumentKind.SUMMARY
-    data: SummaryDocInput
+class _Request(Tagged[KindT, DataT], _For): ...
 
 
-class DecisionLetterRequest(_Request):
-    kind: Literal[DocumentKind.DECISION_LETTER] = DocumentKind.DECISION_LETTER
-    data: DecisionLetterInput
+class SummaryRequest(_Request[Literal[DocumentKind.SUMMARY], SummaryDocInput]): ...
 
 
-class CertificateRequest(_Request):
-    kind: Literal[DocumentKind.CERTIFICATE] = DocumentKind.CERTIFICATE
-    data: CertificateInput
+class DecisionLetterRequest(_Request[Literal[DocumentKind.DECISION_LETTER], DecisionLetterInput]): ...
 
 
-class CollectiviteReportRequest(_Request):
-    kind: Literal[DocumentKind.COLLECTIVITE_REPORT] = DocumentKind.COLLECTIVITE_REPORT
-    data: CollectiviteReportInput
+class CertificateRequest(_Request[Literal[DocumentKind.CERTIFICATE], CertificateInput]): ...
 
 
-class CampaignReportDocumentRequest(_Request):
-    kind: Literal[DocumentKind.CAMPAIGN_REPORT] = DocumentKind.CAMPAIGN_REPORT
-    data: CampaignReportRequest | CampaignReportInput
+class CollectiviteReportRequest(_Request[Literal[DocumentKind.COLLECTIVITE_REPORT], CollectiviteReportInput]): ...
+
+
+class CampaignReportDocumentRequest(_Request[Literal[DocumentKind.CAMPAIGN_REPORT], CampaignReportRequest | CampaignReportInput]): ...
 
 
 MakeDocumentInput = Annotated[

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ami.models.campaign_messages import ConflictInput, ScoreInput
 from ami.models.candidature_messages import RecordExperimentInput
+from ami.models.tagged import DataT, KindT, Tagged
 from ami.models.values import Attendance, Feedback
 
 _LOOSE = ConfigDict(extra="ignore")
@@ -41,7 +42,7 @@ class ConflictData(ConflictInput):
     model_config = _LOOSE
 
 
-class _Fact(BaseModel):
+class _Where(BaseModel):
     workflow_id: str
     campaign_id: str
     receipt_number: str
@@ -49,29 +50,22 @@ class _Fact(BaseModel):
     at: AwareDatetime
 
 
-class ReviewFact(_Fact):
-    kind: Literal[FactKind.REVIEW] = FactKind.REVIEW
-    data: ReviewData
+class _Fact(Tagged[KindT, DataT], _Where): ...
 
 
-class ConflictFact(_Fact):
-    kind: Literal[FactKind.CONFLICT] = FactKind.CONFLICT
-    data: ConflictData
+class ReviewFact(_Fact[Literal[FactKind.REVIEW], ReviewData]): ...
 
 
-class AttendanceFact(_Fact):
-    kind: Literal[FactKind.ATTENDANCE] = FactKind.ATTENDANCE
-    data: Attendance
+class ConflictFact(_Fact[Literal[FactKind.CONFLICT], ConflictData]): ...
 
 
-class FeedbackFact(_Fact):
-    kind: Literal[FactKind.FEEDBACK] = FactKind.FEEDBACK
-    data: Feedback
+class AttendanceFact(_Fact[Literal[FactKind.ATTENDANCE], Attendance]): ...
 
 
-class ExperimentFact(_Fact):
-    kind: Literal[FactKind.EXPERIMENT] = FactKind.EXPERIMENT
-    data: RecordExperimentInput
+class FeedbackFact(_Fact[Literal[FactKind.FEEDBACK], Feedback]): ...
+
+
+class ExperimentFact(_Fact[Literal[FactKind.EXPERIMENT], RecordExperimentInput]): ...
 
 
 RecordFactInput = Annotated[ReviewFact | ConflictFact | AttendanceFact | FeedbackFact | ExperimentFact, Field(discriminator="kind")]
