@@ -17,6 +17,10 @@ from ami.models.activity_payloads import RecordCampaignInput, RecordTransitionIn
 from ami.models.facts import AttendanceFact, ConflictFact, ExperimentFact, FeedbackFact, RecordFactInput, ReviewFact
 from ami.models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
 
+# The columns a transition's input fills as they are, in the audit log and in the projection.
+_TRANSITION_COLUMNS = {"workflow_id", "sequence", "source", "dest", "trigger", "actor", "justification", "at"}
+_PROJECTION_COLUMNS = {"workflow_id", "campaign_id", "receipt_number", "official_name", "kind", "departement", "form"}
+
 
 def fact_row(input: RecordFactInput) -> FactRow:
     """The row of the table that holds this kind of fact."""
@@ -56,26 +60,11 @@ class RecordActivities:
 
     @activity.defn
     async def record_transition(self, input: RecordTransitionInput) -> bool:
-        row = TransitionRow(
-            workflow_id=input.workflow_id,
-            sequence=input.sequence,
-            source=input.source,
-            dest=input.dest,
-            trigger=input.trigger,
-            actor=input.actor,
-            justification=input.justification,
-            at=input.at,
-        )
+        row = TransitionRow(**input.model_dump(include=_TRANSITION_COLUMNS))
         projection = CandidatureRow(
-            workflow_id=input.workflow_id,
-            campaign_id=input.campaign_id,
-            receipt_number=input.receipt_number,
-            official_name=input.official_name,
-            kind=input.kind,
-            departement=input.departement,
+            **input.model_dump(include=_PROJECTION_COLUMNS),
             state=input.dest,
             decision=input.decision.value if input.decision else None,
-            form=input.form,
             # The form travels with its `submitted` transition only: that instant is when it arrived.
             submitted_at=input.at if input.form is not None else None,
             updated_at=input.at,
@@ -88,14 +77,5 @@ class RecordActivities:
 
     @activity.defn
     async def record_campaign(self, input: RecordCampaignInput) -> None:
-        row = CampaignRow(
-            id=input.campaign_id,
-            name=input.name,
-            region=input.region,
-            timezone=input.timezone,
-            opens_at=input.opens_at,
-            deadline_at=input.deadline_at,
-            response_at=input.response_at,
-            first_seen_at=input.at,
-        )
+        row = CampaignRow(id=input.campaign_id, first_seen_at=input.at, **input.model_dump(exclude={"campaign_id", "at"}))
         await asyncio.to_thread(self.store.record_campaign, row)

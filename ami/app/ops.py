@@ -13,6 +13,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
+from ami.models import candidature_messages as messages
 from ami.models import search_attributes as sa
 from ami.models.campaign_messages import (
     CampaignStatus,
@@ -29,16 +30,6 @@ from ami.models.campaign_messages import (
 from ami.models.campaign_plan import CampaignPlan
 from ami.models.campaign_state import CampaignInput
 from ami.models.candidature import CandidatureFile, Person
-from ami.models.candidature_messages import (
-    CandidatureStatus,
-    ConfirmBinomeInput,
-    ForgetContactInput,
-    ForgetContactResult,
-    RecordAttendanceInput,
-    RecordExperimentInput,
-    RecordFeedbackInput,
-    WithdrawInput,
-)
 from ami.models.values import ScheduledSession
 from ami.workflows.campaign import CampaignWorkflow, campaign_workflow_id
 from ami.workflows.campaign_updates import RENEWING
@@ -86,7 +77,7 @@ class Coordination:
         self.campaign_id = campaign_id
         self.campaign = client.get_workflow_handle_for(CampaignWorkflow.run, campaign_workflow_id(campaign_id))
 
-    def candidature(self, identifier: str) -> WorkflowHandle[CandidatureWorkflow, CandidatureStatus]:
+    def candidature(self, identifier: str) -> WorkflowHandle[CandidatureWorkflow, messages.CandidatureStatus]:
         return self.client.get_workflow_handle_for(CandidatureWorkflow.run, candidature_workflow_id(self.campaign_id, identifier))
 
     async def _campaign_update(self, update: UpdateMethodMultiParam[[CampaignWorkflow, Arg], Result], arg: Arg) -> Result:
@@ -142,35 +133,41 @@ class Coordination:
     async def status(self) -> CampaignStatus:
         return await self.campaign.query(CampaignWorkflow.status)
 
-    async def candidature_status(self, identifier: str) -> CandidatureStatus:
+    async def candidature_status(self, identifier: str) -> messages.CandidatureStatus:
         return await self.candidature(identifier).query(CandidatureWorkflow.status)
 
-    async def confirm_binome(self, identifier: str, political: Person, technical: Person) -> CandidatureStatus:
+    async def confirm_binome(self, identifier: str, political: Person, technical: Person) -> messages.CandidatureStatus:
         return await self._candidature_update(
-            identifier, CandidatureWorkflow.confirm_binome, ConfirmBinomeInput(political_referent=political, technical_referent=technical)
+            identifier,
+            CandidatureWorkflow.confirm_binome,
+            messages.ConfirmBinomeInput(political_referent=political, technical_referent=technical),
         )
 
-    async def forget_contact(self, identifier: str, email: str) -> ForgetContactResult:
-        return await self._candidature_update(identifier, CandidatureWorkflow.forget_contact, ForgetContactInput(email=email))
+    async def forget_contact(self, identifier: str, email: str) -> messages.ForgetContactResult:
+        return await self._candidature_update(identifier, CandidatureWorkflow.forget_contact, messages.ForgetContactInput(email=email))
 
-    async def withdraw(self, identifier: str, reason: str) -> CandidatureStatus:
-        return await self._candidature_update(identifier, CandidatureWorkflow.withdraw, WithdrawInput(reason=reason))
+    async def withdraw(self, identifier: str, reason: str) -> messages.CandidatureStatus:
+        return await self._candidature_update(identifier, CandidatureWorkflow.withdraw, messages.WithdrawInput(reason=reason))
 
-    async def record_attendance(self, identifier: str, session: int, elected: bool, technician: bool, others: int = 0) -> CandidatureStatus:
+    async def record_attendance(
+        self, identifier: str, session: int, elected: bool, technician: bool, others: int = 0
+    ) -> messages.CandidatureStatus:
         return await self._candidature_update(
             identifier,
             CandidatureWorkflow.record_attendance,
-            RecordAttendanceInput(session_number=session, elected_present=elected, technician_present=technician, others=others),
+            messages.RecordAttendanceInput(session_number=session, elected_present=elected, technician_present=technician, others=others),
         )
 
-    async def record_feedback(self, identifier: str, session: int, satisfaction: int, comment: str | None = None) -> CandidatureStatus:
+    async def record_feedback(
+        self, identifier: str, session: int, satisfaction: int, comment: str | None = None
+    ) -> messages.CandidatureStatus:
         return await self._candidature_update(
             identifier,
             CandidatureWorkflow.record_feedback,
-            RecordFeedbackInput(session_number=session, satisfaction=satisfaction, comment=comment),
+            messages.RecordFeedbackInput(session_number=session, satisfaction=satisfaction, comment=comment),
         )
 
-    async def record_experiment(self, identifier: str, experiment: str) -> CandidatureStatus:
+    async def record_experiment(self, identifier: str, experiment: str) -> messages.CandidatureStatus:
         return await self._candidature_update(
-            identifier, CandidatureWorkflow.record_experiment, RecordExperimentInput(experiment=experiment)
+            identifier, CandidatureWorkflow.record_experiment, messages.RecordExperimentInput(experiment=experiment)
         )

@@ -69,13 +69,7 @@ class CandidatureUpdates(CandidatureEffects):
 
     @workflow.update
     async def record_attendance(self, input: RecordAttendanceInput) -> CandidatureStatus:
-        record = Attendance(
-            session_number=input.session_number,
-            elected_present=input.elected_present,
-            technician_present=input.technician_present,
-            others=input.others,
-            recorded_at=workflow.now(),
-        )
+        record = Attendance(**input.model_dump(exclude={"actor"}), recorded_at=workflow.now())
         first = input.session_number not in self._attendance
         self._attendance[input.session_number] = record
         await self._advance(Trigger.RECORD_ATTENDANCE, actor=input.actor, justification=f"séance {input.session_number}")
