@@ -150,12 +150,16 @@ def send(*forms: str | tuple[str, str]) -> Action:
     return action
 
 
-def move(number: int, when: tuple[int, int, int, int], place: str, told: str) -> Action:
+def move(number: int, when: tuple[int, int, int, int], place: str) -> Action:
     """A session moved: its invitation is re-sent with the same UID and a higher SEQUENCE."""
 
     async def action(run: DemoRun, day: str) -> None:
-        if await run.act(run.coord.set_session(number, run.time_map.to_plan(run.published(*when)), place), day):
-            run.say(day, told)
+        moment = run.published(*when)
+        if await run.act(run.coord.set_session(number, run.time_map.to_plan(moment), place), day):
+            date = format_date(moment.date(), "d MMMM", locale="fr_FR")
+            run.say(
+                day, f"séance {number} déplacée au {date} ({moment.hour} h), {place} : invitation mise à jour (même UID, SEQUENCE suivante)"
+            )
 
     return action
 
@@ -283,26 +287,8 @@ STORY = (
     Step(None, "16 sept.", confirm_selected),
     Step((2024, 9, 20), "20 sept.", withdraw_before_cycle),
     Step((2024, 9, 25, 12), "25 sept.", release_unconfirmed),
-    Step(
-        (2024, 10, 5),
-        "5 oct.",
-        move(
-            2,
-            (2024, 11, 19, 9),
-            "Arras, tiers-lieu de la Citadelle",
-            "séance 2 déplacée au 19 novembre (9 h) : invitation mise à jour (même UID, SEQUENCE 1)",
-        ),
-    ),
-    Step(
-        (2024, 10, 12),
-        "12 oct.",
-        move(
-            2,
-            (2024, 11, 26, 14),
-            "Arras, Maison de l'habitat",
-            "séance 2 déplacée à nouveau au 26 novembre (14 h), autre lieu (SEQUENCE 2)",
-        ),
-    ),
+    Step((2024, 10, 5), "5 oct.", move(2, (2024, 11, 19, 9), "Arras, tiers-lieu de la Citadelle")),
+    Step((2024, 10, 12), "12 oct.", move(2, (2024, 11, 26, 14), "Arras, Maison de l'habitat")),
     Step(None, "", sessions),
 )
 

@@ -159,6 +159,11 @@ class Portal:
             raise PageError(409, "Formulaire déjà envoyé", csrf.CsrfProblem.REPLAYED.message)
         return data
 
+    async def posted(self, request: Request, name: str) -> tuple[FormData, dict[str, str]]:
+        """The posted form (`form`), and its text fields as the page shows them back with its errors."""
+        data = await self.form(request, name)
+        return data, echoed(data)
+
 
 def echoed(data: FormData) -> dict[str, str]:
     """The text fields of a posted form, as a page shows them back with its errors: each cut to
@@ -169,6 +174,15 @@ def echoed(data: FormData) -> dict[str, str]:
 def text(data: FormData, name: str, limit: int = 20_000) -> str:
     value = data.get(name)
     return value[:limit] if isinstance(value, str) else ""
+
+
+def optional_text(data: FormData, name: str, limit: int, label: str, errors: dict[str, str]) -> str | None:
+    """A free text the person may leave blank (None then); longer than `limit` characters, an error
+    under `name` that names it by `label` (« Commentaire trop long (5 000 caractères au plus). »)."""
+    value = text(data, name, limit + 1).strip() or None
+    if value and len(value) > limit:
+        errors[name] = f"{label} trop long ({format(limit, ',').replace(',', ' ')} caractères au plus)."
+    return value
 
 
 def guarded(portal: Portal, view: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:

@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ami.app.ops import Refused
 from ami.app.portal import formdata
-from ami.app.portal.core import PageError, Portal, echoed, not_found, text
+from ami.app.portal.core import PageError, Portal, not_found, optional_text, text
 from ami.app.portal.security import Bucket
 from ami.app.portal.views_public import Submission, _form_page, closed_reason, read_submission
 from ami.infra.links import Audience, Grant
@@ -110,8 +110,7 @@ async def action(portal: Portal, request: Request) -> Response:
     if name not in ACTIONS:
         raise not_found()
     grant = portal.grant(request, token, Audience.DOSSIER)
-    data = await portal.form(request, f"dossier-{name}")
-    values = echoed(data)
+    data, values = await portal.posted(request, f"dossier-{name}")
     errors: dict[str, str] = {}
     coord = await portal.coordination()
     try:
@@ -126,9 +125,7 @@ async def action(portal: Portal, request: Request) -> Response:
                 errors["session"] = "Choisissez la séance."
             if satisfaction not in {"1", "2", "3", "4", "5"}:
                 errors["satisfaction"] = "Choisissez une note de 1 à 5."
-            comment = text(data, "comment", 5001).strip() or None
-            if comment and len(comment) > 5000:
-                errors["comment"] = "Commentaire trop long (5 000 caractères au plus)."
+            comment = optional_text(data, "comment", 5000, "Commentaire", errors)
             if errors:
                 return await page(portal, request, errors, values)
             await coord.record_feedback(grant.subject, int(session), int(satisfaction), comment)

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ami.app.ops import Refused
 from ami.app.portal import formdata
-from ami.app.portal.core import PageError, Portal, echoed, not_found, text
+from ami.app.portal.core import PageError, Portal, not_found, optional_text, text
 from ami.app.portal.security import Bucket
 from ami.app.portal.sniff import EXTENSIONS, Kind
 from ami.infra.links import Audience, Grant
@@ -128,8 +128,7 @@ async def post(portal: Portal, request: Request) -> Response:
     receipt, what = request.path_params["receipt"], request.path_params["what"]
     if what not in DONE:
         raise not_found()
-    data = await portal.form(request, f"jury-{what}")
-    values = echoed(data)
+    data, values = await portal.posted(request, f"jury-{what}")
     errors: dict[str, str] = {}
     coord = await portal.coordination()
     try:
@@ -141,16 +140,13 @@ async def post(portal: Portal, request: Request) -> Response:
                     errors[f"note-{criterion.id}"] = "Choisissez une note de 0 à 5."
                 else:
                     marks[criterion.id] = int(raw)
-            comment = text(data, "comment", 5001).strip() or None
-            if comment and len(comment) > 5000:
-                errors["comment"] = "Commentaire trop long (5 000 caractères au plus)."
+            comment = optional_text(data, "comment", 5000, "Commentaire", errors)
             if errors:
                 return await item_page(portal, request, errors, values)
             await coord.score(member.id, receipt, marks, comment)
         else:
-            reason = text(data, "reason", 2001).strip() or None
-            if reason and len(reason) > 2000:
-                errors["reason"] = "Motif trop long (2 000 caractères au plus)."
+            reason = optional_text(data, "reason", 2000, "Motif", errors)
+            if errors:
                 return await item_page(portal, request, errors, values)
             await coord.declare_conflict(member.id, receipt, reason)
     except Refused as refusal:
