@@ -229,10 +229,8 @@ class CampaignWorkflow(CampaignUpdates):
         return CampaignReportRequest(
             campaign_id=self._plan.id,
             campaign_name=self._plan.name,
-            region=self._plan.region,
-            timezone=self._plan.timezone,
             sessions=[ReportSession(number=n, theme=s.theme, starts_at=s.starts_at) for n, s in sorted(self._state.sessions.items())],
-            time_map=self._plan.time_map,
+            **self._plan.model_dump(include={"region", "timezone", "time_map"}),
         )
 
     def _advance(self, trigger: PhaseTrigger) -> None:

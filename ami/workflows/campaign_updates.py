@@ -6,6 +6,7 @@ checked by its validator (the rules are pure classes: `ami/domain/jury_rules.py`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -142,26 +143,22 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
         self._updates += 1
         replaces = input.member_id in self._state.reviews.get(input.receipt_number, {})
         self._jury.record_score(input)
-        await self._fact(ReviewData(**input.model_dump(), replaces=replaces))
-        return self._ack(input.receipt_number, input.member_id)
+        return await self._journal(ReviewData(**input.model_dump(), replaces=replaces))
 
     @score.validator
     def _validate_score(self, input: ScoreInput) -> None:
-        self._refuse_while_renewing()
-        checked(lambda: self._jury.check_score(input))
+        self._admit(lambda: self._jury.check_score(input))
 
     @workflow.update
     async def declare_conflict(self, input: ConflictInput) -> ReviewAck:
         self._updates += 1
         # Recorded before the activity is awaited, so a deliberation accepted meanwhile cannot count the score.
         self._jury.record_conflict(input)
-        await self._fact(ConflictData(**input.model_dump()))
-        return self._ack(input.receipt_number, input.member_id)
+        return await self._journal(ConflictData(**input.model_dump()))
 
     @declare_conflict.validator
     def _validate_conflict(self, input: ConflictInput) -> None:
-        self._refuse_while_renewing()
-        checked(lambda: self._jury.check_conflict(input))
+        self._admit(lambda: self._jury.check_conflict(input))
 
     @workflow.update
     def deliberate(self, input: DeliberateInput) -> DeliberationResult:
@@ -178,8 +175,7 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
 
     @deliberate.validator
     def _validate_deliberate(self, input: DeliberateInput) -> None:
-        self._refuse_while_renewing()
-        checked(lambda: self._jury.check_deliberation(input, workflow.now()))
+        self._admit(lambda: self._jury.check_deliberation(input, workflow.now()))
 
     # --- sessions -----------------------------------------------------------------------------
 
@@ -194,14 +190,21 @@ class CampaignUpdates(CampaignEffects, CampaignInbox):
 
     @set_session.validator
     def _validate_session(self, input: SetSessionInput) -> None:
-        self._refuse_while_renewing()
         cycle_over = self._state.phase in (Phase.CAPITALISATION, Phase.REPORTED, Phase.DONE)
-        checked(lambda: self._calendar.check(input, workflow.now(), cycle_over))
+        self._admit(lambda: self._calendar.check(input, workflow.now(), cycle_over))
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _ack(self, receipt: str, member_id: str) -> ReviewAck:
-        return ReviewAck(receipt_number=receipt, member_id=member_id, reviews=self._jury.counted(receipt))
+    async def _journal(self, data: ReviewData | ConflictData) -> ReviewAck:
+        """The jury's journal records the scores or the conflict; the member is told the dossier's count."""
+        await self._fact(data)
+        receipt = data.receipt_number
+        return ReviewAck(receipt_number=receipt, member_id=data.member_id, reviews=self._jury.counted(receipt))
+
+    def _admit(self, check: Callable[[], None]) -> None:
+        """A jury or session update's validator: refused while the campaign renews, else by its rule."""
+        self._refuse_while_renewing()
+        checked(check)
 
     def _child_attributes(self, receipt: str) -> TypedSearchAttributes | None:
         if not self._publish:

@@ -77,13 +77,7 @@ class CandidatureDossier:
         return self._form.recipients()
 
     def _rules(self) -> EligibilityRules:
-        return EligibilityRules(
-            region=self._plan.region,
-            timezone=self._plan.timezone,
-            opens_at=self._plan.opens_at,
-            deadline_at=self._plan.deadline_at,
-            time_map=self._plan.time_map,
-        )
+        return EligibilityRules.model_validate(self._plan, from_attributes=True)
 
     # --- what the Web UI shows ----------------------------------------------------------------
 
