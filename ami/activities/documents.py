@@ -18,14 +18,13 @@ from pathlib import Path
 from pydantic import BaseModel
 from temporalio import activity
 
+from ami.activities.base import StoreActivities
 from ami.activities.heartbeat import heartbeating
 from ami.domain.register import load_register
 from ami.infra.campaign_report import campaign_report
 from ami.infra.documents import pdf
 from ami.infra.privacy import campaign_of, notice
 from ami.infra.private_files import private_dir, write_private
-from ami.infra.settings import Settings, get_settings
-from ami.infra.store import Store, store_for
 from ami.models import documents as inputs
 from ami.models.document_requests import CampaignReportDocumentRequest, MakeDocumentInput, SummaryRequest
 from ami.models.tables import DocumentRow
@@ -53,11 +52,7 @@ def store_content(data_dir: Path, content: bytes, suffix: str) -> tuple[Path, st
     return path, digest
 
 
-class DocumentActivities:
-    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
-        self.settings = settings or get_settings()
-        self.store = store or store_for(self.settings.resolved_database_url())
-
+class DocumentActivities(StoreActivities):
     def _input(self, request: MakeDocumentInput) -> BaseModel:
         """The document's input; the campaign report's is built from the store."""
         match request:

@@ -18,6 +18,7 @@ from jinja2 import TemplateError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from ami.activities.base import StoreActivities
 from ami.activities.heartbeat import heartbeating
 from ami.infra.mail import calendar as ics
 from ami.infra.mail.filters import time_map_of
@@ -27,18 +28,12 @@ from ami.infra.mail.portal_links import email_links
 from ami.infra.mail.render import TEMPLATE_ERROR, render, template_failure
 from ami.infra.mail.smtp import Bounced, deliver
 from ami.infra.privacy import email_notice
-from ami.infra.settings import Settings, get_settings
-from ami.infra.store import Store, store_for
 from ami.infra.telemetry import EMAILS_BOUNCED, EMAILS_RETRIED, EMAILS_SENT
 from ami.models.activity_payloads import EmailOutcome, EmailStatus, SendEmailInput
 from ami.models.tables import EmailRow
 
 
-class EmailActivities:
-    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
-        self.settings = settings or get_settings()
-        self.store = store or store_for(self.settings.resolved_database_url())
-
+class EmailActivities(StoreActivities):
     @activity.defn
     async def send_email(self, input: SendEmailInput) -> EmailOutcome:
         msg_id = message_id(input.workflow_id, input.purpose, input.occurrence, self.settings.message_id_domain, input.run_id)

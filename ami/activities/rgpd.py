@@ -14,10 +14,11 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from ami.activities.base import StoreActivities
 from ami.infra.keystore import key_store_for
 from ami.infra.purge import PurgeReport, apply, campaign_ids, campaign_workflow, plan
-from ami.infra.settings import Settings, get_settings
-from ami.infra.store import Store, store_for
+from ami.infra.settings import Settings
+from ami.infra.store import Store
 
 
 class PurgeRequest(BaseModel):
@@ -52,11 +53,7 @@ async def run_purge(client: Client, settings: Settings, store: Store, request: P
     return await asyncio.to_thread(apply, report, store, keys)
 
 
-class RgpdActivities:
-    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
-        self.settings = settings or get_settings()
-        self.store = store or store_for(self.settings.resolved_database_url())
-
+class RgpdActivities(StoreActivities):
     @activity.defn
     async def purge(self, input: PurgeRequest) -> PurgeReport:
         report = await run_purge(activity.client(), self.settings, self.store, input)
