@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file
 
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
+from temporalio.service import RPCError  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from ami.activities.eligibility import check_eligibility  # noqa: E402
@@ -53,6 +54,16 @@ async def gather_bounded(items: list[Any], action: Any, width: int = 8) -> list[
             return await action(item)
 
     return await asyncio.gather(*(one(i) for i in items))
+
+
+async def status_of(coord: Coordination) -> Any:
+    """The campaign's status; a query the busy campaign could not answer in time is asked again."""
+    while True:
+        try:
+            return await coord.status()
+        except RPCError as error:
+            log(f"statut indisponible ({error.status.name if error.status else error}) : nouvel essai")
+            await asyncio.sleep(5)
 
 
 async def campaign_runs(client: Client, workflow_id: str) -> list[dict[str, Any]]:
@@ -118,10 +129,13 @@ async def main() -> int:
             results = await gather_bounded(forms, coord.submit)
             figures["submit_s"] = round(time.monotonic() - started, 1)
             log(f"soumises en {figures['submit_s']} s")
+            log(
+                f"historiques après les dépôts : {[(r['events'], r['bytes'], r['largest_payload']) for r in await campaign_runs(env.client, handle.id)]}"
+            )
             receipts = [r.receipt_number for r in results]
             await asyncio.sleep(max(0.0, (plan.deadline_at - datetime.now(UTC)).total_seconds()) + 0.5)
             while True:
-                st = await coord.status()
+                st = await status_of(coord)
                 pending = sum(1 for e in st.candidatures if e.state == "submitted")
                 if not pending:
                     break
@@ -132,23 +146,26 @@ async def main() -> int:
                 member, receipt = pair
                 await coord.score(member, receipt, {c.id: (hash(receipt + member) % 6) for c in plan.criteria}, COMMENT)
 
-            eligible = {e.receipt_number for e in (await coord.status()).candidatures if e.state == "eligibility_checked"}
+            eligible = {e.receipt_number for e in (await status_of(coord)).candidatures if e.state == "eligibility_checked"}
             figures["eligible"] = len(eligible)
             await gather_bounded([(m, r) for r in receipts if r in eligible for m in members], review)
             figures["jury_s"] = round(time.monotonic() - started, 1)
             log(f"notes ({len(eligible) * 2}) en {figures['jury_s']} s")
+            log(
+                f"historiques après le jury : {[(r['events'], r['bytes'], r['largest_payload']) for r in await campaign_runs(env.client, handle.id)]}"
+            )
             started = time.monotonic()
             result = await coord.deliberate()
             figures["deliberate_s"] = round(time.monotonic() - started, 2)
             figures["deliberation_result_bytes"] = len(result.model_dump_json())
             await asyncio.sleep(max(0.0, (plan.response_at - datetime.now(UTC)).total_seconds()) + 0.5)
             while True:
-                st = await coord.status()
+                st = await status_of(coord)
                 waiting = sum(1 for e in st.candidatures if e.state not in ("notified", "closed"))
                 if not waiting:
                     break
                 log(f"décisions : {waiting} en attente")
-                await asyncio.sleep(5)
+                await asyncio.sleep(15)  # the status of the whole region weighs about 700 KB: not too often
             figures["decisions_s"] = round(time.monotonic() - started, 1)
             log(f"décisions envoyées en {figures['decisions_s']} s")
             runs = await campaign_runs(env.client, handle.id)
