@@ -108,7 +108,7 @@ def letter(**changes: object) -> DecisionLetterInput:
         response_date=dt.date(2024, 9, 15),
         confirmation_deadline=dt.date(2024, 9, 25),
     )
-    return base.model_copy(update=changes)
+    return DecisionLetterInput.model_validate({**base.model_dump(), **changes})  # validated: a decision string becomes its enum
 
 
 def test_every_letter_carries_title_address_and_signatory() -> None:
