@@ -2,7 +2,7 @@
 
     python bench/wfworker.py ADDRESS TASK_QUEUE [MAX_CACHED_WORKFLOWS]
 
-With the engine's worker options (`worker.workflow_options`); the cache size defaults to the setting.
+With the engine's worker options (`ami.worker.runner.workflow_options`); the cache size defaults to the setting.
 
 Prints "ready" once polling; runs until killed (SIGTERM).
 """

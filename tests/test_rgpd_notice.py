@@ -17,12 +17,13 @@ from ami.app.examples import example
 from ami.infra.documents.form_docx import blank_form_docx, read_form_docx
 from ami.infra.documents.pdf_summary import summary_pdf
 from ami.infra.mail.render import purposes, render
-from ami.infra.privacy import campaign_of, email_notice
+from ami.infra.privacy import email_notice
 from ami.infra.store import Store, store_for
 from ami.models.campaign import CAMPAIGNS_DIR, load_campaign
 from ami.models.documents import SummaryDocInput
 from ami.models.privacy import DataKind, add_months, notice_paragraphs
 from ami.models.tables import CandidatureRow, DocumentRow, EmailRow
+from ami.models.workflow_ids import campaign_of
 from tests.conftest import free_port
 from tests.email_fixtures import french_context
 

@@ -23,12 +23,13 @@ from ami.activities.heartbeat import heartbeating
 from ami.domain.register import load_register
 from ami.infra.campaign_report import campaign_report
 from ami.infra.documents import pdf
-from ami.infra.privacy import campaign_of, notice
+from ami.infra.privacy import notice
 from ami.infra.private_files import private_dir, write_private
 from ami.models import documents as inputs
 from ami.models.document_requests import CampaignReportDocumentRequest, MakeDocumentInput, SummaryRequest
 from ami.models.tables import DocumentRow
 from ami.models.values import DocumentKind, DocumentRef
+from ami.models.workflow_ids import campaign_of
 
 # kind -> (renderer, file name stem)
 RENDERERS: dict[DocumentKind, tuple[Callable[..., bytes], str]] = {

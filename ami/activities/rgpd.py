@@ -16,9 +16,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ami.activities.base import StoreActivities
 from ami.infra.keystore import key_store_for
-from ami.infra.purge import PurgeReport, apply, campaign_ids, campaign_workflow, plan
+from ami.infra.purge import PurgeReport, apply, campaign_ids, plan
 from ami.infra.settings import Settings
 from ami.infra.store import Store
+from ami.models.workflow_ids import campaign_workflow_id
 
 
 class PurgeRequest(BaseModel):
@@ -31,7 +32,7 @@ async def running_campaigns(client: Client, ids: list[str]) -> set[str]:
     running = set()
     for cid in ids:
         try:
-            described = await client.get_workflow_handle(campaign_workflow(cid)).describe()
+            described = await client.get_workflow_handle(campaign_workflow_id(cid)).describe()
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 continue

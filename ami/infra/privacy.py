@@ -46,10 +46,3 @@ def email_notice(purpose: str, context: dict[str, object], campaigns_dir: Path) 
     campaign = context.get("campaign")
     campaign_id = campaign.get("id") if isinstance(campaign, dict) else None
     return notice(str(campaign_id), campaigns_dir) if campaign_id else None
-
-
-def campaign_of(workflow_id: str) -> str:
-    """The campaign id of `candidature-<campaign>-<SIREN or INSEE>` (or of `campaign-<campaign>`)."""
-    if workflow_id.startswith("campaign-"):
-        return workflow_id.removeprefix("campaign-")
-    return workflow_id.removeprefix("candidature-").rsplit("-", 1)[0]

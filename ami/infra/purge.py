@@ -23,11 +23,12 @@ from sqlalchemy import select
 
 from ami.infra.erasure import erase_documents, erase_dossier, erase_messages
 from ami.infra.keystore import KeyStore
-from ami.infra.privacy import campaign_file, campaign_of
+from ami.infra.privacy import campaign_file
 from ami.infra.store import Store
 from ami.models.lifecycle import FINAL_STATES, State
 from ami.models.privacy import DataKind
 from ami.models.tables import CampaignRow, CandidatureRow, DocumentRow, EmailRow
+from ami.models.workflow_ids import campaign_of, campaign_workflow_id
 
 
 class PurgeAction(StrEnum):
@@ -55,10 +56,6 @@ class PurgeReport(BaseModel):
 
     def count(self, action: PurgeAction) -> int:
         return sum(1 for line in self.lines if line.action == action)
-
-
-def campaign_workflow(campaign_id: str) -> str:
-    return f"campaign-{campaign_id}"
 
 
 def campaign_ids(store: Store) -> list[str]:
@@ -104,10 +101,10 @@ def plan(
                 dues.append(due)
                 new = True
                 report.lines.append(PurgeLine(action=PurgeAction.DOSSIER, target=c.workflow_id, campaign_id=cid, due=due))
-        history_live = live_scopes is None or campaign_workflow(cid) in live_scopes
+        history_live = live_scopes is None or campaign_workflow_id(cid) in live_scopes
         if dues and (new or history_live):
             report.lines.append(
-                PurgeLine(action=PurgeAction.CAMPAIGN_HISTORY, target=campaign_workflow(cid), campaign_id=cid, due=min(dues))
+                PurgeLine(action=PurgeAction.CAMPAIGN_HISTORY, target=campaign_workflow_id(cid), campaign_id=cid, due=min(dues))
             )
     for m in messages:
         found = files.get(campaign_of(m.workflow_id))

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     campaigns_dir: Path = bundled("campaigns")
     demo: bool = False  # `ami demo`'s worker: emails and documents are marked as a demonstration
 
-    # The portal (ami/portal, docs/portal.md). Its links are signed with these keys ("id:secret,..."):
+    # The portal (ami/app/portal, docs/portal.md). Its links are signed with these keys ("id:secret,..."):
     # every listed key verifies, the active one signs; removing a key revokes every link it signed.
     portal_keys: SecretStr = SecretStr("")
     portal_active_key: str = ""

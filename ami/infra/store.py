@@ -2,7 +2,7 @@
 
 SQLite (a file under var/ by default) or PostgreSQL through psycopg 3, same code. Writes insert with
 « ON CONFLICT DO NOTHING » on each row's natural key, so a retried activity, even one racing its own
-first attempt, never adds a second row. The schema comes from the Alembic migrations (ami/migrations).
+first attempt, never adds a second row. The schema comes from the Alembic migrations (ami/infra/migrations).
 """
 
 from __future__ import annotations

@@ -204,7 +204,7 @@ class DataKeyRow(Base):
 
 
 class PortalDraftRow(Base):
-    """A candidature form being filled in on the portal, resumable by its signed link (ami/portal)."""
+    """A candidature form being filled in on the portal, resumable by its signed link (ami/app/portal)."""
 
     __tablename__ = "portal_drafts"
 

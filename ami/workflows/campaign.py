@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from ami.models.campaign_state import CampaignInput, CampaignState, ChildSignal
     from ami.models.document_requests import CampaignReportDocumentRequest
     from ami.models.documents import CampaignReportRequest, ReportSession
+    from ami.models.workflow_ids import campaign_workflow_id as campaign_workflow_id  # the id's scheme, re-exported
     from ami.workflows.campaign_updates import CampaignUpdates
 
 # Continue as new well before Temporal's 10,240-event warning (a candidature costs the campaign
@@ -39,10 +40,6 @@ with workflow.unsafe.imports_passed_through():
 CONTINUE_AS_NEW_AT = 8_000
 # The server accepts at most 2,000 updates per run (a region's jury sends about 7,700 scores).
 UPDATES_BEFORE_CONTINUE_AS_NEW = 1_500
-
-
-def campaign_workflow_id(campaign_id: str) -> str:
-    return f"campaign-{campaign_id}"
 
 
 @workflow.defn

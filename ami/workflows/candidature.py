@@ -22,16 +22,12 @@ with workflow.unsafe.imports_passed_through():
     from ami.models.candidature_messages import CandidatureInput, CandidatureStatus, CorrectionInput, DecisionInput, ScheduleInput
     from ami.models.lifecycle import State, Trigger
     from ami.models.values import CycleSummary, Decision
+    from ami.models.workflow_ids import candidature_workflow_id as candidature_workflow_id  # the id's scheme, re-exported
     from ami.workflows.campaign_inbox import CampaignInbox
     from ami.workflows.candidature_effects import Ended
     from ami.workflows.candidature_updates import CandidatureUpdates
 
 APPLICANT = "collectivité"
-
-
-def candidature_workflow_id(campaign_id: str, identifier: str) -> str:
-    """Derived from public identifiers only: the campaign and the SIREN or INSEE code."""
-    return f"candidature-{campaign_id}-{identifier}"
 
 
 @workflow.defn

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from ami.models.facts import RecordFactInput
     from ami.models.lifecycle import IllegalTransition, State, Trigger
     from ami.models.values import CycleSummary, DocumentRef, ScheduledSession
+    from ami.models.workflow_ids import campaign_workflow_id
     from ami.workflows.campaign_inbox import CampaignInbox
     from ami.workflows.candidature_dossier import CandidatureDossier
 
@@ -133,7 +134,7 @@ class CandidatureEffects(CandidatureDossier):
 
     def _campaign(self) -> workflow.ExternalWorkflowHandle[CampaignInbox]:
         parent = workflow.info().parent
-        return workflow.get_external_workflow_handle(parent.workflow_id if parent else f"campaign-{self._plan.id}")
+        return workflow.get_external_workflow_handle(parent.workflow_id if parent else campaign_workflow_id(self._plan.id))
 
     async def _email(
         self,
