@@ -30,7 +30,7 @@ from ami.infra.mail.smtp import Bounced, deliver
 from ami.infra.privacy import email_notice
 from ami.infra.telemetry import EMAILS_BOUNCED, EMAILS_RETRIED, EMAILS_SENT
 from ami.models.activity_payloads import EmailOutcome, EmailStatus, SendEmailInput
-from ami.models.tables import EmailRow
+from ami.models.tables import EmailRow, OutboxStatus
 
 
 class EmailActivities(StoreActivities):
@@ -61,7 +61,7 @@ class EmailActivities(StoreActivities):
         if partial:
             # Delivered to the others; the refused addresses still need a coordinator's eye.
             return await self._bounce(msg_id, partial, input.purpose)
-        await asyncio.to_thread(self.store.outbox_mark, msg_id, "sent")
+        await asyncio.to_thread(self.store.outbox_mark, msg_id, OutboxStatus.SENT)
         _count(EMAILS_SENT, "Courriels acceptés par le relais SMTP", input.purpose)
         activity.logger.info("email sent", extra={"purpose": input.purpose, "message_id": msg_id})
         return EmailOutcome(message_id=msg_id, status=EmailStatus.SENT)
@@ -101,13 +101,13 @@ class EmailActivities(StoreActivities):
             occurrence=input.occurrence,
             subject=rendered.subject,
             raw=raw,
-            status="pending",
+            status=OutboxStatus.PENDING,
             attempts=0,
             created_at=now,
         )
 
     async def _bounce(self, msg_id: str, detail: str, purpose: str) -> EmailOutcome:
-        await asyncio.to_thread(self.store.outbox_mark, msg_id, "bounced", detail)
+        await asyncio.to_thread(self.store.outbox_mark, msg_id, OutboxStatus.BOUNCED, detail)
         _count(EMAILS_BOUNCED, "Courriels refusés définitivement (5xx)", purpose)
         activity.logger.warning("email bounced", extra={"message_id": msg_id, "detail": detail})
         return EmailOutcome(message_id=msg_id, status=EmailStatus.BOUNCED, detail=detail)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from ami.infra.erasure import MARKER, delete_files
 from ami.infra.store import Store
 from ami.models.lifecycle import FINAL_STATES, State
-from ami.models.tables import CandidatureRow, DocumentRow, EmailRow
+from ami.models.tables import CandidatureRow, DocumentRow, EmailRow, OutboxStatus
 
 PEOPLE = ("political_referent", "technical_referent", "contact_point")
 
@@ -72,7 +72,7 @@ def erase_person(store: Store, address: str, at: datetime) -> PersonErasure:
             if not _has_contact(form):
                 result.without_contact.append(row.workflow_id)
         # A message still pending is left alone: its activity would retry with empty bytes.
-        for message in session.scalars(select(EmailRow).where(EmailRow.erased_at.is_(None), EmailRow.status != "pending")):
+        for message in session.scalars(select(EmailRow).where(EmailRow.erased_at.is_(None), EmailRow.status != OutboxStatus.PENDING)):
             if needle in message.raw.lower():
                 message.raw, message.erased_at = b"", at
                 message.detail = MARKER if message.detail else None

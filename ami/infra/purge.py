@@ -27,7 +27,7 @@ from ami.infra.privacy import campaign_file
 from ami.infra.store import Store
 from ami.models.lifecycle import FINAL_STATES, State
 from ami.models.privacy import DataKind
-from ami.models.tables import CampaignRow, CandidatureRow, DocumentRow, EmailRow
+from ami.models.tables import CampaignRow, CandidatureRow, DocumentRow, EmailRow, OutboxStatus
 from ami.models.workflow_ids import campaign_of, campaign_workflow_id
 
 
@@ -73,7 +73,7 @@ def plan(
     with store.sessions() as session:
         candidatures = list(session.scalars(select(CandidatureRow)))
         campaigns = {row.id: row for row in session.scalars(select(CampaignRow))}
-        messages = list(session.scalars(select(EmailRow).where(EmailRow.erased_at.is_(None), EmailRow.status != "pending")))
+        messages = list(session.scalars(select(EmailRow).where(EmailRow.erased_at.is_(None), EmailRow.status != OutboxStatus.PENDING)))
         documents = list(session.scalars(select(DocumentRow).where(DocumentRow.erased_at.is_(None))))
     ids = sorted({c.campaign_id for c in candidatures} | set(campaigns) | {campaign_of(m.workflow_id) for m in messages})
     files = {cid: campaign_file(cid, campaigns_dir) for cid in ids}

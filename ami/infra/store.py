@@ -30,6 +30,7 @@ from ami.models.tables import (
     EmailRow,
     ExperimentRow,
     FeedbackRow,
+    OutboxStatus,
     ReviewRow,
     TransitionRow,
 )
@@ -241,14 +242,14 @@ class Store:
             assert existing is not None
             return existing
 
-    def outbox_mark(self, message_id: str, status: str, detail: str | None = None) -> None:
+    def outbox_mark(self, message_id: str, status: OutboxStatus, detail: str | None = None) -> None:
         with self.sessions.begin() as session:
             row = session.get(EmailRow, message_id)
             if row is None:
                 return
             row.status, row.detail = status, detail
             row.attempts += 1
-            if status in ("sent", "bounced"):
+            if status is not OutboxStatus.PENDING:
                 row.sent_at = datetime.now(UTC)
 
     def emails(self, workflow_id: str | None = None) -> list[EmailRow]:

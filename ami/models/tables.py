@@ -9,6 +9,7 @@ the Alembic migrations in `ami/infra/migrations/`; these classes must stay in st
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Dialect, Integer, LargeBinary, String, Text, UniqueConstraint
@@ -17,6 +18,14 @@ from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
     from ami.models.campaign_plan import CampaignPlan
+
+
+class OutboxStatus(StrEnum):
+    """Where a message of the outbox stands (the `status` column of `emails`)."""
+
+    PENDING = "pending"  # written, not yet accepted by the relay
+    SENT = "sent"
+    BOUNCED = "bounced"  # refused for good
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -115,7 +124,7 @@ class EmailRow(Base):
     occurrence: Mapped[str] = mapped_column(String(60))
     subject: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(20))  # pending, sent, bounced
+    status: Mapped[str] = mapped_column(String(20))  # an OutboxStatus
     detail: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -34,7 +34,7 @@ from temporalio.common import MetricMeter
 from ami.infra import telemetry as names
 from ami.infra.store import Store
 from ami.models.lifecycle import State
-from ami.models.tables import EmailRow
+from ami.models.tables import EmailRow, OutboxStatus
 
 log = logging.getLogger("ami.worker.monitor")
 
@@ -89,7 +89,7 @@ def due_soon(deadlines: Iterable[datetime | None], now: datetime) -> int:
 
 def pending_emails_older_than(store: Store, cutoff: datetime) -> int:
     with store.sessions() as session:
-        query = select(func.count()).select_from(EmailRow).where(EmailRow.status == "pending", EmailRow.created_at < cutoff)
+        query = select(func.count()).select_from(EmailRow).where(EmailRow.status == OutboxStatus.PENDING, EmailRow.created_at < cutoff)
         return int(session.scalar(query) or 0)
 
 

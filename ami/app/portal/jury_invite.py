@@ -19,7 +19,7 @@ from ami.infra.mail.smtp import Bounced, deliver
 from ami.infra.settings import Settings
 from ami.infra.store import store_for
 from ami.models.campaign import CampaignFileError, load_campaign
-from ami.models.tables import EmailRow
+from ami.models.tables import EmailRow, OutboxStatus
 
 
 class InviteError(Exception):
@@ -70,7 +70,7 @@ async def send_invitation(settings: Settings, campaign_id: str, member_id: str, 
         occurrence=now.isoformat(),
         subject=rendered.subject,
         raw=raw,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         created_at=now,
     )
@@ -83,11 +83,11 @@ async def send_invitation(settings: Settings, campaign_id: str, member_id: str, 
     except Bounced as bounce:
         partial = bounce.detail
     except Exception as error:  # connection, TLS, authentication: nothing was sent
-        await asyncio.to_thread(store.outbox_mark, msg_id, "pending", type(error).__name__)
+        await asyncio.to_thread(store.outbox_mark, msg_id, OutboxStatus.PENDING, type(error).__name__)
         raise InviteError(
             f"Envoi impossible ({settings.smtp_host}:{settings.smtp_port}) : {type(error).__name__}.", EXIT_UNAVAILABLE
         ) from None
-    await asyncio.to_thread(store.outbox_mark, msg_id, "bounced" if partial else "sent", partial)
+    await asyncio.to_thread(store.outbox_mark, msg_id, OutboxStatus.BOUNCED if partial else OutboxStatus.SENT, partial)
     if partial:
         raise InviteError(f"Adresse refusée par le serveur SMTP : {partial}", EXIT_UNAVAILABLE)
     return member.email
