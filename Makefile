@@ -28,7 +28,7 @@ typecheck: install
 	$(VENV)/bin/mypy ami chaos
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) -m bench.run
 
 # The full chaos run (docs/reliability.md): about 20 minutes, CPU-heavy. `make test` runs the short one.
 chaos: install

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import StoreProbe, bounded
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -20,6 +19,7 @@ from ami.app.ops import Coordination
 from ami.models.campaign import load_campaign
 from ami.models.campaign_plan import CampaignPlan
 from ami.models.candidature import CandidatureFile
+from bench.common import StoreProbe, bounded
 
 MARKS = {"motivation": 4, "binome": 5, "posture": 3, "adaptabilite": 4, "numerique": 3, "apport": 4}
 CONCURRENCY = 4  # client updates in flight per campaign (submissions, scores); the server allows 10 per workflow
@@ -56,7 +56,7 @@ class Bench:
         self.address = f"127.0.0.1:{port}"
         log(f"dev server on {self.address} (UI {ui_port}) in {time.monotonic() - t:.1f} s")
         self.client: Client = self.env.client
-        from baseline import BaselineWorkflow, empty_activity
+        from bench.baseline import BaselineWorkflow, empty_activity
 
         self.running = AsyncExitStack()
         engine = await self.running.enter_async_context(local_engine(self.work, "ami-bench", env=self.env))
@@ -109,7 +109,7 @@ class Bench:
         return await bounded(self.args.concurrency, [lambda f=f: one(f) for f in forms])
 
     async def baseline(self, n: int, activities: int, timers: int) -> dict[str, Any]:
-        from baseline import BaselineWorkflow
+        from bench.baseline import BaselineWorkflow
 
         tag = stamp()
         t0 = time.monotonic()

@@ -1,25 +1,21 @@
 """The cost of a data key per workflow (crypto-shredding): encode and decode with the master key directly,
 with a cached data key, and the first payload of a new workflow (a key created in SQLite).
 
-    .venv/bin/python bench/codec_data_keys.py
+    .venv/bin/python -m bench.codec_data_keys
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import WorkflowSerializationContext
 
-from temporalio.api.common.v1 import Payload  # noqa: E402
-from temporalio.converter import WorkflowSerializationContext  # noqa: E402
-
-from ami.infra.codec import EncryptionCodec  # noqa: E402
-from ami.infra.keystore import key_store_for  # noqa: E402
-from ami.infra.store import store_for  # noqa: E402
+from ami.infra.codec import EncryptionCodec
+from ami.infra.keystore import key_store_for
+from ami.infra.store import store_for
 
 ROUNDS = 5000
 PAYLOAD = Payload(metadata={"encoding": b"json/plain"}, data=b"x" * 2000)

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -14,15 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History
+from temporalio.client import Client, WorkflowHandle
+
+from ami.models.candidature import CandidatureFile
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from temporalio.api.enums.v1 import EventType  # noqa: E402
-from temporalio.api.history.v1 import History  # noqa: E402
-from temporalio.client import Client, WorkflowHandle  # noqa: E402
-
-from ami.models.candidature import CandidatureFile  # noqa: E402
 
 # What Temporal bills as an action, read from the history (see docs/performance.md).
 ACTION_EVENTS = {

@@ -6,9 +6,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from benchcore import Bench, log, stamp
-
 from ami.app.examples import example
+from bench.benchcore import Bench, log, stamp
 
 
 def _strings(value: Any) -> list[str]:
@@ -22,7 +21,6 @@ def _strings(value: Any) -> list[str]:
 
 
 async def io(bench: Bench) -> None:
-    from baseline import bare_pdf, bare_pdf_same_text, bare_send, bare_send_raw
     from temporalio.testing import ActivityEnvironment
 
     from ami.activities.documents import DocumentActivities
@@ -30,6 +28,7 @@ async def io(bench: Bench) -> None:
     from ami.infra.store import store_for
     from ami.models.activity_payloads import SendEmailInput
     from ami.models.document_requests import SummaryRequest
+    from bench.baseline import bare_pdf, bare_pdf_same_text, bare_send, bare_send_raw
 
     store = store_for(bench.settings.resolved_database_url())
     docs = DocumentActivities(bench.settings, store)

@@ -8,10 +8,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchcore import MARKS, Bench, log
-from common import (
-    history_figures,
-)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -20,6 +16,10 @@ from ami.app.ops import Coordination, start_campaign
 from ami.app.scenario import sleep_until
 from ami.workflows.campaign import CampaignWorkflow
 from ami.workflows.candidature import CandidatureWorkflow
+from bench.benchcore import MARKS, Bench, log
+from bench.common import (
+    history_figures,
+)
 
 
 async def lifecycle(bench: Bench) -> None:

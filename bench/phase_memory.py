@@ -8,19 +8,18 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from benchcore import Bench, log, stamp
-from common import (
-    ROOT,
-    rss_kib,
-    terminate_all,
-)
 from temporalio.worker import Worker
 
 from ami.app.ops import Coordination, start_campaign
 from ami.infra.settings import Settings
 from ami.workflows.candidature import candidature_workflow_id
+from bench.benchcore import Bench, log, stamp
+from bench.common import (
+    ROOT,
+    rss_kib,
+    terminate_all,
+)
 
 
 async def memory(bench: Bench) -> None:
@@ -37,7 +36,7 @@ async def _park(bench: Bench, cache: int) -> None:
     n = bench.args.mem_n or bench.args.n
     queue = f"bench-mem-{stamp()}"
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("wfworker.py")), bench.address, queue, str(cache)],
+        [sys.executable, "-m", "bench.wfworker", bench.address, queue, str(cache)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -47,7 +46,7 @@ async def _park(bench: Bench, cache: int) -> None:
         assert proc.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
         assert line.strip() == "ready", line
-        from stubs import stub_activities
+        from bench.stubs import stub_activities
 
         # Activities answer from this process (stand-ins with the real shapes: see baseline.py).
         async with Worker(bench.client, task_queue=queue, activities=stub_activities(), max_concurrent_activities=100):

@@ -9,8 +9,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchcore import Bench, log, marks_for
-from common import (
+from ami.app.ops import Coordination, start_campaign
+from ami.app.scenario import sleep_until
+from ami.models.candidature import CandidatureFile
+from ami.workflows.candidature import candidature_workflow_id
+from bench.benchcore import Bench, log, marks_for
+from bench.common import (
     bounded,
     bytes_by_event_type,
     describe_size,
@@ -20,11 +24,6 @@ from common import (
     run_chain,
     terminate_all,
 )
-
-from ami.app.ops import Coordination, start_campaign
-from ami.app.scenario import sleep_until
-from ami.models.candidature import CandidatureFile
-from ami.workflows.candidature import candidature_workflow_id
 
 REGION_COMMENT = 1000  # characters of jury comment on every review of the region run: a long one, to size histories
 FLOOR_SAMPLE = 200  # candidature histories read to size the bare floor of the region run

@@ -7,8 +7,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchcore import Bench, log, marks_for
-from common import (
+from ami.app.ops import Coordination, start_campaign
+from ami.app.scenario import sleep_until
+from ami.models.values import Decision
+from ami.workflows.campaign import campaign_workflow_id
+from ami.workflows.candidature import candidature_workflow_id
+from bench.benchcore import Bench, log, marks_for
+from bench.common import (
     bounded,
     bytes_by_event_type,
     describe_size,
@@ -16,12 +21,6 @@ from common import (
     poll_until,
     terminate_all,
 )
-
-from ami.app.ops import Coordination, start_campaign
-from ami.app.scenario import sleep_until
-from ami.models.values import Decision
-from ami.workflows.campaign import campaign_workflow_id
-from ami.workflows.candidature import candidature_workflow_id
 
 
 async def throughput(bench: Bench) -> None:

@@ -1,7 +1,7 @@
 """How fast the portal renders its pages, in process (no network, no Temporal): the call page, the
 empty form, and a form posted with errors (validation, CSRF, nonce in SQLite, draft saved).
 
-    .venv/bin/python bench/portal_pages.py [N]
+    .venv/bin/python -m bench.portal_pages [N]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The whole region in one campaign: every commune and EPCI of Hauts-de-France (3,872) from
 submission to decisions sent, quorum 2, a 1,000-character comment on every review.
 
-    .venv/bin/python bench/region.py [--limit N] [--day-seconds S]
+    .venv/bin/python -m bench.region [--limit N] [--day-seconds S]
 
 Runs the real workflows on the dev server with stand-in activities (bench/stubs.py: the eligibility
 check is the real one), so the figures are the campaign's own: its largest payload and its largest
@@ -20,21 +20,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file from the root
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.worker import Worker
 
-from temporalio.api.enums.v1 import EventType  # noqa: E402
-from temporalio.client import Client  # noqa: E402
-from temporalio.service import RPCError  # noqa: E402
-from temporalio.worker import Worker  # noqa: E402
-
-from ami.activities.eligibility import check_eligibility  # noqa: E402
-from ami.app.harness import start_dev  # noqa: E402
-from ami.app.ops import Coordination, Refused, start_campaign  # noqa: E402
-from ami.models.campaign import load_campaign  # noqa: E402
-from ami.workflows.campaign import CampaignWorkflow  # noqa: E402
-from ami.workflows.candidature import CandidatureWorkflow  # noqa: E402
-from bench.common import region_forms  # noqa: E402
-from bench.stubs import StubActivities  # noqa: E402
+from ami.activities.eligibility import check_eligibility
+from ami.app.harness import start_dev
+from ami.app.ops import Coordination, Refused, start_campaign
+from ami.models.campaign import load_campaign
+from ami.workflows.campaign import CampaignWorkflow
+from ami.workflows.candidature import CandidatureWorkflow
+from bench.common import region_forms
+from bench.stubs import StubActivities
 
 PAYLOAD_LIMIT = 2 * 1024 * 1024
 HISTORY_BYTES_LIMIT = 50 * 1024 * 1024

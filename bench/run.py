@@ -1,6 +1,6 @@
 """The engine's benchmark: one run, every figure as a ratio against a bare baseline.
 
-    python bench/run.py [--n 500] [--scale-n N] [--quick] [--region] [--json] [--only PHASE,...]
+    python -m bench.run [--n 500] [--scale-n N] [--quick] [--region] [--json] [--only PHASE,...]
 
 Starts its own embedded Temporal dev server (with our search attributes) on free ports, an SMTP
 sink and an SQLite store in a temporary folder, and a worker in this process; then measures:
@@ -32,26 +32,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parent.parent
-try:
-    import temporalio  # noqa: F401
-except ImportError:  # a bare `python bench/run.py` outside the virtualenv: run again with the project's
-    _VENV_PYTHON = _ROOT / ".venv" / "bin" / "python"
-    if _VENV_PYTHON.exists() and not os.environ.get("AMI_BENCH_REEXEC"):
-        os.environ["AMI_BENCH_REEXEC"] = "1"
-        os.execv(str(_VENV_PYTHON), [str(_VENV_PYTHON), *sys.argv])
-    raise
-sys.path.insert(0, str(_ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import phase_io  # noqa: E402
-import phase_lifecycle  # noqa: E402
-import phase_memory  # noqa: E402
-import phase_scale  # noqa: E402
-import phase_throughput  # noqa: E402
-from benchcore import CONCURRENCY, Bench, log  # noqa: E402
-from common import ROOT, machine, region_forms  # noqa: E402
-from report import table  # noqa: E402
+from bench import phase_io, phase_lifecycle, phase_memory, phase_scale, phase_throughput
+from bench.benchcore import CONCURRENCY, Bench, log
+from bench.common import ROOT, machine, region_forms
+from bench.report import table
 
 # The phases, in the order they run: each is `async def phase(bench) -> None`, its figures in bench.results.
 PHASES: dict[str, Callable[[Bench], Awaitable[None]]] = {

@@ -1,6 +1,6 @@
 """A workflow-only worker in its own process, so its RSS counts workflows and nothing else.
 
-    python bench/wfworker.py ADDRESS TASK_QUEUE [MAX_CACHED_WORKFLOWS]
+    python -m bench.wfworker ADDRESS TASK_QUEUE [MAX_CACHED_WORKFLOWS]
 
 With the engine's worker options (`ami.worker.runner.workflow_options`); the cache size defaults to the setting.
 
@@ -16,8 +16,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 async def main(address: str, task_queue: str, cache: str | None) -> None:

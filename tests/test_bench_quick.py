@@ -1,4 +1,4 @@
-"""`bench/run.py --quick --region` as a smoke test: every phase of the benchmark runs to its
+"""`python -m bench.run --quick --region` as a smoke test: every phase of the benchmark runs to its
 end on a small size and reports its figures. No time or ratio is asserted: the figures of a shared CI
 machine mean nothing; docs/performance.md quotes a run made for that."""
 
@@ -34,7 +34,7 @@ def test_quick_bench_completes_every_phase(tmp_path: Path) -> None:
         "5",
     ]
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--region", "--mem-cache", "1000,5", "--json-out", str(out), *small],
+        [sys.executable, "-m", "bench.run", "--quick", "--region", "--mem-cache", "1000,5", "--json-out", str(out), *small],
         cwd=ROOT,
         capture_output=True,
         text=True,
