@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
+from temporalio.service import RPCError, RPCStatusCode
 
 from ami.app.cli.common import EXIT_MALFORMED, EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE, client_or_exit_code, err, out, parse_instant, run
 from ami.app.ops import Coordination, Refused
@@ -115,6 +116,21 @@ def _by_juror(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def server_refusal(error: RPCError) -> tuple[str, int]:
+    """What the Temporal server's refusal means for a coordinator, in French, and the exit code."""
+    if error.status is RPCStatusCode.NOT_FOUND:
+        return "Introuvable : la campagne ou la candidature n'existe pas, ou elle est terminée (vérifiez l'identifiant).", EXIT_REFUSED
+    if error.status in (
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+    ):
+        return "La campagne n'a pas répondu à temps (elle est occupée ou se renouvelle) : réessayez dans un instant.", EXIT_UNAVAILABLE
+    name = error.status.name if error.status is not None else "inconnu"
+    return f"Le serveur Temporal a refusé la demande (code {name}).", EXIT_REFUSED
+
+
 def _action(body: Callable[[Coordination, argparse.Namespace], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
     """Connect, run, and turn a workflow's refusal or an unreachable server into a clear exit."""
 
@@ -129,6 +145,10 @@ def _action(body: Callable[[Coordination, argparse.Namespace], Awaitable[int]]) 
             except Refused as refusal:
                 err.print(f"Refusé : {refusal}")
                 return EXIT_REFUSED
+            except RPCError as error:
+                message, code = server_refusal(error)
+                err.print(message, markup=False)
+                return code
 
         return run(go())
 
