@@ -29,6 +29,7 @@ from ami.activities.eligibility import check_eligibility
 from ami.app.harness import start_dev
 from ami.app.ops import Coordination, Refused, start_campaign
 from ami.models.campaign import load_campaign
+from ami.models.lifecycle import State
 from ami.workflows.campaign import CampaignWorkflow
 from ami.workflows.candidature import CandidatureWorkflow
 from bench.common import region_forms
@@ -54,11 +55,12 @@ async def gather_bounded(items: list[Any], action: Any, width: int = 8) -> list[
     return await asyncio.gather(*(one(i) for i in items))
 
 
-async def status_of(coord: Coordination) -> Any:
-    """The campaign's status; a query the busy campaign could not answer in time is asked again."""
+async def status_of(coord: Coordination, whole: bool = False) -> Any:
+    """The campaign's summary (or its whole status, about 1 MB here); a query the busy campaign could
+    not answer in time is asked again."""
     while True:
         try:
-            return await coord.status()
+            return await (coord.status() if whole else coord.summary())
         except RPCError as error:
             log(f"statut indisponible ({error.status.name if error.status else error}) : nouvel essai")
             await asyncio.sleep(5)
@@ -133,8 +135,7 @@ async def main() -> int:
             receipts = [r.receipt_number for r in results]
             await asyncio.sleep(max(0.0, (plan.deadline_at - datetime.now(UTC)).total_seconds()) + 0.5)
             while True:
-                st = await status_of(coord)
-                pending = sum(1 for e in st.candidatures if e.state == "submitted")
+                pending = (await status_of(coord)).states.get(State.SUBMITTED, 0)
                 if not pending:
                     break
                 await asyncio.sleep(1)
@@ -144,7 +145,7 @@ async def main() -> int:
                 member, receipt = pair
                 await coord.score(member, receipt, {c.id: (hash(receipt + member) % 6) for c in plan.criteria}, COMMENT)
 
-            eligible = {e.receipt_number for e in (await status_of(coord)).candidatures if e.state == "eligibility_checked"}
+            eligible = {e.receipt_number for e in (await status_of(coord, whole=True)).candidatures if e.state is State.ELIGIBILITY_CHECKED}
             figures["eligible"] = len(eligible)
             await gather_bounded([(m, r) for r in receipts if r in eligible for m in members], review)
             figures["jury_s"] = round(time.monotonic() - started, 1)
@@ -158,12 +159,12 @@ async def main() -> int:
             figures["deliberation_result_bytes"] = len(result.model_dump_json())
             await asyncio.sleep(max(0.0, (plan.response_at - datetime.now(UTC)).total_seconds()) + 0.5)
             while True:
-                st = await status_of(coord)
-                waiting = sum(1 for e in st.candidatures if e.state not in ("notified", "closed"))
+                summary = await status_of(coord)
+                waiting = summary.received - summary.states.get(State.NOTIFIED, 0) - summary.states.get(State.CLOSED, 0)
                 if not waiting:
                     break
                 log(f"décisions : {waiting} en attente")
-                await asyncio.sleep(15)  # the status of the whole region weighs about 700 KB: not too often
+                await asyncio.sleep(5)
             figures["decisions_s"] = round(time.monotonic() - started, 1)
             log(f"décisions envoyées en {figures['decisions_s']} s")
             runs = await campaign_runs(env.client, handle.id)

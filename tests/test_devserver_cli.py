@@ -71,6 +71,10 @@ async def test_cli_drives_a_campaign_with_search_attributes(dev_env: WorkflowEnv
                     break
                 await asyncio.sleep(0.2)
             assert json.loads(status.stdout)["state"] == "eligibility_checked"
+            resume = await asyncio.to_thread(ami, dev_env, settings, "status", "--campaign", "ami-2024", "--resume")
+            assert resume.returncode == 0 and "1 candidature(s) reçue(s)" in resume.stdout and "eligibility_checked" in resume.stdout
+            missing = await asyncio.to_thread(ami, dev_env, settings, "status", "--campaign", "inconnue", "--resume")
+            assert missing.returncode == 3 and "Introuvable" in missing.stderr and "Traceback" not in missing.stderr
 
             # An action the machine does not allow is refused; the workflow goes on.
             refused = await asyncio.to_thread(

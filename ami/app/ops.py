@@ -17,6 +17,7 @@ from ami.models import candidature_messages as messages
 from ami.models import search_attributes as sa
 from ami.models.campaign_messages import (
     CampaignStatus,
+    CampaignSummary,
     ConflictInput,
     DeliberateInput,
     DeliberationResult,
@@ -132,6 +133,10 @@ class Coordination:
 
     async def status(self) -> CampaignStatus:
         return await self.campaign.query(CampaignWorkflow.status)
+
+    async def summary(self) -> CampaignSummary:
+        """The campaign in figures (a few hundred bytes): for polling, where `status` lists everything."""
+        return await self.campaign.query(CampaignWorkflow.summary)
 
     async def candidature_status(self, identifier: str) -> messages.CandidatureStatus:
         return await self.candidature(identifier).query(CandidatureWorkflow.status)

@@ -168,3 +168,18 @@ class CampaignStatus(BaseModel):
     conflicts: dict[str, list[str]]
     deliberation: DeliberationResult | None
     sessions: list[ScheduledSession]
+
+
+class CampaignSummary(BaseModel):
+    """The campaign in figures, a few hundred bytes whatever its size: what a coordinator (or a
+    script) polls. `CampaignStatus` lists every entry, its marks and the ranking: about 1.3 MB for
+    the whole region after the decisions."""
+
+    campaign_id: str
+    phase: Phase
+    received: int
+    states: dict[State, int]
+    decisions: dict[Decision, int]
+    ended: int
+    deliberated: bool
+    sessions: list[ScheduledSession]

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from ami.domain.session_rules import SessionCalendar
     from ami.models import search_attributes as sa
     from ami.models.activity_payloads import RecordCampaignInput
-    from ami.models.campaign_messages import CampaignStatus
+    from ami.models.campaign_messages import CampaignStatus, CampaignSummary
     from ami.models.campaign_phase import Phase, PhaseTrigger, next_phase
     from ami.models.campaign_state import CampaignInput, CampaignState, ChildSignal
     from ami.models.document_requests import CampaignReportDocumentRequest
@@ -174,6 +174,20 @@ class CampaignWorkflow(CampaignUpdates):
             month = self._plan.sessions[number - 1].month
             await self._alert("coord_session_undated", {"session_number": number, "month": month}, occurrence=str(number))
             self._state.alerted.append(number)
+
+    @workflow.query
+    def summary(self) -> CampaignSummary:
+        entries = self._state.entries.values()
+        return CampaignSummary(
+            campaign_id=self._plan.id,
+            phase=self._state.phase,
+            received=len(self._state.entries),
+            states=Counter(e.state for e in entries),
+            decisions=Counter(e.decision for e in entries if e.decision),
+            ended=sum(1 for e in entries if e.ended),
+            deliberated=self._state.deliberation is not None,
+            sessions=sorted(self._state.sessions.values(), key=lambda s: s.number),
+        )
 
     @workflow.query
     def status(self) -> CampaignStatus:

@@ -56,6 +56,9 @@ async def test_registration_starts_one_candidature_per_collectivite(time_env: Wo
         assert started.form == example(STEMS[0]) and not started.search_attributes
         with pytest.raises(Refused, match="une seule candidature par collectivité"):
             await run.coord.submit(example(STEMS[0]))
+        summary = await run.coord.summary()
+        assert (summary.received, summary.phase.value, summary.ended, summary.deliberated) == (3, "open", 0, False)
+        assert sum(summary.states.values()) == 3 and not summary.decisions
         # The campaign's row is written once, at its start; nothing else before the deadline.
         assert run.fakes.calls == [("campaign", run.plan.id)]
         assert run.fakes.campaigns[0].deadline_at == run.plan.deadline_at
@@ -83,6 +86,8 @@ async def test_the_jury_is_journaled_and_its_decisions_sent(time_env: WorkflowEn
         assert [r.decision for r in result.ranking] == [Decision.SELECTED, Decision.WAITLISTED, Decision.NOT_SELECTED]
         decided = [(await run.until_signalled(key, "decide"))[-1][1] for key in keys]
         status = await run.until_phase("decisions")
+        summary = await run.coord.summary()
+        assert summary.deliberated and summary.phase.value == "decisions" and summary.received == 3
 
     assert [d["decision"] for d in decided] == ["selected", "waitlisted", "not_selected"]  # type: ignore[index]
     assert [d["waitlist_position"] for d in decided] == [None, 1, None]  # type: ignore[index]

@@ -18,7 +18,7 @@ from ami.app.ops import Coordination, Refused
 from ami.infra.forms import MalformedForm, load_form
 from ami.infra.settings import get_settings
 from ami.models.campaign import CampaignFileError, load_campaign
-from ami.models.campaign_messages import Override
+from ami.models.campaign_messages import CampaignSummary, Override
 from ami.models.candidature import Person
 from ami.models.values import Decision
 
@@ -41,6 +41,7 @@ def register(commands: Any) -> None:
     status.add_argument("--campaign", required=True)
     status.add_argument("identifier", nargs="?", help="SIREN ou code INSEE d'une candidature")
     status.add_argument("--json", action="store_true")
+    status.add_argument("--resume", action="store_true", help="la campagne en chiffres (états, décisions), sans la liste des candidatures")
     status.add_argument("--from-store", action="store_true", help="lire la base (AMI_DATABASE_URL) au lieu du serveur Temporal")
     status.set_defaults(handler=_status_handler)
 
@@ -212,6 +213,8 @@ def _status_handler(args: argparse.Namespace) -> int:
 async def _status(coord: Coordination, args: argparse.Namespace) -> int:
     if args.identifier:
         status: Any = await coord.candidature_status(args.identifier)
+    elif args.resume:
+        return _print_summary(await coord.summary(), as_json=args.json)
     else:
         status = await coord.status()
     if args.json:
@@ -230,6 +233,21 @@ async def _status(coord: Coordination, args: argparse.Namespace) -> int:
         for e in status.candidatures:
             ended = "  arrêtée hors du moteur" if e.ended else ""
             out.print(f"  {e.receipt_number}  {e.key:<10} {e.state.value:<20} {e.decision.value if e.decision else ''}{ended}")
+    return EXIT_OK
+
+
+def _print_summary(summary: CampaignSummary, as_json: bool) -> int:
+    if as_json:
+        print(summary.model_dump_json(indent=2))
+        return EXIT_OK
+    out.print(f"Campagne {summary.campaign_id} — phase {summary.phase}, {summary.received} candidature(s) reçue(s)", markup=False)
+    for state, n in sorted(summary.states.items()):
+        out.print(f"  {state.value:<20} {n}", markup=False)
+    if summary.decisions:
+        out.print("Décisions : " + ", ".join(f"{d.value} {n}" for d, n in sorted(summary.decisions.items())), markup=False)
+    if summary.ended:
+        out.print(f"Arrêtées hors du moteur : {summary.ended}", markup=False)
+    out.print(f"Séances datées : {len(summary.sessions)}", markup=False)
     return EXIT_OK
 
 
