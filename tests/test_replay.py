@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from ami.workflows.campaign import CampaignWorkflow
     from ami.workflows.candidature import CandidatureWorkflow
     from tests.scenario import plan_starting, skip_to
+    from tests.time_skipping import end_quietly
 
 ROOT = Path(__file__).parent.parent
 HISTORIES = Path(__file__).parent / "histories"
@@ -244,6 +245,6 @@ async def test_cli_replays_from_the_server(
         assert "non-déterminisme" in capsys.readouterr().err
         assert await asyncio.to_thread(_run_cli, ["replay", "candidature-inconnue"]) == 2
         assert "introuvable" in capsys.readouterr().err
-        # Terminate, not cancel: a cancellation waits for a worker, and the test server does not skip
-        # time for the next tests while a workflow task is pending.
-        await campaign.terminate("test terminé")
+        # Terminated once quiet, while the worker runs: a workflow terminated with a task in flight
+        # would leave the shared time-skipping server unable to skip time (docs/testing.md).
+        await end_quietly(env.client, [campaign.id])
