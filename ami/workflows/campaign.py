@@ -231,9 +231,8 @@ class CampaignWorkflow(CampaignUpdates):
         )
 
     def _counts(self) -> dict[str, Any]:
-        states = Counter(e.state.value for e in self._state.entries.values())
-        decisions = Counter(e.decision.value for e in self._state.entries.values() if e.decision)
-        return {"received": len(self._state.entries), "states": dict(states), "decisions": dict(decisions)}
+        """The figures of the coordinators' alerts: the summary's, as JSON."""
+        return self.summary().model_dump(mode="json", include={"received", "states", "decisions"})
 
     def _report_data(self) -> CampaignReportRequest:
         """Identifiers and the schedule: the document activity reads every figure from the store."""
