@@ -15,14 +15,20 @@ async def empty_activity(step: int) -> None:
 
 @workflow.defn(sandboxed=True)
 class BaselineWorkflow:
-    """`activities` empty activities then `timers` one-millisecond timers, one after the other."""
+    """`activities` empty activities, each after an empty local activity while `local_activities`
+    last (as the engine writes its journal row before the side effect it causes), then `timers`
+    one-millisecond timers, one after the other."""
 
     @workflow.run
-    async def run(self, activities: int, timers: int) -> int:
+    async def run(self, activities: int, timers: int, local_activities: int = 0) -> int:
         done = 0
-        for step in range(activities):
-            await workflow.execute_activity(empty_activity, step, start_to_close_timeout=timedelta(seconds=30))
-            done += 1
+        for step in range(max(activities, local_activities)):
+            if step < local_activities:
+                await workflow.execute_local_activity(empty_activity, step, start_to_close_timeout=timedelta(seconds=30))
+                done += 1
+            if step < activities:
+                await workflow.execute_activity(empty_activity, step, start_to_close_timeout=timedelta(seconds=30))
+                done += 1
         for _ in range(timers):
             await workflow.sleep(timedelta(milliseconds=1))
             done += 1

@@ -19,7 +19,7 @@ from ami.app.ops import Coordination
 from ami.models.campaign import load_campaign
 from ami.models.campaign_plan import CampaignPlan
 from ami.models.candidature import CandidatureFile
-from bench.common import StoreProbe, bounded
+from bench.common import Shape, StoreProbe, bounded
 
 MARKS = {"motivation": 4, "binome": 5, "posture": 3, "adaptabilite": 4, "numerique": 3, "apport": 4}
 CONCURRENCY = 4  # client updates in flight per campaign (submissions, scores); the server allows 10 per workflow
@@ -108,7 +108,7 @@ class Bench:
 
         return await bounded(self.args.concurrency, [lambda f=f: one(f) for f in forms])
 
-    async def baseline(self, n: int, activities: int, timers: int) -> dict[str, Any]:
+    async def baseline(self, n: int, shape: Shape) -> dict[str, Any]:
         from bench.baseline import BaselineWorkflow
 
         tag = stamp()
@@ -116,11 +116,21 @@ class Bench:
 
         async def one(i: int) -> int:
             handle = await self.client.start_workflow(
-                BaselineWorkflow.run, args=[activities, timers], id=f"bench-baseline-{tag}-{i}", task_queue="bench-baseline"
+                BaselineWorkflow.run,
+                args=[shape.activities, shape.timers, shape.local_activities],
+                id=f"bench-baseline-{tag}-{i}",
+                task_queue="bench-baseline",
             )
             return await asyncio.wait_for(handle.result(), 300)
 
         results = await bounded(CONCURRENCY * 8, [lambda i=i: one(i) for i in range(n)])
         wall = time.monotonic() - t0
         failed = sum(1 for r in results if isinstance(r, BaseException))
-        return {"workflows": n, "activities_each": activities, "timers_each": timers, "wall_s": round(wall, 2), "failed": failed}
+        return {
+            "workflows": n,
+            "activities_each": shape.activities,
+            "local_activities_each": shape.local_activities,
+            "timers_each": shape.timers,
+            "wall_s": round(wall, 2),
+            "failed": failed,
+        }

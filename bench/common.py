@@ -32,6 +32,8 @@ ACTION_EVENTS = {
     "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES": "search attribute upserts",
     "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED": "child workflow starts",
 }
+# The marker a local activity leaves in the history (the SDK core's name; patches leave "core_patch").
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 def rss_kib(pid: int | str = "self") -> int:
@@ -156,11 +158,43 @@ async def bounded(concurrency: int, jobs: Iterable[Callable[[], Awaitable[Any]]]
 # --- histories --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What the bare floor of a workflow does: as many activities, local activities and timers."""
+
+    activities: int
+    local_activities: int
+    timers: int
+
+    @classmethod
+    def of(cls, figures: dict[str, Any]) -> Shape:
+        kinds = figures["actions_by_kind"]
+        return cls(kinds["activities scheduled"], figures["local_activities"], kinds["timers started"])
+
+    @classmethod
+    def mean(cls, many: list[dict[str, Any]]) -> Shape:
+        shapes = [cls.of(f) for f in many]
+        return cls(*(round(sum(getattr(s, k) for s in shapes) / len(shapes)) for k in ("activities", "local_activities", "timers")))
+
+
+def local_activity_figures(events: Iterable[Any]) -> tuple[int, int]:
+    """Local activities (their markers) and the workflow tasks that ran them: Temporal Cloud bills all
+    the local activities of one workflow task as one action. Patch markers are not local activities."""
+    tasks = [
+        e.marker_recorded_event_attributes.workflow_task_completed_event_id
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+    ]
+    return len(tasks), len(set(tasks))
+
+
 async def history_figures(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     """Events, billable actions, serialized size and state transitions of one workflow."""
     history = await handle.fetch_history()
     types = Counter(EventType.Name(e.event_type) for e in history.events)
     actions = {label: types.get(event, 0) for event, label in ACTION_EVENTS.items()}
+    local, local_tasks = local_activity_figures(history.events)
+    actions["local activity tasks"] = local_tasks
     size = History(events=history.events).ByteSize()
     info = (await handle.describe()).raw_description.workflow_execution_info
     return {
@@ -168,6 +202,8 @@ async def history_figures(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
         "state_transitions": info.state_transition_count,
         "actions": sum(actions.values()),
         "actions_by_kind": actions,
+        "local_activities": local,
+        "workflow_tasks": types.get("EVENT_TYPE_WORKFLOW_TASK_COMPLETED", 0),
         "history_bytes": size,
         "server_history_bytes": info.history_size_bytes,
         "event_types": dict(types),

@@ -15,6 +15,7 @@ from ami.models.candidature import CandidatureFile
 from ami.workflows.candidature import candidature_workflow_id
 from bench.benchcore import Bench, log, marks_for
 from bench.common import (
+    Shape,
     bounded,
     bytes_by_event_type,
     describe_size,
@@ -156,7 +157,7 @@ async def scale(bench: Bench) -> None:
 async def region(bench: Bench) -> None:
     """Every commune and EPCI of the region in one campaign, quorum 2, a 1,000-character comment on
     every review, to the decisions sent; then, in the same run, the bare floor: as many workflows as
-    candidatures, each with the mean count of activities and timers of the candidatures' histories."""
+    candidatures, each with the mean count of activities, local activities and timers of the candidatures' histories."""
     forms = region_forms("32")
     total = len(forms)
     n = min(bench.args.scale_n or 30, total) if bench.args.quick else min(bench.args.region_n or total, total)  # --quick: as the scale run
@@ -175,17 +176,17 @@ async def region(bench: Bench) -> None:
     ]
     await terminate_all(bench.client, ids)
     if figures:
-        acts = round(sum(f["actions_by_kind"]["activities scheduled"] for f in figures) / len(figures))
-        timers = round(sum(f["actions_by_kind"]["timers started"] for f in figures) / len(figures))
+        shape = Shape.mean(figures)
         largest = max(figures, key=lambda f: f["history_bytes"])
         out["candidature_sample"] = {
             "histories": len(figures),
-            "activities_mean": acts,
-            "timers_mean": timers,
+            "activities_mean": shape.activities,
+            "local_activities_mean": shape.local_activities,
+            "timers_mean": shape.timers,
             "largest_events": largest["events"],
             "largest_bytes": largest["history_bytes"],
         }
-        base = await bench.baseline(n, acts, timers)
+        base = await bench.baseline(n, shape)
         out["baseline"] = base
         if out.get("work_s"):
             out["ratio"] = round(out["work_s"] / base["wall_s"], 2)

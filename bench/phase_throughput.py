@@ -14,6 +14,7 @@ from ami.workflows.campaign import campaign_workflow_id
 from ami.workflows.candidature import candidature_workflow_id
 from bench.benchcore import Bench, log, marks_for
 from bench.common import (
+    Shape,
     bounded,
     bytes_by_event_type,
     describe_size,
@@ -99,9 +100,7 @@ async def throughput(bench: Bench) -> None:
     await terminate_all(bench.client, ids)
     biggest = max(range(len(plans)), key=lambda i: campaign_sizes[i]["events"])
     campaign_bytes = await bytes_by_event_type(bench.client.get_workflow_handle(campaign_workflow_id(plans[biggest].id)))
-    acts = figures["actions_by_kind"]["activities scheduled"] if figures else 10
-    timers = figures["actions_by_kind"]["timers started"] if figures else 0
-    base = await bench.baseline(n, acts, timers)
+    base = await bench.baseline(n, Shape.of(figures) if figures else Shape(10, 0, 0))
     bench.results["throughput"] = {
         "n": n,
         "campaigns": len(shards),

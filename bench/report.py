@@ -25,7 +25,8 @@ def table(results: dict[str, Any]) -> str:
 
 
 def _bare(b: dict[str, Any]) -> str:
-    return f"bare: {b['workflows']} wf x ({b['activities_each']} empty activities + {b['timers_each']} timers) in {b['wall_s']} s"
+    local = f" + {b['local_activities_each']} local" if b.get("local_activities_each") else ""
+    return f"bare: {b['workflows']} wf x ({b['activities_each']} empty activities{local} + {b['timers_each']} timers) in {b['wall_s']} s"
 
 
 def _bytes_by_type(add: Add, top: list[dict[str, Any]]) -> None:
@@ -62,7 +63,14 @@ def _lifecycle(add: Add, lc: dict[str, Any]) -> None:
 
 def _replay(add: Add, rp: dict[str, Any]) -> None:
     for name, r in rp.items():
-        add(f"replay {name} history (ms)", r["ms_median"], f"median of {r['runs']}, {r['events']} events, min {r['ms_min']}")
+        tasks = f"{r['events']} events, {r['workflow_tasks']} workflow tasks" if "workflow_tasks" in r else f"{r['events']} events"
+        add(f"replay {name} history (ms)", r["ms_median"], f"median of {r['runs']}, {tasks}, min {r['ms_min']}")
+        if "bare_same_tasks" in r:
+            b = r["bare_same_tasks"]
+            floor = f"bare workflow with as many tasks: {b['ms_median']} ms, {b['events']} events, {b['workflow_tasks']} tasks"
+            add(f"replay {name}: ratio engine / bare", r["ratio"], floor)
+        if "unsandboxed_ms_median" in r:
+            add(f"replay {name}: outside the sandbox (ms)", r["unsandboxed_ms_median"], "the same history, UnsandboxedWorkflowRunner")
 
 
 def _memory(add: Add, mem: dict[str, Any]) -> None:

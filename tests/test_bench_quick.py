@@ -49,6 +49,8 @@ def test_quick_bench_completes_every_phase(tmp_path: Path) -> None:
     assert lifecycle["final_state"] == "capitalised"
     assert lifecycle["candidature"]["actions"] > 0 and lifecycle["campaign"]["actions"] > 0
     assert all(r["events"] > 0 for r in results["replay"].values())
+    # each replay is set beside a bare workflow with as many workflow tasks
+    assert all(r["bare_same_tasks"]["workflow_tasks"] == r["workflow_tasks"] > 0 for r in results["replay"].values())
 
     memory = results["memory"]
     assert [run["max_cached_workflows"] for run in memory["by_cache"]] == [1000, 5]
