@@ -198,8 +198,13 @@ def tracebacks(logs: Path, figures: Figures) -> None:
 
 
 def recovery(logs: Path, faults: FaultLog, figures: Figures, ended: set[str], target: float = 10.0) -> None:
-    """From each SIGKILL to the next attempt of every activity the killed worker held."""
+    """From each SIGKILL to the next attempt of every activity the killed worker held.
+
+    A local activity (the journal's rows) runs inside its workflow task: lost with the worker, it
+    runs again, from attempt 1, once that task has timed out and another worker replays the workflow.
+    """
     starts: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
+    local: set[tuple[str, str]] = set()
     per_file: dict[str, list[dict[str, object]]] = defaultdict(list)
     for path in sorted(logs.glob("attempts-*.jsonl")):
         for line in path.read_text().splitlines():
@@ -210,6 +215,8 @@ def recovery(logs: Path, faults: FaultLog, figures: Figures, ended: set[str], ta
             per_file[path.stem.removeprefix("attempts-")].append(record)
             if record["ev"] == "start":
                 starts[(record["wf"], record["act"])].append((record["attempt"], record["t"]))
+                if record.get("local"):
+                    local.add((record["wf"], record["act"]))
     delays: list[float] = []
     noticed: list[float] = []
     unresumed = 0
@@ -223,12 +230,14 @@ def recovery(logs: Path, faults: FaultLog, figures: Figures, ended: set[str], ta
             else:
                 open_.discard(key)
         for wf, act, attempt in open_:
-            later = [t for n, t in starts[(wf, act)] if n > attempt and t > at]
+            is_local = (wf, act) in local
+            later = [t for n, t in starts[(wf, act)] if (is_local or n > attempt) and t > at]
             if later:
                 delays.append(min(later) - at)
                 # What the retry policy itself waits before attempt n+1 (1 s, doubling, at most 30 s):
                 # the rest is the time it took to notice the loss and hand the task to a live worker.
-                noticed.append(min(later) - at - min(2.0 ** (attempt - 1), 30.0))
+                # A local activity waits for no policy: its workflow task's timeout is the whole delay.
+                noticed.append(min(later) - at - (0.0 if is_local else min(2.0 ** (attempt - 1), 30.0)))
             elif wf.split("/")[0] not in ended:
                 unresumed += 1
     if delays:

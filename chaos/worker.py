@@ -48,6 +48,7 @@ class _Inbound(ActivityInboundInterceptor):
             "act": info.activity_id,
             "type": info.activity_type,
             "attempt": info.attempt,
+            "local": info.is_local,
         }
         self.log.write(ev="start", t=time.time(), **key)
         try:

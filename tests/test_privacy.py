@@ -16,6 +16,7 @@ from datetime import timedelta
 import pytest
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
@@ -60,6 +61,20 @@ def walk(message: Message, inside_search_attributes: bool = False) -> Iterator[t
     searchable = inside_search_attributes or message.DESCRIPTOR.full_name == "temporal.api.common.v1.SearchAttributes"
     for child in children(message):
         yield from walk(child, searchable)
+
+
+def core_written(event: HistoryEvent) -> list[Payload]:
+    """The payloads the SDK's core writes itself, never through the codec: the patch id of a
+    `workflow.patched` marker, and the bookkeeping of a local activity's marker (its sequence number,
+    attempt, activity type and instants; its result, beside them, goes through the codec)."""
+    if not event.HasField("marker_recorded_event_attributes"):
+        return []
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name == "core_patch":
+        return [p for details in marker.details.values() for p in details.payloads]
+    if marker.marker_name == "core_local_activity":
+        return list(marker.details["data"].payloads)
+    return []
 
 
 def raw_text(history: WorkflowHistory) -> str:
@@ -143,17 +158,12 @@ async def test_histories_hold_no_personal_data_in_clear(
         leaks = sorted(n for n in needles if n in clear)
         assert not leaks, f"{workflow_id} : données personnelles en clair dans l'historique : {leaks}"
 
-        # Every payload is encrypted, save search attribute values, which must stay indexable in clear…
-        # (The patch markers of `workflow.patched` carry only the patch id, written by the SDK's core.)
-        payloads = [
-            (p, searchable)
-            for event in history.events
-            if not (
-                event.HasField("marker_recorded_event_attributes") and event.marker_recorded_event_attributes.marker_name == "core_patch"
-            )
-            for p, searchable in walk(event)
-        ]
+        # Every payload is encrypted, save search attribute values, which must stay indexable in clear,
+        # and what the SDK's core writes itself (core_written)…
+        payloads = [(p, searchable) for event in history.events for p, searchable in walk(event) if p not in core_written(event)]
         assert payloads, workflow_id
+        # …the journal's rows are local activities: their results, in their markers, are encrypted.
+        assert any(e.marker_recorded_event_attributes.marker_name == "core_local_activity" for e in history.events), workflow_id
         for payload, searchable in payloads:
             if searchable:
                 # …and therefore hold no personal data at all.

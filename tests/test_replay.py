@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from ami.worker.runner import build_worker
     from ami.workflows.campaign import CampaignWorkflow
     from ami.workflows.candidature import CandidatureWorkflow
+    from tests.journal_history import JOURNAL, JOURNAL_PATCH, history_activities
     from tests.scenario import plan_starting, skip_to
     from tests.time_skipping import end_quietly
 
@@ -40,6 +41,8 @@ ROOT = Path(__file__).parent.parent
 HISTORIES = Path(__file__).parent / "histories"
 ONE = HISTORIES / "selected-enrolled-capitalised.json"
 
+# Re-recorded after the patch `journal-local-activities` (scripts/record_histories.py --only full).
+JOURNAL_RERECORDED = ("campaign-full-run", "selected-enrolled-capitalised", "absence-at-session", "outside-region", "not-selected")
 # Every path of the lifecycle has its history; a missing file would silently shrink the check.
 EXPECTED = {
     "campaign-full-run",
@@ -58,6 +61,9 @@ EXPECTED = {
     "withdrawn-before-cycle",
     "absence-at-session",
     "session-moved-twice",
+    # Recorded before the patch `journal-local-activities` (journal rows as regular activities), kept
+    # while the patch exists: the branch that the workflows started before it still take.
+    *(f"{stem}-before-journal-local-activities" for stem in JOURNAL_RERECORDED),
 }
 
 
@@ -120,6 +126,16 @@ def test_saved_histories_cover_continue_as_new_and_every_patch() -> None:
                 data = marker["details"]["patch-data"]["payloads"][0]["data"]
                 saved.add(json.loads(base64.b64decode(data))["id"])
     assert markers <= saved, f"no saved history carries {sorted(markers - saved)}"
+
+
+def test_both_branches_of_the_journal_patch_are_saved() -> None:
+    """Before the patch each journal row is a scheduled activity; after it, a local activity's marker."""
+    for stem in JOURNAL_RERECORDED:
+        before = history_activities(load_history(HISTORIES / f"{stem}-before-journal-local-activities.json"))
+        after = history_activities(load_history(HISTORIES / f"{stem}.json"))
+        assert before.journal_scheduled and not before.local and JOURNAL_PATCH not in before.patches, stem
+        assert after.local and set(after.local) <= set(JOURNAL) and not after.journal_scheduled, stem
+        assert JOURNAL_PATCH in after.patches and len(after.local) == len(before.journal_scheduled), stem
 
 
 def test_campaign_history_names_its_candidatures() -> None:

@@ -25,6 +25,15 @@ ELIGIBILITY_TIMEOUT = timedelta(seconds=8)
 
 # One row in the store.
 RECORD_TIMEOUT = timedelta(seconds=5)
+# The journal's rows are written by local activities (ami/workflows/journal.py): attempts run in the
+# worker, inside the workflow task, which the worker keeps alive with a heartbeat (three history
+# events every eight seconds or so). Past JOURNAL_LOCAL_RETRY_THRESHOLD of backoff, the next attempt
+# waits on a durable timer instead (about five events per attempt, one attempt every 30 s at most):
+# a store outage costs history, never the row; attempts are unlimited and no schedule-to-close
+# timeout applies, so an outage never fails the workflow. The backoff reaches the threshold after
+# about 15 s of failed attempts (1 + 2 + 4 + 8 s).
+JOURNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30))
+JOURNAL_LOCAL_RETRY_THRESHOLD = timedelta(seconds=10)
 
 # A PDF of a few pages.
 DOCUMENT_TIMEOUT = timedelta(seconds=120)

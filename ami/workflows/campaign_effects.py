@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     from ami.activities.email import EmailActivities
     from ami.activities.records import RecordActivities
-    from ami.activities.timeouts import DEFAULT_RETRY, EMAIL_HEARTBEAT, EMAIL_RETRY, EMAIL_TIMEOUT, RECORD_TIMEOUT
+    from ami.activities.timeouts import EMAIL_HEARTBEAT, EMAIL_RETRY, EMAIL_TIMEOUT
     from ami.infra.mail.render import TEMPLATE_ERROR
     from ami.models.activity_payloads import SendEmailInput
     from ami.models.campaign_messages import CampaignEntry
@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from ami.models.facts import ConflictData, ConflictFact, FactKind, ReviewData, ReviewFact
     from ami.models.values import Decision
     from ami.workflows.candidature import CandidatureWorkflow, candidature_workflow_id
+    from ami.workflows.journal import write_journal
 
 # Signals sent at once by the dispatcher: enough to send a region's decisions in minutes, few
 # enough that one workflow task stays small.
@@ -175,7 +176,7 @@ class CampaignEffects:
         )
 
     async def _fact(self, data: ReviewData | ConflictData) -> None:
-        """One row of the jury's journal; keyed by the update, so a retried activity adds no second row."""
+        """One row of the jury's journal; keyed by the update, so an activity run again adds no second row."""
         update = workflow.current_update_info()
         receipt = data.receipt_number
         entry = self._state.by_receipt(receipt)
@@ -188,10 +189,8 @@ class CampaignEffects:
             "fact_id": f"{workflow.info().workflow_id}-{kind}-{update.id}",
             "at": workflow.now(),
         }
-        await workflow.execute_activity_method(
+        await write_journal(
             RecordActivities.record_fact,
             ReviewFact(**common, data=data) if isinstance(data, ReviewData) else ConflictFact(**common, data=data),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=DEFAULT_RETRY,
-            summary=f"Journal du jury : {kind} sur {receipt}",
+            f"Journal du jury : {kind} sur {receipt}",
         )

@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
         EMAIL_HEARTBEAT,
         EMAIL_RETRY,
         EMAIL_TIMEOUT,
-        RECORD_TIMEOUT,
     )
     from ami.infra.mail.render import TEMPLATE_ERROR
     from ami.models.activity_payloads import EmailOutcome, EmailStatus, RecordTransitionInput, SendEmailInput
@@ -37,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from ami.models.workflow_ids import campaign_workflow_id
     from ami.workflows.campaign_inbox import CampaignInbox
     from ami.workflows.candidature_dossier import CandidatureDossier
+    from ami.workflows.journal import write_journal
 
 SYSTEM = "système"
 
@@ -72,7 +72,7 @@ class CandidatureEffects(CandidatureDossier):
         self._transitions.append(record)
         self._push_state()
         view = self._verdict.collectivite if self._verdict else None
-        await workflow.execute_activity_method(
+        await write_journal(
             RecordActivities.record_transition,
             RecordTransitionInput(
                 workflow_id=workflow.info().workflow_id,
@@ -91,9 +91,7 @@ class CandidatureEffects(CandidatureDossier):
                 departement=view.departement if view else None,
                 form=self._form.model_dump(mode="json") if dest is State.SUBMITTED else None,
             ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=DEFAULT_RETRY,
-            summary=f"Journal : {record.source or '∅'} → {record.dest}",
+            f"Journal : {record.source or '∅'} → {record.dest}",
         )
 
     def _fact_of(self, fact_id: str) -> dict[str, Any]:
@@ -108,13 +106,7 @@ class CandidatureEffects(CandidatureDossier):
         }
 
     async def _fact(self, fact: RecordFactInput) -> None:
-        await workflow.execute_activity_method(
-            RecordActivities.record_fact,
-            fact,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=DEFAULT_RETRY,
-            summary=f"Journal : {fact.kind}",
-        )
+        await write_journal(RecordActivities.record_fact, fact, f"Journal : {fact.kind}")
 
     async def _report(self, summary: CycleSummary | None = None) -> None:
         """Tell the campaign the new state, numbered so that a late or repeated report is ignored.

@@ -16,6 +16,7 @@ from ami.models.candidature_messages import CandidatureInput
 from ami.models.lifecycle import State
 from ami.models.values import Decision
 from ami.workflows.candidature import candidature_workflow_id
+from tests.journal_history import JOURNAL_PATCH, history_activities
 from tests.scenario import marks
 from tests.workflows.alone import Campaign, campaign_alone
 from tests.workflows.protocol_harness import ELIGIBLE
@@ -88,11 +89,14 @@ async def test_the_jury_is_journaled_and_its_decisions_sent(time_env: WorkflowEn
         status = await run.until_phase("decisions")
         summary = await run.coord.summary()
         assert summary.deliberated and summary.phase.value == "decisions" and summary.received == 3
+        history = history_activities(await run.handle.fetch_history())
 
     assert [d["decision"] for d in decided] == ["selected", "waitlisted", "not_selected"]  # type: ignore[index]
     assert [d["waitlist_position"] for d in decided] == [None, 1, None]  # type: ignore[index]
     assert run.fakes.of("email") == ["coord_deadline_summary", "coord_session_undated", "coord_jury_late"]
     assert run.fakes.of("fact") == ["review", "conflict", "review", "review", "review"]
+    # The jury's journal is written by local activities: a marker each, none scheduled on the server.
+    assert history.local == ["record_fact"] * 5 and history.journal_scheduled == [] and JOURNAL_PATCH in history.patches
     review = run.fakes.facts[0]
     assert review.workflow_id == candidature_workflow_id(run.plan.id, keys[0]) and review.receipt_number == receipts[keys[0]]
     assert review.fact_id.startswith(f"{run.handle.id}-review-") and review.data.model_dump(mode="json")["member_id"] == "cress"

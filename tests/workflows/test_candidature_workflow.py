@@ -15,6 +15,7 @@ from ami.models.candidature_messages import ConfirmBinomeInput, CorrectionInput,
 from ami.models.values import Decision, ScheduledSession
 from ami.workflows.candidature import CandidatureWorkflow
 from tests.fakes import FakeActivities
+from tests.journal_history import JOURNAL_PATCH, history_activities
 from tests.scenario import binome
 from tests.workflows.alone import dossier
 from tests.workflows.protocol_harness import eventually
@@ -75,6 +76,7 @@ async def test_selected_confirmed_through_a_session_to_the_certificate(time_env:
         await run.handle.signal(CandidatureWorkflow.capitalise)
         final = await run.result()
         reports = await run.reports()
+        history = history_activities(await run.handle.fetch_history())
 
     assert final.state == "capitalised" and final.bounces == []
     assert run.fakes.of("email") == [
@@ -99,6 +101,10 @@ async def test_selected_confirmed_through_a_session_to_the_certificate(time_env:
         "capitalise",
     ]
     assert run.fakes.of("fact") == ["attendance"]
+    # The journal is written by local activities: a marker each, none scheduled on the server.
+    journal = [{"transition": "record_transition", "fact": "record_fact"}[k] for k, _ in run.fakes.calls if k in ("transition", "fact")]
+    assert history.local == journal and history.journal_scheduled == [] and JOURNAL_PATCH in history.patches
+    assert "send_email" in history.scheduled and "make_document" in history.scheduled
     certificate = run.fakes.emails[-1]
     assert [a.kind for a in certificate.attachments] == ["certificate", "collectivite_report"]
     assert [s["present"] for s in run.fakes.documents[2].data.model_dump(mode="json")["sessions"]] == [True]
