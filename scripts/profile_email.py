@@ -51,6 +51,7 @@ async def main(args: argparse.Namespace) -> None:
     from ami.models.activity_payloads import SendEmailInput
     from ami.models.document_requests import SummaryRequest
     from bench.baseline import bare_send, bare_send_raw
+    from bench.phase_io import plain_message, plain_send
 
     work = Path(tempfile.mkdtemp(prefix="ami-email-prof-"))
     port = free_port()
@@ -105,6 +106,8 @@ async def main(args: argparse.Namespace) -> None:
         sender, recipients = envelope(raw)
         await bare_send_raw(port, raw, sender, recipients)
         await bare_send(port, -1)
+        plain = plain_message(raw, ref.path)
+        await plain_send(port, plain, -1)
         n = args.n
         for r in range(args.rounds):
             profiler = cProfile.Profile() if args.profile else None
@@ -127,11 +130,16 @@ async def main(args: argparse.Namespace) -> None:
                 await bare_send(port, i)
             c3, w3 = _clock()
             bare = ((c3 - c2) / n * 1000, (w3 - w2) / n * 1000)
+            for i in range(n):
+                await plain_send(port, plain, i)
+            c4, w4 = _clock()
+            built = ((c4 - c3) / n * 1000, (w4 - w3) / n * 1000)
             print(
                 f"round {r}: per email CPU/wall ms: engine {engine[0]:.2f}/{engine[1]:.2f}, "
-                f"same bytes raw {same[0]:.2f}/{same[1]:.2f}, bare text {bare[0]:.2f}/{bare[1]:.2f}; "
-                f"CPU ratio engine/same-bytes {engine[0] / same[0]:.2f}, engine/bare {engine[0] / bare[0]:.2f}; "
-                f"{len(raw)} bytes",
+                f"same bytes raw {same[0]:.2f}/{same[1]:.2f}, bare text {bare[0]:.2f}/{bare[1]:.2f}, "
+                f"stdlib-built same content {built[0]:.2f}/{built[1]:.2f}; "
+                f"CPU ratio engine/same-bytes {engine[0] / same[0]:.2f}, engine/bare {engine[0] / bare[0]:.2f}, "
+                f"engine/stdlib-built {engine[0] / built[0]:.2f}; {len(raw)} bytes",
                 flush=True,
             )
     finally:
