@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,6 +147,7 @@ async def main(args: argparse.Namespace) -> None:
         assert sink.stdin is not None
         sink.stdin.close()
         sink.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
