@@ -28,7 +28,17 @@ from ami.infra.settings import Settings
 from ami.infra.store import SchemaError, Store, campaign_summary, check_schema, count_rows, store_for
 from ami.models.activity_payloads import RecordTransitionInput
 from ami.models.facts import RecordFactInput
-from ami.models.tables import AttendanceRow, CampaignRow, CandidatureRow, ExperimentRow, FeedbackRow, ReviewRow, TransitionRow
+from ami.models.tables import (
+    AttendanceRow,
+    CampaignRow,
+    CandidatureRow,
+    EmailRow,
+    ExperimentRow,
+    FeedbackRow,
+    OutboxStatus,
+    ReviewRow,
+    TransitionRow,
+)
 from ami.models.values import Decision
 from ami.worker.runner import build_worker
 from ami.workflows.candidature import candidature_workflow_id
@@ -226,6 +236,39 @@ def test_naive_datetime_refused(store: Store) -> None:
         store.record_transition(
             row, CandidatureRow(workflow_id="w", campaign_id="c", receipt_number="R", state="submitted", updated_at=datetime.now(UTC))
         )
+
+
+# --- the outbox -----------------------------------------------------------------------------------
+
+
+def test_outbox_mark_counts_attempts_and_dates_only_the_end(store: Store) -> None:
+    row = EmailRow(
+        message_id="<m@x>",
+        workflow_id="w",
+        purpose="receipt",
+        occurrence="1",
+        subject="s",
+        raw=b"x" * 50_000,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        created_at=datetime(2024, 9, 1, 8, tzinfo=UTC),
+    )
+    assert store.outbox_put(row) is row
+    store.outbox_mark("<m@x>", OutboxStatus.PENDING, "SMTPServerDisconnected")
+    pending = store.outbox_get("<m@x>")
+    assert pending is not None and (pending.status, pending.detail, pending.attempts, pending.sent_at) == (
+        "pending",
+        "SMTPServerDisconnected",
+        1,
+        None,
+    )
+    before = datetime.now(UTC)
+    store.outbox_mark("<m@x>", OutboxStatus.SENT)
+    sent = store.outbox_get("<m@x>")
+    assert sent is not None and (sent.status, sent.detail, sent.attempts) == ("sent", None, 2)
+    assert sent.sent_at is not None and sent.sent_at >= before - timedelta(seconds=1) and sent.raw == b"x" * 50_000
+    store.outbox_mark("<absent@x>", OutboxStatus.SENT)  # nothing to mark: nothing written
+    assert [e.message_id for e in store.emails()] == ["<m@x>"]
 
 
 # --- the schema check -----------------------------------------------------------------------------

@@ -21,9 +21,10 @@ from temporalio.exceptions import ApplicationError
 from ami.activities.base import StoreActivities
 from ami.activities.heartbeat import heartbeating
 from ami.infra.mail import calendar as ics
+from ami.infra.mail.compose import compose
 from ami.infra.mail.filters import time_map_of
 from ami.infra.mail.guard import HeaderMismatch, verify
-from ami.infra.mail.message import SMTP_POLICY, build, message_id
+from ami.infra.mail.message import message_id
 from ami.infra.mail.portal_links import email_links
 from ami.infra.mail.render import TEMPLATE_ERROR, render, template_failure
 from ami.infra.mail.smtp import Bounced, deliver
@@ -40,18 +41,22 @@ class EmailActivities(StoreActivities):
         row = await asyncio.to_thread(self.store.outbox_get, msg_id)
         if row is not None and row.status in (EmailStatus.SENT, EmailStatus.BOUNCED):
             return EmailOutcome(message_id=msg_id, status=EmailStatus(row.status), detail=row.detail)
+        read_back: tuple[str, list[str]] | None = None
         if row is None:
             try:
-                built = self._render(input, msg_id)
+                built, envelope = self._render(input, msg_id)
             except HeaderMismatch as mismatch:
                 # Never sent, and the coordinators are alerted through the bounce path (no address in the detail).
                 activity.logger.error("email refused before sending", extra={"purpose": input.purpose, "message_id": msg_id})
                 return EmailOutcome(message_id=msg_id, status=EmailStatus.BOUNCED, detail=str(mismatch))
             # If a concurrent attempt wrote the row first, outbox_put returns that one: one message, one set of bytes.
             row = await asyncio.to_thread(self.store.outbox_put, built)
+            if row is built:
+                # These very bytes were just read back by the guard: their envelope need not be parsed again.
+                read_back = envelope
         try:
             # One SMTP conversation may wait on a slow relay (`smtp_timeout`): heartbeat meanwhile.
-            partial = await heartbeating(deliver(row.raw, self.settings))
+            partial = await heartbeating(deliver(row.raw, self.settings, read_back))
         except Bounced as bounce:
             return await self._bounce(msg_id, bounce.detail, input.purpose)
         except Exception:
@@ -66,7 +71,8 @@ class EmailActivities(StoreActivities):
         activity.logger.info("email sent", extra={"purpose": input.purpose, "message_id": msg_id})
         return EmailOutcome(message_id=msg_id, status=EmailStatus.SENT)
 
-    def _render(self, input: SendEmailInput, msg_id: str) -> EmailRow:
+    def _render(self, input: SendEmailInput, msg_id: str) -> tuple[EmailRow, tuple[str, list[str]]]:
+        """The outbox row, and the envelope (sender, recipients) the guard read back from its bytes."""
         # The dossier's private link is signed here, from the workflow id: never in a workflow history.
         context = {
             **input.context,
@@ -82,7 +88,8 @@ class EmailActivities(StoreActivities):
         time_map = time_map_of(input.context.get("campaign"))
         sender = self.settings.mail_from
         now = datetime.now(UTC)
-        message = build(
+        # The bytes `build(...).as_bytes(policy=SMTP_POLICY)` would give, written directly (compose.py).
+        message = compose(
             rendered,
             sender=sender,
             to=input.to,
@@ -92,9 +99,9 @@ class EmailActivities(StoreActivities):
             attachments=input.attachments,
             calendar=ics.session_ics(invite, parseaddr(sender)[1], time_map) if invite else None,
         )
-        raw = message.as_bytes(policy=SMTP_POLICY)
-        verify(raw, message, parseaddr(sender)[1], input.to)
-        return EmailRow(
+        raw = message.raw
+        envelope = verify(raw, message.headers, parseaddr(sender)[1], input.to)
+        row = EmailRow(
             message_id=msg_id,
             workflow_id=input.workflow_id,
             purpose=input.purpose,
@@ -105,6 +112,7 @@ class EmailActivities(StoreActivities):
             attempts=0,
             created_at=now,
         )
+        return row, envelope
 
     async def _bounce(self, msg_id: str, detail: str, purpose: str) -> EmailOutcome:
         await asyncio.to_thread(self.store.outbox_mark, msg_id, OutboxStatus.BOUNCED, detail)

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, Insert, Select, Table, create_engine, event, func, inspect, make_url, select
+from sqlalchemy import Engine, Insert, Select, Table, create_engine, event, func, inspect, make_url, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -245,14 +245,13 @@ class Store:
             return existing
 
     def outbox_mark(self, message_id: str, status: OutboxStatus, detail: str | None = None) -> None:
-        with self.sessions.begin() as session:
-            row = session.get(EmailRow, message_id)
-            if row is None:
-                return
-            row.status, row.detail = status, detail
-            row.attempts += 1
-            if status is not OutboxStatus.PENDING:
-                row.sent_at = datetime.now(UTC)
+        """One UPDATE (nothing when the row is absent): the ORM read the row first, its 45 KB of bytes
+        included, to change three small columns (0.8 ms of an email's 2 ms here, docs/performance.md)."""
+        values: dict[str, Any] = {"status": status, "detail": detail, "attempts": EmailRow.attempts + 1}
+        if status is not OutboxStatus.PENDING:
+            values["sent_at"] = datetime.now(UTC)
+        with self.engine.begin() as connection:
+            connection.execute(update(EmailRow).where(EmailRow.message_id == message_id).values(**values))
 
     def emails(self, workflow_id: str | None = None) -> list[EmailRow]:
         query = select(EmailRow).order_by(EmailRow.created_at)

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import re
 import sys
-from email import policy
+from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
-from email.parser import BytesParser
 
-from ami.infra.mail.message import envelope
+from ami.infra.mail.message import ReadHeaders, envelope_of
 
 # The releases that carry the fix of CVE-2024-6923 (gh-121650).
 _FIXED = {(3, 11): (3, 11, 10), (3, 12): (3, 12, 5)}
@@ -52,8 +51,8 @@ class HeaderMismatch(ValueError):
     (they hold addresses)."""
 
 
-def _names(message: EmailMessage) -> list[str]:
-    return sorted(name.lower() for name in message)
+def _names(names: Iterable[str]) -> list[str]:
+    return sorted(name.lower() for name in names)
 
 
 def _flat(value: str) -> str:
@@ -63,15 +62,20 @@ def _flat(value: str) -> str:
     return _WHITESPACE.sub("", value)
 
 
-def verify(raw: bytes, intended: EmailMessage, sender: str, recipients: list[str]) -> None:
-    """Parse `raw` (the bytes about to be sent) and compare it with the message as built.
+def verify(raw: bytes, intended: EmailMessage | Sequence[tuple[str, object]], sender: str, recipients: list[str]) -> tuple[str, list[str]]:
+    """Parse `raw` (the bytes about to be sent) and compare it with the message as built: an
+    `EmailMessage`, or its top-level headers as (name, value) pairs (ami/infra/mail/compose.py).
 
     Raises HeaderMismatch when a header appeared, vanished or changed, or when the envelope read
     back (what the SMTP conversation will use) differs from the intended sender and recipients.
+    Returns that envelope, as read back (what `envelope(raw)` gives).
     """
-    parsed = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    parsed = ReadHeaders(raw)
     problems: list[str] = []
-    built, read = _names(intended), _names(parsed)
+    headers = list(intended.items()) if isinstance(intended, EmailMessage) else list(intended)
+    built, read = _names(name for name, _ in headers), _names(parsed.names)
+    # The first header of a name, as `Message.get` gives it.
+    values = {name.lower(): value for name, value in reversed(headers)}
     if built != read:
         added = sorted(set(read) - set(built)) or sorted({n for n in read if read.count(n) > built.count(n)})
         missing = sorted(set(built) - set(read))
@@ -80,12 +84,14 @@ def verify(raw: bytes, intended: EmailMessage, sender: str, recipients: list[str
         if missing:
             problems.append("en-têtes disparus : " + ", ".join(missing))
     for name in ("From", "To", "Subject", "Message-ID", "Date"):
-        if intended.get(name) is not None and _flat(str(parsed.get(name, ""))) != _flat(str(intended.get(name))):
+        value = values.get(name.lower())
+        if value is not None and _flat(str(parsed.get(name) or "")) != _flat(str(value)):
             problems.append(f"en-tête {name} modifié")
-    read_sender, read_recipients = envelope(raw)
+    read_sender, read_recipients = envelope_of(parsed)
     if read_sender.lower() != sender.lower():
         problems.append("expéditeur modifié")
     if [r.lower() for r in read_recipients] != [r.lower() for r in recipients]:
         problems.append(f"destinataires modifiés ({len(recipients)} prévus, {len(read_recipients)} relus)")
     if problems:
         raise HeaderMismatch("courriel non envoyé, il ne se relit pas comme il a été construit : " + " ; ".join(problems))
+    return read_sender, read_recipients

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from pathlib import Path
+from typing import Any
 
 from ami.infra.mail.render import Rendered
 from ami.models.values import DocumentRef
@@ -63,11 +64,41 @@ def header_safe(value: str) -> str:
     return _SPACES.sub(" ", cleaned).strip()
 
 
+class ReadHeaders:
+    """The top-level headers of a message's bytes, as the standard library's parser reads them.
+
+    Only the header section is handed to the parser: with `headersonly` it would still read the whole
+    body (the attachment's base64, 45 KB) line by line, only to keep it as an unparsed payload; the
+    headers end at the first empty line either way, so what is parsed is the same. A value is parsed
+    (by the header registry) when first asked for, once: the names alone need no parsing, and a
+    parsed message parses a header again at every `get`.
+    """
+
+    def __init__(self, raw: bytes) -> None:
+        end = raw.find(b"\r\n\r\n")
+        self._message = BytesParser(policy=policy.default).parsebytes(raw if end < 0 else raw[: end + 4], headersonly=True)
+        self.names = [name.lower() for name in self._message]
+        self._values: dict[str, list[Any]] = {}
+
+    def get_all(self, name: str) -> list[Any]:
+        key = name.lower()
+        if key not in self._values:
+            self._values[key] = self._message.get_all(name) or []
+        return self._values[key]
+
+    def get(self, name: str) -> Any:
+        values = self.get_all(name)
+        return values[0] if values else None
+
+
 def envelope(raw: bytes) -> tuple[str, list[str]]:
     """Sender and recipients read back from a stored message, so a resend needs nothing else."""
-    head = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
-    sender = parseaddr(str(head.get("From", "")))[1]
-    recipients = [addr for _, addr in getaddresses([str(v) for v in (head.get_all("To") or []) + (head.get_all("Cc") or [])]) if addr]
+    return envelope_of(ReadHeaders(raw))
+
+
+def envelope_of(head: ReadHeaders) -> tuple[str, list[str]]:
+    sender = parseaddr(str(head.get("From") or ""))[1]
+    recipients = [addr for _, addr in getaddresses([str(v) for v in head.get_all("To") + head.get_all("Cc")]) if addr]
     return sender, recipients
 
 

@@ -67,16 +67,17 @@ def relay_options(settings: Settings, timeout: float | None = None) -> dict[str,
     }
 
 
-async def deliver(raw: bytes, settings: Settings) -> str | None:
+async def deliver(raw: bytes, settings: Settings, read_back: tuple[str, list[str]] | None = None) -> str | None:
     """Send `raw`; return None, or the detail of the recipients refused for good while the others
-    received it (a partial bounce)."""
+    received it (a partial bounce). `read_back`: the envelope `envelope(raw)` gives, when the caller
+    has just read it (the guard does, for a message it built), else it is read here."""
     s = settings
     if s.smtp_username and s.smtp_tls is SmtpTls.NONE and not _is_loopback(s.smtp_host):
         raise RuntimeError(
             f"AMI_SMTP_USERNAME est défini mais AMI_SMTP_TLS vaut « none » : le mot de passe ne partira pas en clair vers {s.smtp_host}. "
             "Choisissez « starttls » ou « implicit »."
         )
-    sender, recipients = envelope(raw)
+    sender, recipients = read_back or envelope(raw)
     try:
         errors, _ = await aiosmtplib.send(
             raw,
