@@ -128,6 +128,9 @@ def _io(add: Add, io: dict[str, Any]) -> None:
     if "same_bytes_ratio" in io:
         same = f"the engine's message ({io['email_bytes']} B, summary attached) sent raw: {io['same_bytes_emails_per_s']}/s"
         add("emails: ratio aiosmtplib same bytes / engine", io["same_bytes_ratio"], same)
+    if "plain_built_ratio" in io:
+        plain = f"the standard library building the same text, HTML and PDF, then aiosmtplib: {io['plain_built_emails_per_s']}/s"
+        add("emails: ratio built plainly / engine", io["plain_built_ratio"], plain)
 
 
 def _region(add: Add, rg: dict[str, Any]) -> None:
