@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -196,3 +199,60 @@ def test_zero_processes_renders_in_a_thread_and_starts_nothing() -> None:
     assert documents.pids() == [] and documents.started == 0
     with pytest.raises(ValueError):
         DocumentPool(-1)
+
+
+_KILLED_WORKER = """
+import time
+from ami.infra.documents.pool import DocumentPool
+pool = DocumentPool(1)
+pool.start()
+pool._current().submit(time.monotonic).result()  # started, warm, watching its parent
+print(pool.pids()[0], flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return "\nState:\tZ" not in status.read()  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+def test_the_processes_leave_when_the_worker_is_killed() -> None:
+    """A worker killed outright (SIGKILL, the OOM killer) cannot stop its processes: they leave by themselves."""
+    worker = subprocess.Popen([sys.executable, "-c", _KILLED_WORKER], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    assert worker.stdout is not None
+    child = int(worker.stdout.readline())
+    worker.kill()
+    worker.wait()
+    deadline = time.monotonic() + 15
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(child):
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("le processus de rendu a survécu au worker")
+
+
+class _WontUnpickle(Exception):
+    def __init__(self, what: str, where: str) -> None:
+        super().__init__(f"{what} à {where}")  # unpickling calls __init__ with this one string
+
+
+def test_an_error_that_cannot_cross_back_is_named_not_lost(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An exception that would not unpickle in the worker would break the pool: it crosses as a RenderError."""
+    import ami.infra.documents.pool as pool_module
+
+    def failing(error: Exception) -> None:
+        def render(*_: object) -> tuple[str, str]:
+            raise error
+
+        monkeypatch.setattr(pool_module, "render_to_store", render)
+
+    failing(_WontUnpickle("ligne", "page 2"))
+    with pytest.raises(pool_module.RenderError, match="^_WontUnpickle: ligne à page 2$"):
+        _render_in_child(DocumentKind.SUMMARY, _summary(), False, tmp_path)
+    failing(ValueError("trop long"))
+    with pytest.raises(ValueError, match="^trop long$"):
+        _render_in_child(DocumentKind.SUMMARY, _summary(), False, tmp_path)

@@ -12,15 +12,18 @@ must not copy), each process imports the renderers and parses the usual fonts on
 and stores each document (`render_to_store`), returning only the file's path and SHA-256. A
 process that dies (killed, out of memory) breaks the whole pool: every render in flight fails with
 `RenderProcessLost`, a retryable error, and the next render starts a new pool. An error of the
-document itself (a bad input) comes back as the same exception as in a thread.
+document itself (a bad input) comes back as the same exception as in a thread. A process whose
+worker is gone exits within a second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import pickle
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -57,6 +60,20 @@ def _render_in_child(kind: DocumentKind, data: BaseModel, demo: bool, data_dir: 
         raise
 
 
+def _start_child(parent: int) -> None:
+    """A pool process's start: parse the fonts, and leave as soon as the worker is gone. A worker
+    killed outright (SIGKILL, the OOM killer) never tells its processes, which would otherwise wait
+    for work forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ami-parent-watch", daemon=True).start()
+    warm_up()
+
+
 def _ready() -> None:
     """A no-op task: submitted once per process at start, so that every process starts (and warms up) now."""
 
@@ -82,7 +99,7 @@ class DocumentPool:
         with self._lock:
             if self._executor is None:
                 context = multiprocessing.get_context(START_METHOD)
-                self._executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=warm_up)
+                self._executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_child, initargs=(os.getpid(),))
                 self.started += 1
                 for _ in range(self.processes):  # one per process: an idle pool spawns on demand
                     self._executor.submit(_ready)
