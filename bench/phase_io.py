@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -215,4 +216,84 @@ async def io(bench: Bench) -> None:
         "plain_built_ratio": round(plain_mail / engine_mail, 2),
         "email_bytes": len(raw),
     }
+    bench.results["io"] |= await documents_beside_workflows(bench, summary, tag)
     log(f"io: {bench.results['io']}")
+
+
+# --- Documents in a thread of the worker's process, or in the document processes ----------------
+
+
+async def documents_beside_workflows(bench: Bench, summary: Any, tag: str) -> dict[str, Any]:
+    """What the documents' rendering costs the workflow tasks of the same process: bare workflows
+    (one activity each, on the bench's baseline worker, in this process), one after the other,
+    while four summaries at a time are rendered through `make_document`, in a thread of this process
+    (AMI_DOCUMENT_PROCESSES=0) or in one document process (ami/infra/documents/pool.py); the event
+    loop's lag is sampled meanwhile. Also the documents/s of the activity, one at a time, through the pool."""
+    from temporalio.testing import ActivityEnvironment
+
+    from ami.activities.documents import DocumentActivities
+    from ami.infra.documents.pool import DocumentPool
+    from ami.infra.store import store_for
+    from ami.models.document_requests import SummaryRequest
+    from bench.baseline import BaselineWorkflow
+
+    store = store_for(bench.settings.resolved_database_url())
+    env = ActivityEnvironment()
+    rounds = max(10, bench.args.docs)
+
+    def request(i: int) -> SummaryRequest:
+        return SummaryRequest.model_validate({"workflow_id": f"bench-pool-{tag}", "receipt_number": f"P{i}", "data": summary(1000 + i)})
+
+    async def workflow_latencies(count: int) -> list[float]:
+        out = []
+        for i in range(count):
+            t = time.perf_counter()
+            handle = await bench.client.start_workflow(
+                BaselineWorkflow.run, args=[1, 0], id=f"bench-pool-wf-{tag}-{stamp()}-{i}", task_queue="bench-baseline"
+            )
+            await handle.result()
+            out.append(time.perf_counter() - t)
+        return out
+
+    async def loop_lag(stop: asyncio.Event, lags: list[float]) -> None:
+        while not stop.is_set():
+            t = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lags.append(time.perf_counter() - t - 0.005)
+
+    def ms(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
+
+    out: dict[str, Any] = {"beside_quiet_wf_p50_ms": ms(await workflow_latencies(rounds), 0.5)}
+    for mode, processes in (("thread", 0), ("pool", 1)):
+        pool = DocumentPool(processes)
+        pool.start()
+        docs = DocumentActivities(bench.settings, store, pool)
+        await env.run(docs.make_document, request(-1))  # the process is up and warm
+        if processes:
+            t = time.perf_counter()
+            for i in range(bench.args.docs):
+                await env.run(docs.make_document, request(i))
+            out["pool_docs_per_s"] = round(bench.args.docs / (time.perf_counter() - t), 1)
+        stop, lags, rendered = asyncio.Event(), list[float](), [0]
+
+        async def render(k: int, docs: DocumentActivities = docs, stop: asyncio.Event = stop, rendered: list[int] = rendered) -> None:
+            while not stop.is_set():
+                await env.run(docs.make_document, request(rendered[0] % 7 + 10 * k))
+                rendered[0] += 1
+
+        t = time.perf_counter()
+        load = [asyncio.create_task(render(k)) for k in range(4)] + [asyncio.create_task(loop_lag(stop, lags))]
+        latencies = await workflow_latencies(rounds)
+        stop.set()
+        await asyncio.gather(*load)
+        elapsed = time.perf_counter() - t
+        pool.shutdown()
+        out[f"beside_{mode}_wf_p50_ms"] = ms(latencies, 0.5)
+        out[f"beside_{mode}_wf_max_ms"] = ms(latencies, 1.0)
+        out[f"beside_{mode}_loop_lag_p99_ms"] = ms(lags, 0.99)
+        out[f"beside_{mode}_loop_lag_max_ms"] = ms(lags, 1.0)
+        out[f"beside_{mode}_docs_per_s"] = round(rendered[0] / elapsed, 1)
+    log(f"io: documents beside workflows: {out}")
+    return out

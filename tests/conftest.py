@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,6 +15,12 @@ from ami.infra.mail.sink import EmlWriter
 from ami.infra.settings import Settings
 
 __all__ = ["free_port"]  # for the tests that import it from here
+
+# The workers of the tests render their PDFs in a thread, not in a document process: each worker
+# would spawn one (about 2 s of a loaded machine's CPU: a fresh interpreter importing fpdf2), and
+# the documents are the same bytes either way (tests/test_document_pool.py renders through the
+# processes and checks it). `AMI_DOCUMENT_PROCESSES=1 make test` runs the whole suite with them.
+os.environ.setdefault("AMI_DOCUMENT_PROCESSES", "0")
 
 
 class _SharedTimeServer:

@@ -10,10 +10,7 @@ accepted (`CampaignReportInput`).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -22,38 +19,37 @@ from ami.activities.base import StoreActivities
 from ami.activities.heartbeat import heartbeating
 from ami.domain.register import load_register
 from ami.infra.campaign_report import campaign_report
-from ami.infra.documents import pdf
+from ami.infra.documents.pool import DocumentPool
+from ami.infra.documents.render import store_content
 from ami.infra.privacy import notice
-from ami.infra.private_files import private_dir, write_private
+from ami.infra.settings import Settings
+from ami.infra.store import Store
 from ami.models import documents as inputs
 from ami.models.document_requests import CampaignReportDocumentRequest, MakeDocumentInput, SummaryRequest
 from ami.models.tables import DocumentRow
 from ami.models.values import DocumentKind, DocumentRef
 from ami.models.workflow_ids import campaign_of
 
-# kind -> (renderer, file name stem)
-RENDERERS: dict[DocumentKind, tuple[Callable[..., bytes], str]] = {
-    DocumentKind.SUMMARY: (pdf.summary_pdf, "recapitulatif-candidature"),
-    DocumentKind.DECISION_LETTER: (pdf.decision_letter_pdf, "lettre-de-decision"),
-    DocumentKind.CERTIFICATE: (pdf.certificate_pdf, "attestation-de-participation"),
-    DocumentKind.COLLECTIVITE_REPORT: (pdf.collectivite_report_pdf, "rapport-de-capitalisation"),
-    DocumentKind.CAMPAIGN_REPORT: (pdf.campaign_report_pdf, "rapport-de-campagne"),
+__all__ = ["STEMS", "DocumentActivities", "store_content"]
+
+# kind -> the file name's stem (the renderers are in ami/infra/documents/render.py)
+STEMS: dict[DocumentKind, str] = {
+    DocumentKind.SUMMARY: "recapitulatif-candidature",
+    DocumentKind.DECISION_LETTER: "lettre-de-decision",
+    DocumentKind.CERTIFICATE: "attestation-de-participation",
+    DocumentKind.COLLECTIVITE_REPORT: "rapport-de-capitalisation",
+    DocumentKind.CAMPAIGN_REPORT: "rapport-de-campagne",
 }
 
 
-def store_content(data_dir: Path, content: bytes, suffix: str) -> tuple[Path, str]:
-    """Write `content` under documents/<aa>/<sha256><suffix>; the same bytes land on the same path."""
-    digest = hashlib.sha256(content).hexdigest()
-    path = data_dir / "documents" / digest[:2] / f"{digest}{suffix}"
-    if not path.exists():
-        private_dir(path.parent)
-        partial = path.with_suffix(path.suffix + ".part")
-        write_private(partial, content)
-        partial.replace(path)  # atomic: a crash never leaves a half-written document
-    return path, digest
-
-
 class DocumentActivities(StoreActivities):
+    """`documents` is where the PDFs are rendered: the worker's process pool (ami/worker/runner.py),
+    or, when not given, a thread of this process."""
+
+    def __init__(self, settings: Settings | None = None, store: Store | None = None, documents: DocumentPool | None = None) -> None:
+        super().__init__(settings, store)
+        self.documents = documents or DocumentPool(0)
+
     def _input(self, request: MakeDocumentInput) -> BaseModel:
         """The document's input; the campaign report's is built from the store."""
         match request:
@@ -73,13 +69,13 @@ class DocumentActivities(StoreActivities):
 
     @activity.defn
     async def make_document(self, input: MakeDocumentInput) -> DocumentRef:
-        renderer, stem = RENDERERS[input.kind]
+        stem = STEMS[input.kind]
         # Rendering can take seconds on a busy machine: heartbeats let a lost task resume quickly.
         data = await heartbeating(asyncio.to_thread(self._input, input))
-        content = await heartbeating(asyncio.to_thread(renderer, data, demo=self.settings.demo))
-        path, digest = await heartbeating(asyncio.to_thread(store_content, self.settings.data_dir, content, ".pdf"))
+        # In a document process when the worker has them: the PDF is written there, only its path comes back.
+        path, digest = await heartbeating(self.documents.render(input.kind, data, demo=self.settings.demo, data_dir=self.settings.data_dir))
         filename = f"{stem}-{input.receipt_number}.pdf" if input.receipt_number else f"{stem}.pdf"
-        ref = DocumentRef(kind=input.kind, filename=filename, path=str(path), sha256=digest)
+        ref = DocumentRef(kind=input.kind, filename=filename, path=path, sha256=digest)
         await asyncio.to_thread(
             self.store.record_document,
             DocumentRow(
@@ -87,7 +83,7 @@ class DocumentActivities(StoreActivities):
                 receipt_number=input.receipt_number,
                 kind=input.kind,
                 filename=filename,
-                path=str(path),
+                path=path,
                 sha256=digest,
                 created_at=datetime.now(UTC),
             ),

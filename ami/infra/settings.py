@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     # Seconds between two memory releases of `ami worker` (garbage collection, then malloc_trim):
     # evicted workflows leave freed memory that the process would otherwise keep. 0: never.
     memory_release_seconds: float = Field(default=60.0, ge=0)
+    # Processes that render the PDFs of `make_document` for the worker (ami/infra/documents/pool.py):
+    # a document holds the GIL for tens of ms, which the workflow tasks of the worker's own process
+    # must not wait behind. One is enough for the engine's volume (a summary costs about 60 ms of
+    # CPU, a campaign's decision letters come by the hundred) and leaves the other core of a
+    # two-core host to the worker; more only help a host with cores to spare. About 80 MiB of memory each.
+    # 0: render in a thread of the worker's process (the tests, the chaos workers).
+    document_processes: int = Field(default=1, ge=0)
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from ami.activities.eligibility import check_eligibility
 from ami.activities.email import EmailActivities
 from ami.activities.records import RecordActivities
 from ami.activities.rgpd import RgpdActivities
+from ami.infra.documents.pool import DocumentPool
 from ami.infra.mail.render import TemplateCheckError, check_templates
 from ami.infra.settings import Settings, get_settings
 from ami.infra.store import store_for
@@ -42,7 +43,8 @@ VERSIONING_BEHAVIOR = VersioningBehavior.AUTO_UPGRADE
 STICKY_TIMEOUT = timedelta(seconds=3)
 
 
-def activities_for(settings: Settings) -> list[Any]:
+def activities_for(settings: Settings, documents: DocumentPool | None = None) -> list[Any]:
+    """The engine's activities; the PDFs are rendered in `documents`, else in a thread of this process."""
     store = store_for(settings.resolved_database_url())
     return [
         check_eligibility,
@@ -50,7 +52,7 @@ def activities_for(settings: Settings) -> list[Any]:
         RecordActivities(store).record_transition,
         RecordActivities(store).record_fact,
         RecordActivities(store).record_campaign,
-        DocumentActivities(settings, store).make_document,
+        DocumentActivities(settings, store, documents).make_document,
         RgpdActivities(settings, store).purge,
     ]
 
@@ -73,14 +75,32 @@ def workflow_options(settings: Settings) -> dict[str, Any]:
     return {"workflows": list(WORKFLOWS), "max_cached_workflows": settings.max_cached_workflows}
 
 
-def build_worker(client: Client, settings: Settings | None = None, task_queue: str | None = None) -> Worker:
+class EngineWorker(Worker):
+    """A worker that owns the processes rendering its documents (AMI_DOCUMENT_PROCESSES): they start
+    with the worker (`run`, hence `async with`) and stop once it has shut down."""
+
+    def __init__(self, client: Client, *, documents: DocumentPool, **options: Any) -> None:
+        super().__init__(client, **options)
+        self.documents = documents
+
+    async def run(self) -> None:
+        self.documents.start()
+        try:
+            await super().run()
+        finally:
+            await asyncio.to_thread(self.documents.shutdown)  # after the activities: no render is left
+
+
+def build_worker(client: Client, settings: Settings | None = None, task_queue: str | None = None) -> EngineWorker:
     """The worker, once every email template renders (overrides included): TemplateCheckError otherwise."""
     settings = settings or get_settings()
     check_templates(settings.templates_dir)
-    return Worker(
+    documents = DocumentPool(settings.document_processes)
+    return EngineWorker(
         client,
+        documents=documents,
         task_queue=task_queue or settings.task_queue,
-        activities=activities_for(settings),
+        activities=activities_for(settings, documents),
         deployment_config=deployment_config(settings),
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
         **workflow_options(settings),
