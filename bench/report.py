@@ -128,6 +128,10 @@ def _io(add: Add, io: dict[str, Any]) -> None:
     if "same_bytes_ratio" in io:
         same = f"the engine's message ({io['email_bytes']} B, summary attached) sent raw: {io['same_bytes_emails_per_s']}/s"
         add("emails: ratio aiosmtplib same bytes / engine", io["same_bytes_ratio"], same)
+    for mode in ("thread", "process"):
+        if f"beside_{mode}_wf_p50_ms" in io:
+            lag = f"max {io[f'beside_{mode}_wf_max_ms']} ms; event loop lag p99 {io[f'beside_{mode}_loop_lag_p99_ms']} ms"
+            add(f"bare workflow (ms, p50) beside documents in a {mode}", io[f"beside_{mode}_wf_p50_ms"], lag)
     if "plain_built_ratio" in io:
         plain = f"the standard library building the same text, HTML and PDF, then aiosmtplib: {io['plain_built_emails_per_s']}/s"
         add("emails: ratio built plainly / engine", io["plain_built_ratio"], plain)
