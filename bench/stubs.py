@@ -41,3 +41,9 @@ def stub_activities() -> list[object]:
 
     s = StubActivities()
     return [check_eligibility, s.make_document, s.send_email, s.record_transition, s.record_fact, s.record_campaign]
+
+
+def journal_stubs() -> list[object]:
+    """The journal's writes, which the workflows run as local activities: in the workflow's own worker."""
+    s = StubActivities()
+    return [s.record_transition, s.record_fact]

@@ -3,6 +3,8 @@
     python -m bench.wfworker ADDRESS TASK_QUEUE [MAX_CACHED_WORKFLOWS]
 
 With the engine's worker options (`ami.worker.runner.workflow_options`); the cache size defaults to the setting.
+The journal's writes are local activities: they run in the worker that runs the workflow task, so
+this one registers them (the stand-ins of bench/stubs.py); every other activity runs elsewhere.
 
 Prints "ready" once polling; runs until killed (SIGTERM).
 """
@@ -25,12 +27,13 @@ async def main(address: str, task_queue: str, cache: str | None) -> None:
 
     from ami.infra.settings import Settings
     from ami.worker.runner import workflow_options
+    from bench.stubs import journal_stubs
 
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     options = workflow_options(Settings(max_cached_workflows=int(cache)) if cache else Settings())
-    async with Worker(client, task_queue=task_queue, **options):
+    async with Worker(client, task_queue=task_queue, activities=journal_stubs(), **options):
         print("ready", flush=True)
         if os.environ.get("AMI_BENCH_TRIM"):  # diagnostic: is the memory kept freed, or still held?
             asyncio.get_running_loop().create_task(_trim_every_second())
