@@ -110,7 +110,7 @@ def test_a_demo_email_is_dated_and_marked_as_a_demonstration(tmp_path: Path) -> 
     plan = demo_plan(datetime.now(UTC))  # the campaign opened (in compressed time) just now
     settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/ami.db", demo=True)
     activities = EmailActivities(settings)
-    row = activities._render(
+    row, _envelope = activities._render(
         SendEmailInput(workflow_id="w", purpose="receipt", to=["a@example.org"], context=demo_context(plan)), "<id@ami>"
     )
     message = email.message_from_bytes(row.raw, policy=policy.default)
