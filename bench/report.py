@@ -128,10 +128,12 @@ def _io(add: Add, io: dict[str, Any]) -> None:
     if "same_bytes_ratio" in io:
         same = f"the engine's message ({io['email_bytes']} B, summary attached) sent raw: {io['same_bytes_emails_per_s']}/s"
         add("emails: ratio aiosmtplib same bytes / engine", io["same_bytes_ratio"], same)
-    for mode in ("thread", "process"):
+    if "beside_quiet_wf_p50_ms" in io:
+        add("bare workflow (ms, p50), no document rendering", io["beside_quiet_wf_p50_ms"])
+    for mode, where in (("thread", "a thread of the worker"), ("pool", "the document process")):
         if f"beside_{mode}_wf_p50_ms" in io:
             lag = f"max {io[f'beside_{mode}_wf_max_ms']} ms; event loop lag p99 {io[f'beside_{mode}_loop_lag_p99_ms']} ms"
-            add(f"bare workflow (ms, p50) beside documents in a {mode}", io[f"beside_{mode}_wf_p50_ms"], lag)
+            add(f"bare workflow (ms, p50), documents in {where}", io[f"beside_{mode}_wf_p50_ms"], lag)
     if "plain_built_ratio" in io:
         plain = f"the standard library building the same text, HTML and PDF, then aiosmtplib: {io['plain_built_emails_per_s']}/s"
         add("emails: ratio built plainly / engine", io["plain_built_ratio"], plain)
