@@ -188,6 +188,29 @@ def local_activity_figures(events: Iterable[Any]) -> tuple[int, int]:
     return len(tasks), len(set(tasks))
 
 
+def strain_figures(events: Iterable[Any]) -> dict[str, float]:
+    """What a history shows of a worker that could not keep up: workflow tasks timed out (a sticky one
+    not taken within its timeout is one) or failed, activity attempts beyond the first, the longest
+    workflow task (started to completed) and the longest wait of an activity for a worker (scheduled
+    to started), in seconds."""
+    events = list(events)
+    at = {e.event_id: e.event_time.ToDatetime() for e in events}
+    task_s = [
+        (at[e.event_id] - at[e.workflow_task_completed_event_attributes.started_event_id]).total_seconds()
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    ]
+    started = [e for e in events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
+    waits = [(at[e.event_id] - at[e.activity_task_started_event_attributes.scheduled_event_id]).total_seconds() for e in started]
+    return {
+        "workflow_task_timeouts": sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT for e in events),
+        "workflow_task_failures": sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in events),
+        "activity_retries": sum(e.activity_task_started_event_attributes.attempt - 1 for e in started),
+        "longest_workflow_task_s": round(max(task_s, default=0.0), 2),
+        "longest_activity_wait_s": round(max(waits, default=0.0), 2),
+    }
+
+
 async def history_figures(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     """Events, billable actions, serialized size and state transitions of one workflow."""
     history = await handle.fetch_history()
@@ -207,6 +230,7 @@ async def history_figures(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
         "history_bytes": size,
         "server_history_bytes": info.history_size_bytes,
         "event_types": dict(types),
+        "strain": strain_figures(history.events),
         "history": history,
     }
 

@@ -185,6 +185,8 @@ async def region(bench: Bench) -> None:
             "timers_mean": shape.timers,
             "largest_events": largest["events"],
             "largest_bytes": largest["history_bytes"],
+            # Summed over the sample, or the largest in it: a worker that kept up shows zeros and short tasks.
+            "strain": {key: (max if key.startswith("longest") else sum)(f["strain"][key] for f in figures) for key in figures[0]["strain"]},
         }
         base = await bench.baseline(n, shape)
         out["baseline"] = base

@@ -9,7 +9,6 @@ accepted (`CampaignReportInput`).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -17,6 +16,7 @@ from temporalio import activity
 
 from ami.activities.base import StoreActivities
 from ami.activities.heartbeat import heartbeating
+from ami.activities.store_calls import store_call
 from ami.domain.register import load_register
 from ami.infra.campaign_report import campaign_report
 from ami.infra.documents.pool import DocumentPool
@@ -71,12 +71,12 @@ class DocumentActivities(StoreActivities):
     async def make_document(self, input: MakeDocumentInput) -> DocumentRef:
         stem = STEMS[input.kind]
         # Rendering can take seconds on a busy machine: heartbeats let a lost task resume quickly.
-        data = await heartbeating(asyncio.to_thread(self._input, input))
+        data = await store_call(self._input, input)
         # In a document process when the worker has them: the PDF is written there, only its path comes back.
         path, digest = await heartbeating(self.documents.render(input.kind, data, demo=self.settings.demo, data_dir=self.settings.data_dir))
         filename = f"{stem}-{input.receipt_number}.pdf" if input.receipt_number else f"{stem}.pdf"
         ref = DocumentRef(kind=input.kind, filename=filename, path=path, sha256=digest)
-        await asyncio.to_thread(
+        await store_call(
             self.store.record_document,
             DocumentRow(
                 workflow_id=input.workflow_id,

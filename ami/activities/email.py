@@ -10,7 +10,6 @@ records it, alerts the coordinators and goes on (see ami/infra/mail/smtp.py for 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from email.utils import parseaddr
 
@@ -20,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from ami.activities.base import StoreActivities
 from ami.activities.heartbeat import heartbeating
+from ami.activities.store_calls import store_call
 from ami.infra.mail import calendar as ics
 from ami.infra.mail.compose import compose
 from ami.infra.mail.filters import time_map_of
@@ -38,7 +38,7 @@ class EmailActivities(StoreActivities):
     @activity.defn
     async def send_email(self, input: SendEmailInput) -> EmailOutcome:
         msg_id = message_id(input.workflow_id, input.purpose, input.occurrence, self.settings.message_id_domain, input.run_id)
-        row = await asyncio.to_thread(self.store.outbox_get, msg_id)
+        row = await store_call(self.store.outbox_get, msg_id)
         if row is not None and row.status in (EmailStatus.SENT, EmailStatus.BOUNCED):
             return EmailOutcome(message_id=msg_id, status=EmailStatus(row.status), detail=row.detail)
         read_back: tuple[str, list[str]] | None = None
@@ -50,7 +50,7 @@ class EmailActivities(StoreActivities):
                 activity.logger.error("email refused before sending", extra={"purpose": input.purpose, "message_id": msg_id})
                 return EmailOutcome(message_id=msg_id, status=EmailStatus.BOUNCED, detail=str(mismatch))
             # If a concurrent attempt wrote the row first, outbox_put returns that one: one message, one set of bytes.
-            row = await asyncio.to_thread(self.store.outbox_put, built)
+            row = await store_call(self.store.outbox_put, built)
             if row is built:
                 # These very bytes were just read back by the guard: their envelope need not be parsed again.
                 read_back = envelope
@@ -66,7 +66,7 @@ class EmailActivities(StoreActivities):
         if partial:
             # Delivered to the others; the refused addresses still need a coordinator's eye.
             return await self._bounce(msg_id, partial, input.purpose)
-        await asyncio.to_thread(self.store.outbox_mark, msg_id, OutboxStatus.SENT)
+        await store_call(self.store.outbox_mark, msg_id, OutboxStatus.SENT)
         _count(EMAILS_SENT, "Courriels acceptés par le relais SMTP", input.purpose)
         activity.logger.info("email sent", extra={"purpose": input.purpose, "message_id": msg_id})
         return EmailOutcome(message_id=msg_id, status=EmailStatus.SENT)
@@ -115,7 +115,7 @@ class EmailActivities(StoreActivities):
         return row, envelope
 
     async def _bounce(self, msg_id: str, detail: str, purpose: str) -> EmailOutcome:
-        await asyncio.to_thread(self.store.outbox_mark, msg_id, OutboxStatus.BOUNCED, detail)
+        await store_call(self.store.outbox_mark, msg_id, OutboxStatus.BOUNCED, detail)
         _count(EMAILS_BOUNCED, "Courriels refusés définitivement (5xx)", purpose)
         activity.logger.warning("email bounced", extra={"message_id": msg_id, "detail": detail})
         return EmailOutcome(message_id=msg_id, status=EmailStatus.BOUNCED, detail=detail)

@@ -6,11 +6,11 @@ A retried activity adds nothing: transitions are keyed by (workflow id, sequence
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from temporalio import activity
 
+from ami.activities.store_calls import journal_call
 from ami.infra.settings import get_settings
 from ami.infra.store import FactRow, Store, store_for
 from ami.models.activity_payloads import RecordCampaignInput, RecordTransitionInput
@@ -69,13 +69,13 @@ class RecordActivities:
             submitted_at=input.at if input.form is not None else None,
             updated_at=input.at,
         )
-        return await asyncio.to_thread(self.store.record_transition, row, projection)
+        return await journal_call(self.store.record_transition, row, projection)
 
     @activity.defn
     async def record_fact(self, input: RecordFactInput) -> bool:
-        return await asyncio.to_thread(self.store.record_fact, fact_row(input))
+        return await journal_call(self.store.record_fact, fact_row(input))
 
     @activity.defn
     async def record_campaign(self, input: RecordCampaignInput) -> None:
         row = CampaignRow(id=input.campaign_id, first_seen_at=input.at, **input.model_dump(exclude={"campaign_id", "at"}))
-        await asyncio.to_thread(self.store.record_campaign, row)
+        await journal_call(self.store.record_campaign, row)

@@ -7,14 +7,13 @@ asked of the Temporal server itself (the campaign workflow's status), through th
 
 from __future__ import annotations
 
-import asyncio
-
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from ami.activities.base import StoreActivities
+from ami.activities.store_calls import store_call
 from ami.infra.keystore import key_store_for
 from ami.infra.purge import PurgeReport, apply, campaign_ids, plan
 from ami.infra.settings import Settings
@@ -45,13 +44,13 @@ async def running_campaigns(client: Client, ids: list[str]) -> set[str]:
 async def run_purge(client: Client, settings: Settings, store: Store, request: PurgeRequest) -> PurgeReport:
     """Plan, then apply unless `dry_run`: the activity and `ami rgpd purge` share it."""
     keys = key_store_for(store.url)
-    ids = await asyncio.to_thread(campaign_ids, store)
+    ids = await store_call(campaign_ids, store)
     running = await running_campaigns(client, ids)
-    live = await asyncio.to_thread(keys.live_scopes)
-    report = await asyncio.to_thread(plan, store, settings.campaigns_dir, request.at, running, live, request.dry_run)
+    live = await store_call(keys.live_scopes)
+    report = await store_call(plan, store, settings.campaigns_dir, request.at, running, live, request.dry_run)
     if request.dry_run:
         return report
-    return await asyncio.to_thread(apply, report, store, keys)
+    return await store_call(apply, report, store, keys)
 
 
 class RgpdActivities(StoreActivities):

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     # two-core host to the worker; more only help a host with cores to spare. About 80 MiB of memory each.
     # 0: render in a thread of the worker's process (the tests, the chaos workers).
     document_processes: int = Field(default=1, ge=0)
+    # Activities one worker runs at once (Temporal's `max_concurrent_activities`, 100 by default). The
+    # others wait on the server's task queue, where no timeout runs: a worker takes only the work its
+    # cores can do, instead of a hundred tasks that each wait for CPU, for the document process and
+    # for the store until their heartbeat timeout cancels them (docs/performance.md, "The region with
+    # real activities"). 20 covers a slow SMTP relay (each email waits on it, not on the CPU).
+    max_concurrent_activities: int = Field(default=20, ge=1)
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod

@@ -103,6 +103,7 @@ def build_worker(client: Client, settings: Settings | None = None, task_queue: s
         activities=activities_for(settings, documents),
         deployment_config=deployment_config(settings),
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
+        max_concurrent_activities=settings.max_concurrent_activities,
         **workflow_options(settings),
     )
 

@@ -1,0 +1,50 @@
+"""Where the activities' store calls run: threads of their own, in two pools, not the event loop's default.
+
+The store (SQLAlchemy over SQLite or PostgreSQL) blocks, so every call runs in a thread. Before,
+they all went through `asyncio.to_thread`, the loop's default pool (6 threads on two cores), which
+the journal's local activities shared with every email and document activity. Under a region's load
+(bench/phase_scale.py, `--region`) a journal write waited there behind the outbox's writes, and it
+waits *inside a workflow task*: the workflow tasks lasted seconds, updates to the campaign timed
+out, and activities awaiting their store call outside a heartbeat were cancelled by their
+heartbeat timeout and run again, which added more load (docs/performance.md, "The region with real
+activities").
+
+- `journal_call`: the journal (`RecordActivities`), on `JOURNAL_THREADS` of its own. A workflow
+  task that writes its journal never queues behind side effects.
+- `store_call`: the side effects' store calls (outbox, documents, purge), on `STORE_THREADS`,
+  heartbeating while they wait, so a wait on a busy store is never mistaken for a lost worker.
+
+The sizes are small on purpose: SQLite admits one writer at a time, and the worker's store engine
+keeps 5 connections (SQLAlchemy's default pool), so more threads would only wait on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+from ami.activities.heartbeat import heartbeating
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+JOURNAL_THREADS = 2
+STORE_THREADS = 3
+
+# One pair per process: threads start on first use and serve every worker of the process (the tests
+# run many). An idle pool costs nothing; the interpreter joins them at exit.
+_journal = ThreadPoolExecutor(max_workers=JOURNAL_THREADS, thread_name_prefix="ami-journal")
+_store = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="ami-store")
+
+
+async def journal_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(*args, **kwargs)` on the journal's threads (a local activity: no heartbeat)."""
+    return await asyncio.get_running_loop().run_in_executor(_journal, functools.partial(fn, *args, **kwargs))
+
+
+async def store_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(*args, **kwargs)` on the side effects' store threads, heartbeating while it waits."""
+    return await heartbeating(asyncio.get_running_loop().run_in_executor(_store, functools.partial(fn, *args, **kwargs)))
