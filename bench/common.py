@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHandle
 
@@ -204,6 +204,12 @@ def strain_figures(events: Iterable[Any]) -> dict[str, float]:
     waits = [(at[e.event_id] - at[e.activity_task_started_event_attributes.scheduled_event_id]).total_seconds() for e in started]
     return {
         "workflow_task_timeouts": sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT for e in events),
+        # Of which a sticky task no worker took in time (schedule to start); the others ran too long (start to close).
+        "sticky_timeouts": sum(
+            e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
+            and e.workflow_task_timed_out_event_attributes.timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START
+            for e in events
+        ),
         "workflow_task_failures": sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in events),
         "activity_retries": sum(e.activity_task_started_event_attributes.attempt - 1 for e in started),
         "longest_workflow_task_s": round(max(task_s, default=0.0), 2),

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     # for the store until their heartbeat timeout cancels them (docs/performance.md, "The region with
     # real activities"). 20 covers a slow SMTP relay (each email waits on it, not on the CPU).
     max_concurrent_activities: int = Field(default=20, ge=1)
+    # Workflow tasks one worker runs at once (Temporal's `max_concurrent_workflow_tasks`, 100 by default).
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod

@@ -104,6 +104,7 @@ def build_worker(client: Client, settings: Settings | None = None, task_queue: s
         deployment_config=deployment_config(settings),
         sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
         max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         **workflow_options(settings),
     )
 
