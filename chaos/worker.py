@@ -21,7 +21,7 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 from ami.infra.client import connect
 from ami.infra.settings import get_settings
 from ami.infra.store import SchemaError, check_schema
-from ami.worker.runner import STICKY_TIMEOUT, WORKFLOWS, activities_for
+from ami.worker.runner import WORKFLOWS, activities_for, pacing_options
 
 
 class AttemptLog(Interceptor):
@@ -78,7 +78,7 @@ async def main(log_dir: str, name: str) -> None:
         workflows=list(WORKFLOWS),
         activities=activities_for(settings),
         interceptors=[AttemptLog(attempts)],
-        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
+        **pacing_options(settings),
     )
     print(f"worker ready pid={os.getpid()}", flush=True)
     await worker.run()

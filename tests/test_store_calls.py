@@ -88,6 +88,8 @@ def test_the_store_pools_are_small_and_apart() -> None:
 
 
 async def test_the_worker_takes_at_most_its_setting_of_activities(time_env: WorkflowEnvironment, settings: Settings) -> None:
-    worker = build_worker(time_env.client, settings.model_copy(update={"max_concurrent_activities": 7}), task_queue="limite")
-    assert worker.config()["max_concurrent_activities"] == 7
+    limits = {"max_concurrent_activities": 7, "max_concurrent_workflow_tasks": 5}
+    worker = build_worker(time_env.client, settings.model_copy(update=limits), task_queue="limite")
+    assert {key: worker.config()[key] for key in limits} == limits  # type: ignore[literal-required]
     assert Settings.model_fields["max_concurrent_activities"].default == 20
+    assert Settings.model_fields["max_concurrent_workflow_tasks"].default == 10

@@ -39,7 +39,8 @@ VERSIONING_BEHAVIOR = VersioningBehavior.AUTO_UPGRADE
 
 # A workflow's next task waits this long for the worker that ran its last one (and holds its state
 # in cache) before any worker takes it: a worker that died delays its workflows by this much, not by
-# the SDK's default of 10 s (docs/reliability.md).
+# the SDK's default of 10 s (docs/reliability.md). Under a burst (a deliberation waking a thousand
+# candidatures) 10 s was slower, not faster: docs/performance.md, "Third round".
 STICKY_TIMEOUT = timedelta(seconds=3)
 
 
@@ -55,6 +56,16 @@ def activities_for(settings: Settings, documents: DocumentPool | None = None) ->
         DocumentActivities(settings, store, documents).make_document,
         RgpdActivities(settings, store).purge,
     ]
+
+
+def pacing_options(settings: Settings) -> dict[str, Any]:
+    """How much one worker takes at once, and how long a workflow waits for the worker that caches it:
+    the options of every worker that runs the engine's tasks (the chaos workers too)."""
+    return {
+        "sticky_queue_schedule_to_start_timeout": STICKY_TIMEOUT,
+        "max_concurrent_activities": settings.max_concurrent_activities,
+        "max_concurrent_workflow_tasks": settings.max_concurrent_workflow_tasks,
+    }
 
 
 def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
@@ -102,9 +113,7 @@ def build_worker(client: Client, settings: Settings | None = None, task_queue: s
         task_queue=task_queue or settings.task_queue,
         activities=activities_for(settings, documents),
         deployment_config=deployment_config(settings),
-        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
-        max_concurrent_activities=settings.max_concurrent_activities,
-        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        **pacing_options(settings),
         **workflow_options(settings),
     )
 
