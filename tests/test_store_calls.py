@@ -1,15 +1,15 @@
 """The activities' store calls: the journal on threads of its own, the side effects heartbeating while
-they wait for the store, and a worker that takes no more activities than its setting allows."""
+they wait for the store; and the worker built with its pacing settings."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from typing import Any
 
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from ami.activities import store_calls
 from ami.activities.email import EmailActivities
 from ami.activities.store_calls import STORE_THREADS, journal_call, store_call
 from ami.infra.mail.sink import EmlWriter
@@ -81,13 +81,15 @@ async def test_send_email_heartbeats_while_its_outbox_row_is_written(settings: S
     assert outcome.status == "sent" and len(sink.received) == 1
 
 
-def test_the_store_pools_are_small_and_apart() -> None:
-    assert store_calls._journal is not store_calls._store
-    assert store_calls._journal._max_workers == store_calls.JOURNAL_THREADS
-    assert store_calls._store._max_workers == STORE_THREADS
+async def test_a_store_call_sees_its_caller_context() -> None:
+    """As with `asyncio.to_thread`: the activity's and the trace's context variables reach the thread."""
+    caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller")
+    caller.set("activité")
+    assert await store_call(caller.get) == "activité"
+    assert await journal_call(caller.get) == "activité"
 
 
-async def test_the_worker_takes_at_most_its_setting_of_activities(time_env: WorkflowEnvironment, settings: Settings) -> None:
+async def test_the_worker_is_built_with_its_pacing_settings(time_env: WorkflowEnvironment, settings: Settings) -> None:
     limits = {"max_concurrent_activities": 7, "max_concurrent_workflow_tasks": 5}
     worker = build_worker(time_env.client, settings.model_copy(update=limits), task_queue="limite")
     assert {key: worker.config()[key] for key in limits} == limits  # type: ignore[literal-required]

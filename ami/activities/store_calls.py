@@ -14,13 +14,15 @@ activities").
 - `store_call`: the side effects' store calls (outbox, documents, purge), on `STORE_THREADS`,
   heartbeating while they wait, so a wait on a busy store is never mistaken for a lost worker.
 
-The sizes are small on purpose: SQLite admits one writer at a time, and the worker's store engine
-keeps 5 connections (SQLAlchemy's default pool), so more threads would only wait on the database.
+The sizes are small on purpose: SQLite admits one writer at a time, so more threads would only wait
+for its lock; PostgreSQL would take more, but five at once is already more than a two-core worker
+keeps busy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,11 +42,19 @@ _journal = ThreadPoolExecutor(max_workers=JOURNAL_THREADS, thread_name_prefix="a
 _store = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="ami-store")
 
 
+def _run_on(pool: ThreadPoolExecutor, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
+    """`fn(*args, **kwargs)` on `pool`, in a copy of the caller's context (the activity's, the
+    trace's), as `asyncio.to_thread` runs it."""
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, fn, *args, **kwargs)
+    return asyncio.get_running_loop().run_in_executor(pool, call)
+
+
 async def journal_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`fn(*args, **kwargs)` on the journal's threads (a local activity: no heartbeat)."""
-    return await asyncio.get_running_loop().run_in_executor(_journal, functools.partial(fn, *args, **kwargs))
+    return await _run_on(_journal, fn, *args, **kwargs)
 
 
 async def store_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`fn(*args, **kwargs)` on the side effects' store threads, heartbeating while it waits."""
-    return await heartbeating(asyncio.get_running_loop().run_in_executor(_store, functools.partial(fn, *args, **kwargs)))
+    return await heartbeating(_run_on(_store, fn, *args, **kwargs))

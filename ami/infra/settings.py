@@ -83,12 +83,13 @@ class Settings(BaseSettings):
     # others wait on the server's task queue, where no timeout runs: a worker takes only the work its
     # cores can do, instead of a hundred tasks that each wait for CPU, for the document process and
     # for the store until their heartbeat timeout cancels them (docs/performance.md, "The region with
-    # real activities", "Third round"). 20 covers a slow SMTP relay (each email waits on it, not on the CPU).
+    # real activities", "Third round", where 20 and 100 are compared). 20 covers a slow SMTP relay
+    # (each email waits on it, not on the CPU).
     max_concurrent_activities: int = Field(default=20, ge=1)
     # Workflow tasks one worker runs at once (Temporal's `max_concurrent_workflow_tasks`, 100 by default).
     # Their Python runs under one GIL: a hundred at once each took 5-10 s when the deliberation woke a
     # thousand candidatures, near their 10 s timeout; ten at once take at most about a second, and
-    # the region's decisions were all sent in half the time (docs/performance.md, "Third round").
+    # the region's decisions were all sent in 40 % less time (docs/performance.md, "Third round").
     max_concurrent_workflow_tasks: int = Field(default=10, ge=2)
 
     @field_validator("smtp_username", "smtp_password", mode="before")

@@ -1,4 +1,4 @@
-"""The store: synchronous SQLAlchemy calls, run by activities in a thread (`asyncio.to_thread`).
+"""The store: synchronous SQLAlchemy calls, run by activities on threads of their own (ami/activities/store_calls.py).
 
 SQLite (a file under var/ by default) or PostgreSQL through psycopg 3, same code. Writes insert with
 « ON CONFLICT DO NOTHING » on each row's natural key, so a retried activity, even one racing its own

@@ -40,7 +40,7 @@ VERSIONING_BEHAVIOR = VersioningBehavior.AUTO_UPGRADE
 # A workflow's next task waits this long for the worker that ran its last one (and holds its state
 # in cache) before any worker takes it: a worker that died delays its workflows by this much, not by
 # the SDK's default of 10 s (docs/reliability.md). Under a burst (a deliberation waking a thousand
-# candidatures) 10 s was slower, not faster: docs/performance.md, "Third round".
+# candidatures) 10 s was not faster, and in its one run slower: docs/performance.md, "Third round".
 STICKY_TIMEOUT = timedelta(seconds=3)
 
 
