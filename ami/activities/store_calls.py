@@ -2,12 +2,11 @@
 
 The store (SQLAlchemy over SQLite or PostgreSQL) blocks, so every call runs in a thread. Before,
 they all went through `asyncio.to_thread`, the loop's default pool (6 threads on two cores), which
-the journal's local activities shared with every email and document activity. Under a region's load
-(bench/phase_scale.py, `--region`) a journal write waited there behind the outbox's writes, and it
-waits *inside a workflow task*: the workflow tasks lasted seconds, updates to the campaign timed
-out, and activities awaiting their store call outside a heartbeat were cancelled by their
-heartbeat timeout and run again, which added more load (docs/performance.md, "The region with real
-activities").
+the journal's local activities shared with every email and document activity: a journal write, which
+waits *inside a workflow task*, could queue behind the outbox's writes, and an activity awaiting its
+store call outside a heartbeat could be taken for lost and run again, adding load. One region run
+failed that way; the next sitting did not reproduce it, so this rests on what it guarantees
+(tests/test_store_calls.py), not on a figure (docs/performance.md, "Third round").
 
 - `journal_call`: the journal (`RecordActivities`), on `JOURNAL_THREADS` of its own. A workflow
   task that writes its journal never queues behind side effects.
