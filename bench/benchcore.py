@@ -9,9 +9,11 @@ import time
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from ami.app.harness import DATABASE, free_port, local_engine, start_dev
@@ -19,6 +21,7 @@ from ami.app.ops import Coordination
 from ami.models.campaign import load_campaign
 from ami.models.campaign_plan import CampaignPlan
 from ami.models.candidature import CandidatureFile
+from bench.cache_probe import RebuildCounter
 from bench.common import Shape, StoreProbe, bounded
 
 MARKS = {"motivation": 4, "binome": 5, "posture": 3, "adaptabilite": 4, "numerique": 3, "apport": 4}
@@ -55,11 +58,16 @@ class Bench:
         self.env = await start_dev(port, ui_port)
         self.address = f"127.0.0.1:{port}"
         log(f"dev server on {self.address} (UI {ui_port}) in {time.monotonic() - t:.1f} s")
-        self.client: Client = self.env.client
+        # The engine's worker counts the workflows it rebuilt from their histories (bench/cache_probe.py).
+        self.rebuilds = RebuildCounter()
+        config = self.env.client.config()
+        config["interceptors"] = [self.rebuilds]
+        self.client: Client = Client(**config)
         from bench.baseline import BaselineWorkflow, empty_activity
 
         self.running = AsyncExitStack()
-        engine = await self.running.enter_async_context(local_engine(self.work, "ami-bench", env=self.env))
+        counted = cast(WorkflowEnvironment, SimpleNamespace(client=self.client))  # local_engine's worker uses env.client
+        engine = await self.running.enter_async_context(local_engine(self.work, "ami-bench", env=counted))
         self.settings, self.sink = engine.settings, engine.sink
         base_worker = Worker(self.client, task_queue="bench-baseline", workflows=[BaselineWorkflow], activities=[empty_activity])
         await self.running.enter_async_context(base_worker)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,6 +51,7 @@ async def one_campaign(
     started = time.monotonic()
     await sleep_until(anchor + timedelta(seconds=0.1))
     t0 = time.monotonic()
+    rebuilt = bench.rebuilds.snapshot()
     submitted = await bench.submit(coord, forms, timeout=120)
     t_sub = time.monotonic()
     late = datetime.now(UTC) > plan.deadline_at
@@ -74,6 +76,7 @@ async def one_campaign(
         "to_last_verdict_s": round(t_elig - t0, 1),
         "submissions_after_deadline": late,
         "campaign_after_submissions": after_submit,
+        "rebuilt_from_history": {"submissions": bench.rebuilds.since(rebuilt)},
     }
     if name == "region":  # the region's figures (history sizes, chains), logged at once in case the run is cut short
         with contextlib.suppress(Exception):
@@ -84,6 +87,7 @@ async def one_campaign(
         return out, handle, ids
     await sleep_until(plan.deadline_at + timedelta(seconds=0.1))
     t_jury = time.monotonic()
+    rebuilt = bench.rebuilds.snapshot()
     remaining = limit - (t_jury - started)
     text = ("Avis du jury : projet solide, binôme engagé, « à suivre ». " * 40)[:comment] if comment else None
     jobs = [
@@ -104,6 +108,8 @@ async def one_campaign(
         scoring_s=round(t_scored - t_jury, 1),
         scores_per_s=round((len(scored) - len(score_failures)) / max(1e-9, t_scored - t_jury), 1),
     )
+    out["rebuilt_from_history"]["jury"] = bench.rebuilds.since(rebuilt)
+    rebuilt = bench.rebuilds.snapshot()
     out["campaign_after_jury"] = await describe_size(bench.client, handle.id)
     if name == "region":
         with contextlib.suppress(Exception):
@@ -118,6 +124,9 @@ async def one_campaign(
             ok2, t_dec, decisions = await poll_until(
                 lambda: bench.probe.emails_sent(prefix, "decision_%"), len(result.ranking), max(10, limit - (time.monotonic() - started))
             )
+            out["rebuilt_from_history"]["decisions"] = bench.rebuilds.since(rebuilt)
+            out["worker_process_peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            log(f"{name}: {decisions} decisions sent, {t_dec - t_jury:.1f} s after the deadline; rebuilt {out['rebuilt_from_history']}")
             out.update(
                 decisions_sent=decisions,
                 all_decisions_sent=ok2,
