@@ -22,8 +22,13 @@ ALERTS = DEPLOY / "prometheus" / "alerts.yml"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "ami.json"
 
 # SDK metrics the dashboard and the alerts may use: seen on a worker's /metrics (tests/test_production.py
-# checks the non-failure ones live), plus the failure counters that only appear after a failure.
-SDK_FAILURE_METRICS = {"temporal_workflow_task_execution_failed", "temporal_activity_execution_failed"}
+# checks the non-failure ones live), plus the counters that only appear once their event happened: a
+# failure, or a workflow evicted from a full cache (sdk-core's `sticky_cache_total_forced_eviction`).
+SDK_EVENT_COUNTERS = {
+    "temporal_workflow_task_execution_failed",
+    "temporal_activity_execution_failed",
+    "temporal_sticky_cache_total_forced_eviction",
+}
 _METRIC = re.compile(r"\b((?:ami|temporal)_[a-z0-9_]+)")
 
 
@@ -113,7 +118,7 @@ def test_worker_health_and_metrics_are_wired(compose: dict[str, Any]) -> None:
 
 def _known(metric: str) -> bool:
     base = re.sub(r"_(bucket|sum|count)$", "", metric)
-    return metric in BUSINESS_METRICS or base in SDK_FAILURE_METRICS or base in LIVE_SDK_METRICS
+    return metric in BUSINESS_METRICS or base in SDK_EVENT_COUNTERS or base in LIVE_SDK_METRICS
 
 
 # Seen on a worker's /metrics (tests/test_production.py asserts these are live).
@@ -149,7 +154,7 @@ def dashboard_sdk_metrics() -> set[str]:
     """The SDK metrics the dashboard reads, without histogram suffixes (for the live check)."""
     dashboard = json.loads(Path(DASHBOARD).read_text(encoding="utf-8"))
     used = {m for panel in dashboard["panels"] for t in panel["targets"] for m in _METRIC.findall(t["expr"])}
-    return {re.sub(r"_(bucket|sum|count)$", "", m) for m in used if m.startswith("temporal_")} - SDK_FAILURE_METRICS
+    return {re.sub(r"_(bucket|sum|count)$", "", m) for m in used if m.startswith("temporal_")} - SDK_EVENT_COUNTERS
 
 
 def test_the_live_list_covers_the_dashboard() -> None:

@@ -95,6 +95,9 @@ async def test_worker_serves_metrics_and_health(dev_env: WorkflowEnvironment, tm
         "AMI_METRICS_ADDRESS": metrics,
         "AMI_HEALTH_ADDRESS": health,
         "AMI_METRICS_SCAN_SECONDS": "0.5",
+        # Two cached workflows for three (the campaign, two candidatures): each task of one evicts
+        # another, as at a response date with too small a cache, and the counter that the cache alert reads appears.
+        "AMI_MAX_CACHED_WORKFLOWS": "2",
     }
     migrate = subprocess.run(
         [sys.executable, "-m", "ami.app.cli.main", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120
@@ -149,6 +152,7 @@ async def test_worker_serves_metrics_and_health(dev_env: WorkflowEnvironment, tm
         assert metric(text, "ami_monitor_scan_errors") == 0
         for name in LIVE_SDK_METRICS:  # what the dashboard reads from the SDK is really exported
             assert f"{name}_bucket" in text or f"{name}{{" in text, name
+        assert metric(text, "temporal_sticky_cache_total_forced_eviction") >= 1  # deploy/prometheus/alerts.yml reads it
         Path(os.environ.get("AMI_METRICS_SAMPLE", os.devnull)).write_text(text, encoding="utf-8")
 
         controller.stop()  # the relay goes away: not ready any more, still alive
