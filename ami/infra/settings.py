@@ -67,7 +67,10 @@ class Settings(BaseSettings):
     # Workflows a worker keeps in memory (about 400 KiB each). Past it, the least recently active are
     # evicted, and replayed from their history at their next task: a candidature parked for weeks on
     # a timer costs no memory, and the worker's memory follows the active work, not the number of
-    # dossiers (docs/performance.md). The SDK's default is 1,000.
+    # dossiers (docs/performance.md). The SDK's default is 1,000. When more workflows are active at
+    # once than it holds (a response date wakes every candidature of a campaign), each of their
+    # tasks replays its history: size it to the largest campaign plus a margin (docs/deployment.md §8;
+    # the alert AmiCacheDesWorkflowsTropPetit says when it is too small).
     max_cached_workflows: int = Field(default=100, ge=0)
     # Seconds between two memory releases of `ami worker` (garbage collection, then malloc_trim):
     # evicted workflows leave freed memory that the process would otherwise keep. 0: never.
