@@ -11,6 +11,7 @@ The bench puts it on its client; the worker takes a client's worker interceptors
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from typing import Any
 
@@ -22,6 +23,7 @@ class RebuildCounter(client.Interceptor, Interceptor):  # a client's interceptor
     def __init__(self) -> None:
         self.starts: Counter[str] = Counter()
         self.rebuilds: Counter[str] = Counter()
+        self._lock = threading.Lock()  # workflow activations run on the worker's threads
 
     def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
         counter = self
@@ -29,13 +31,15 @@ class RebuildCounter(client.Interceptor, Interceptor):  # a client's interceptor
         class Inbound(WorkflowInboundInterceptor):
             async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
                 kind = workflow.info().workflow_type
-                (counter.rebuilds if workflow.unsafe.is_replaying() else counter.starts)[kind] += 1
+                with counter._lock:
+                    (counter.rebuilds if workflow.unsafe.is_replaying() else counter.starts)[kind] += 1
                 return await super().execute_workflow(input)
 
         return Inbound
 
     def snapshot(self) -> dict[str, dict[str, int]]:
-        return {kind: {"starts": self.starts[kind], "rebuilds": self.rebuilds[kind]} for kind in sorted(self.starts | self.rebuilds)}
+        with self._lock:
+            return {kind: {"starts": self.starts[kind], "rebuilds": self.rebuilds[kind]} for kind in sorted(self.starts | self.rebuilds)}
 
     def since(self, before: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
         """The counts since `before` (a snapshot)."""

@@ -76,6 +76,7 @@ async def one_campaign(
         "to_last_verdict_s": round(t_elig - t0, 1),
         "submissions_after_deadline": late,
         "campaign_after_submissions": after_submit,
+        "max_cached_workflows": bench.settings.max_cached_workflows,
         "rebuilt_from_history": {"submissions": bench.rebuilds.since(rebuilt)},
     }
     if name == "region":  # the region's figures (history sizes, chains), logged at once in case the run is cut short

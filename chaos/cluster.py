@@ -66,7 +66,8 @@ class Cluster:
     def start(self, workers: int = 2) -> None:
         logs = self.out / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        attributes = [arg for key in sa.ALL for arg in ("--search-attribute", f"{key.name}=Keyword")]
+        kinds = {key.name: key.indexed_value_type.name.title() for key in sa.ALL}  # KEYWORD: Keyword, DATETIME: Datetime
+        attributes = [arg for name, kind in kinds.items() for arg in ("--search-attribute", f"{name}={kind}")]  # AmiState=Keyword
         self.server = Proc(
             "temporal",
             [temporal_cli(), "server", "start-dev", "--headless", "--db-filename", str(self.out / "temporal.db"), "--port",

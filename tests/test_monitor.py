@@ -3,7 +3,7 @@ deadlines are due, the worker's deployment settings."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -12,7 +12,7 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 from temporalio.common import VersioningBehavior
 
 from ami.infra.settings import Settings
-from ami.worker.monitor import classify, due_soon
+from ami.worker.monitor import classify, due_soon_query
 from ami.worker.runner import deployment_config
 
 NOW = datetime(2024, 9, 10, 12, tzinfo=UTC)
@@ -58,9 +58,13 @@ def test_a_failing_workflow_task_is_stuck() -> None:
     assert not classify(describe(), NOW).task_failing
 
 
-def test_deadlines_due_within_a_day() -> None:
-    deadlines = [NOW + timedelta(hours=3), NOW + timedelta(hours=30), NOW - timedelta(hours=1), None, NOW + timedelta(hours=24)]
-    assert due_soon(deadlines, NOW) == 2
+def test_deadlines_due_within_a_day_are_counted_by_visibility() -> None:
+    """No query to any workflow: the deadline is a search attribute (tests/test_production.py counts it live)."""
+    query = due_soon_query(NOW.astimezone(timezone(timedelta(hours=2))))  # any zone: the instants are written in UTC
+    start, end = NOW.astimezone(UTC), NOW.astimezone(UTC) + timedelta(hours=24)
+    assert f"AmiNextDeadline >= '{start:%Y-%m-%dT%H:%M:%SZ}'" in query
+    assert f"AmiNextDeadline <= '{end:%Y-%m-%dT%H:%M:%SZ}'" in query
+    assert "WorkflowType = 'CandidatureWorkflow' AND ExecutionStatus = 'Running'" in query
 
 
 def test_deployment_settings() -> None:

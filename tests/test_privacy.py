@@ -180,8 +180,10 @@ async def test_histories_hold_no_personal_data_in_clear(
 
 
 def test_search_attributes_are_identifiers_only() -> None:
-    # Search attribute values are stored and indexed in clear by the server: only ids, states and codes.
+    # Search attribute values are stored and indexed in clear by the server: only ids, states, codes,
+    # and the instant of a deadline the call itself publishes (no free text, nothing typed by a person).
     from ami.models import search_attributes as sa
 
-    assert {key.name for key in sa.ALL} == {"AmiCampaign", "AmiState", "AmiDecision", "AmiDepartement", "AmiKind", "AmiReceipt"}
-    assert all(key.indexed_value_type.name == "KEYWORD" for key in sa.ALL)
+    keywords = {"AmiCampaign", "AmiState", "AmiDecision", "AmiDepartement", "AmiKind", "AmiReceipt"}
+    assert {key.name for key in sa.ALL} == keywords | {"AmiNextDeadline"}
+    assert all(key.indexed_value_type.name == ("KEYWORD" if key.name in keywords else "DATETIME") for key in sa.ALL)

@@ -148,7 +148,8 @@ async def test_worker_serves_metrics_and_health(dev_env: WorkflowEnvironment, tm
         await until(counted, "les candidatures par état (visibilité)")
         text = get(f"http://{metrics}/metrics")[1]
         assert metric(text, "ami_candidatures_stuck") == 0
-        assert metric(text, "ami_timers_due_next_24h") == 2  # both deadlines (ten hours away: a day lasts ten minutes)
+        # Both deadlines (ten hours away: a day lasts ten minutes), counted from the search attribute.
+        await until(lambda: metric(get(f"http://{metrics}/metrics")[1], "ami_timers_due_next_24h") == 2, "les échéances des 24 heures")
         assert metric(text, "ami_monitor_scan_errors") == 0
         for name in LIVE_SDK_METRICS:  # what the dashboard reads from the SDK is really exported
             assert f"{name}_bucket" in text or f"{name}{{" in text, name

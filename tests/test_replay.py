@@ -43,6 +43,7 @@ ONE = HISTORIES / "selected-enrolled-capitalised.json"
 
 # Re-recorded after the patch `journal-local-activities` (scripts/record_histories.py --only full).
 JOURNAL_RERECORDED = ("campaign-full-run", "selected-enrolled-capitalised", "absence-at-session", "outside-region", "not-selected")
+DEADLINE_RERECORDED = ("ineligible-corrected-eligible", "binome-unconfirmed")
 # Every path of the lifecycle has its history; a missing file would silently shrink the check.
 EXPECTED = {
     "campaign-full-run",
@@ -64,6 +65,9 @@ EXPECTED = {
     # Recorded before the patch `journal-local-activities` (journal rows as regular activities), kept
     # while the patch exists: the branch that the workflows started before it still take.
     *(f"{stem}-before-journal-local-activities" for stem in JOURNAL_RERECORDED),
+    # Recorded before the patch `next-deadline-attribute` (the next deadline as a search attribute),
+    # kept while the patch exists, as above.
+    *(f"{stem}-before-next-deadline-attribute" for stem in DEADLINE_RERECORDED),
 }
 
 

@@ -18,7 +18,7 @@ async def register_search_attributes(client: Client, namespace: str = "default")
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=namespace,
-                search_attributes={name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing},
+                search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in sa.ALL if key.name in missing},
             )
         )
     return missing

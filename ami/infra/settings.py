@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     build_id: str = ""  # Worker Versioning: this image's build id (e.g. the release tag); required with deployment_name
     otel_endpoint: str = ""  # OTLP/HTTP traces endpoint (ami/infra/tracing.py, extra "otel"); empty: no tracing
 
-    # Workflows a worker keeps in memory (about 400 KiB each). Past it, the least recently active are
+    # Workflows a worker keeps in memory (about 200-330 KiB each). Past it, the least recently active are
     # evicted, and replayed from their history at their next task: a candidature parked for weeks on
     # a timer costs no memory, and the worker's memory follows the active work, not the number of
     # dossiers (docs/performance.md). The SDK's default is 1,000. When more workflows are active at

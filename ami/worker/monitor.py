@@ -9,7 +9,8 @@ Counters that happen in an activity (emails sent, retried, bounced) are counted 
 - `ami_workflow_tasks_failing{workflow_type}`: running workflows whose workflow task is being retried
   (a bug or a nondeterminism: the workflow is blocked until a fix is deployed);
 - `ami_candidatures_stuck`: candidatures in one of the two situations above;
-- `ami_timers_due_next_24h`: candidature deadlines (their `status` query) due within a day;
+- `ami_timers_due_next_24h`: candidature deadlines due within a day (visibility count on `AmiNextDeadline`;
+  never a query, which would replay every candidature the worker does not hold in its cache);
 - `ami_emails_pending_over_hour`: outbox rows still pending an hour after they were written.
 
 At ami's scale (a few dozen candidatures a campaign) a scan is a few dozen calls; every worker replica
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +34,7 @@ from temporalio.common import MetricMeter
 from ami.infra import telemetry as names
 from ami.infra.store import Store
 from ami.models.lifecycle import State
+from ami.models.search_attributes import NEXT_DEADLINE
 from ami.models.tables import EmailRow, OutboxStatus
 
 log = logging.getLogger("ami.worker.monitor")
@@ -83,8 +84,16 @@ def classify(description: DescribeWorkflowExecutionResponse, now: datetime) -> T
     )
 
 
-def due_soon(deadlines: Iterable[datetime | None], now: datetime) -> int:
-    return sum(1 for d in deadlines if d is not None and now <= d <= now + DUE_WITHIN)
+def due_soon_query(now: datetime) -> str:
+    """The running candidatures whose next deadline falls in the next `DUE_WITHIN` (visibility)."""
+
+    def instant(at: datetime) -> str:
+        return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return (
+        f"WorkflowType = '{CANDIDATURE_TYPE}' AND ExecutionStatus = 'Running'"
+        f" AND {NEXT_DEADLINE.name} >= '{instant(now)}' AND {NEXT_DEADLINE.name} <= '{instant(now + DUE_WITHIN)}'"
+    )
 
 
 def pending_emails_older_than(store: Store, cutoff: datetime) -> int:
@@ -95,8 +104,6 @@ def pending_emails_older_than(store: Store, cutoff: datetime) -> int:
 
 async def scan(client: Client, store: Store | None, now: datetime | None = None) -> Snapshot:
     """One pass over the running workflows, the visibility counts and the outbox."""
-    from ami.workflows.candidature import CandidatureWorkflow
-
     now = now or datetime.now(UTC)
     snapshot = Snapshot()
     campaigns: list[str] = []
@@ -106,7 +113,6 @@ async def scan(client: Client, store: Store | None, now: datetime | None = None)
         for state in State:
             query = f"WorkflowType = '{CANDIDATURE_TYPE}' AND AmiCampaign = '{campaign}' AND AmiState = '{state.value}'"
             snapshot.candidatures[(campaign, state.value)] = (await client.count_workflows(query)).count
-    deadlines: list[datetime | None] = []
     async for execution in client.list_workflows("ExecutionStatus = 'Running'"):
         handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
         trouble = classify((await handle.describe()).raw_description, now)
@@ -116,10 +122,9 @@ async def scan(client: Client, store: Store | None, now: datetime | None = None)
         if execution.workflow_type != CANDIDATURE_TYPE:
             continue
         snapshot.stuck += trouble.stuck
-        if not trouble.task_failing:  # a query would fail the same way
-            status = await client.get_workflow_handle_for(CandidatureWorkflow.run, execution.id).query(CandidatureWorkflow.status)
-            deadlines.append(status.next_deadline)
-    snapshot.timers_next_24h = due_soon(deadlines, now)
+    # From visibility, never by a query: a query on a workflow the worker does not hold replays its
+    # history into the cache, and a scan of every running candidature would evict the active ones.
+    snapshot.timers_next_24h = (await client.count_workflows(due_soon_query(now))).count
     if store is not None:
         snapshot.emails_pending_over_hour = await asyncio.to_thread(pending_emails_older_than, store, now - RETRYING_FOR)
     return snapshot

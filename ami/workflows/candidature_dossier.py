@@ -83,6 +83,10 @@ class CandidatureDossier:
 
     def _set_deadline(self, at: datetime | None, label: str | None) -> None:
         self._next_deadline = (at, label) if at and label else None
+        # Patched before the test on publishing, so that the histories recorded without search
+        # attributes (tests/histories) carry the marker too.
+        if workflow.patched("next-deadline-attribute") and self._publish:
+            workflow.upsert_search_attributes([sa.NEXT_DEADLINE.value_set(at) if at and label else sa.NEXT_DEADLINE.value_unset()])
         self._push_details()
 
     def _push_state(self) -> None:
