@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from ami.app.examples import example
 from ami.app.ops import start_campaign
@@ -216,15 +216,19 @@ async def _settle(driver: Driver, cluster: Cluster, scenario: Scenario, limit: f
     # An activity lost with the last worker killed is run again only after its timeout and its retry
     # policy's wait: the recovery check counts it as never resumed unless that next attempt has come.
     handles = [driver.coord.campaign] + [driver.coord.candidature(k) for k in running]
+    pending = 0
     while time.monotonic() < end:
         pending = 0
         for handle in handles:
-            with contextlib.suppress(RPCError):  # ended and gone: nothing pending
+            try:
                 pending += len((await handle.describe()).raw_description.pending_activities)
+            except RPCError as error:
+                if error.status is not RPCStatusCode.NOT_FOUND:  # gone is nothing pending; anything else, ask again
+                    pending += 1
         if not pending:
             break
         await asyncio.sleep(1.0)
-    cluster.faults.log("settled", seconds=round(limit - (end - time.monotonic())))
+    cluster.faults.log("settled", seconds=round(limit - (end - time.monotonic())), pending_activities=pending)
 
 
 async def _check(cluster: Cluster, driver: Driver, scenario: Scenario, client: Client) -> checks.Figures:

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 from temporalio.client import Client
 from temporalio.common import MetricMeter
+from temporalio.service import RPCError
 
 from ami.infra import telemetry as names
 from ami.infra.store import Store
@@ -124,7 +125,10 @@ async def scan(client: Client, store: Store | None, now: datetime | None = None)
         snapshot.stuck += trouble.stuck
     # From visibility, never by a query: a query on a workflow the worker does not hold replays its
     # history into the cache, and a scan of every running candidature would evict the active ones.
-    snapshot.timers_next_24h = (await client.count_workflows(due_soon_query(now))).count
+    try:
+        snapshot.timers_next_24h = (await client.count_workflows(due_soon_query(now))).count
+    except RPCError as error:  # AmiNextDeadline not registered yet (Cloud, before `tcld`): the other gauges still go out
+        log.warning("échéances des 24 heures non comptées (%s) : l'attribut AmiNextDeadline est-il déclaré ?", error.status.name)
     if store is not None:
         snapshot.emails_pending_over_hour = await asyncio.to_thread(pending_emails_older_than, store, now - RETRYING_FOR)
     return snapshot

@@ -82,11 +82,14 @@ class CandidatureDossier:
     # --- what the Web UI shows ----------------------------------------------------------------
 
     def _set_deadline(self, at: datetime | None, label: str | None) -> None:
+        published = self._next_deadline[0] if self._next_deadline else None
         self._next_deadline = (at, label) if at and label else None
+        instant = self._next_deadline[0] if self._next_deadline else None
         # Patched before the test on publishing, so that the histories recorded without search
-        # attributes (tests/histories) carry the marker too.
-        if workflow.patched("next-deadline-attribute") and self._publish:
-            workflow.upsert_search_attributes([sa.NEXT_DEADLINE.value_set(at) if at and label else sa.NEXT_DEADLINE.value_unset()])
+        # attributes (tests/histories) carry the marker too. A candidature that set a deadline
+        # before the patch replays False here for the rest of its run, and never publishes it.
+        if workflow.patched("next-deadline-attribute") and self._publish and instant != published:
+            workflow.upsert_search_attributes([sa.NEXT_DEADLINE.value_set(instant) if instant else sa.NEXT_DEADLINE.value_unset()])
         self._push_details()
 
     def _push_state(self) -> None:
