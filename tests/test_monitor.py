@@ -3,16 +3,21 @@ deadlines are due, the worker's deployment settings."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.workflow.v1 import PendingActivityInfo, PendingWorkflowTaskInfo
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
+from temporalio.client import Client
 from temporalio.common import VersioningBehavior
+from temporalio.service import RPCError, RPCStatusCode
 
 from ami.infra.settings import Settings
-from ami.worker.monitor import classify, due_soon_query
+from ami.worker.monitor import classify, due_soon_query, scan
 from ami.worker.runner import deployment_config
 
 NOW = datetime(2024, 9, 10, 12, tzinfo=UTC)
@@ -117,3 +122,53 @@ def test_gauges_start_at_zero_and_go_back_to_zero() -> None:
     second = values()
     assert second[("ami_candidatures", (("campaign", "c"), ("state", "notified")))] == 0
     assert second[("ami_activities_retrying_over_hour", (("activity_type", "send_email"),))] == 0
+
+
+# --- one scan, against a client that answers from memory ---------------------------------------
+
+
+class _Handle:
+    """A workflow handle that can only be described: a query (which would replay the workflow in a
+    worker that does not hold it) raises AttributeError."""
+
+    def __init__(self, response: DescribeWorkflowExecutionResponse) -> None:
+        self.response = response
+
+    async def describe(self) -> SimpleNamespace:
+        return SimpleNamespace(raw_description=self.response)
+
+
+class _Client:
+    def __init__(self, deadlines: int | None) -> None:
+        self.deadlines = deadlines  # None: the visibility store refuses the deadline query
+
+    def list_workflows(self, query: str) -> AsyncIterator[SimpleNamespace]:
+        async def executions() -> AsyncIterator[SimpleNamespace]:
+            yield SimpleNamespace(id="campaign-c1", run_id="r0", workflow_type="CampaignWorkflow")
+            if "CampaignWorkflow" not in query:
+                yield SimpleNamespace(id="candidature-c1-1", run_id="r1", workflow_type="CandidatureWorkflow")
+
+        return executions()
+
+    async def count_workflows(self, query: str) -> SimpleNamespace:
+        if "AmiNextDeadline" not in query:
+            return SimpleNamespace(count=1)
+        if self.deadlines is None:
+            raise RPCError("unknown search attribute AmiNextDeadline", RPCStatusCode.INVALID_ARGUMENT, b"")
+        return SimpleNamespace(count=self.deadlines)
+
+    def get_workflow_handle(self, workflow_id: str, run_id: str | None = None) -> _Handle:
+        return _Handle(describe(("send_email", 7, timedelta(hours=2))))
+
+
+async def test_a_scan_counts_deadlines_by_visibility_and_never_queries_a_candidature() -> None:
+    snapshot = await scan(cast(Client, _Client(deadlines=4)), None, NOW)
+    assert snapshot.timers_next_24h == 4
+    assert snapshot.stuck == 1 and snapshot.retrying_over_hour["send_email"] == 2  # the campaign's describe and the candidature's
+
+
+async def test_a_refused_deadline_count_leaves_the_other_gauges(caplog: pytest.LogCaptureFixture) -> None:
+    snapshot = await scan(cast(Client, _Client(deadlines=None)), None, NOW)
+    assert snapshot.timers_next_24h == 0
+    assert snapshot.stuck == 1 and snapshot.candidatures  # the rest of the scan went on
+    assert "AmiNextDeadline" in caplog.text
