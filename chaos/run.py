@@ -7,7 +7,7 @@ import contextlib
 import random
 import time
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -194,30 +194,41 @@ async def run(scenario: Scenario, out: Path, database_url: str, seed: int | None
         cluster.stop()
 
 
+async def _until(end: float, done: Callable[[], Awaitable[bool]]) -> bool:
+    """Ask `done()` every second until it says yes (True) or the monotonic instant `end` comes (False)."""
+    while time.monotonic() < end:
+        if await done():
+            return True
+        await asyncio.sleep(1.0)
+    return False
+
+
 async def _settle(driver: Driver, cluster: Cluster, scenario: Scenario, limit: float = 180) -> None:
     """Once the faults are over, give the engine time to reach what the checks expect (the short run
-    stops before the end of the story): each candidature at its expected state, the outbox drained."""
+    stops before the end of the story): each candidature at its expected state, the outbox drained,
+    no activity left pending."""
     end = time.monotonic() + limit
     running = [k for k in driver.keys if driver.coord.candidature(k).id not in driver.terminated]
-    while time.monotonic() < end:
-        states = {k: await driver.state(k) for k in running}
-        if all(state in driver.expected_states(k, scenario.full) for k, state in states.items()):
-            break
-        await asyncio.sleep(1.0)
+
+    async def at_expected_states() -> bool:
+        return all([await driver.state(k) in driver.expected_states(k, scenario.full) for k in running])
+
+    await _until(end, at_expected_states)
     store = Store(cluster.database_url)
     ours = {driver.coord.candidature(k).id for k in driver.keys} | {driver.coord.campaign.id}
+
+    async def outbox_drained() -> bool:
+        return not [r for r in store.emails() if r.workflow_id in ours and r.status == "pending"]
+
     try:
-        while time.monotonic() < end:
-            if not [r for r in store.emails() if r.workflow_id in ours and r.status == "pending"]:
-                break
-            await asyncio.sleep(1.0)
+        await _until(end, outbox_drained)
     finally:
         store.engine.dispose()
     # An activity lost with the last worker killed is run again only after its timeout and its retry
     # policy's wait: the recovery check counts it as never resumed unless that next attempt has come.
     handles = [driver.coord.campaign] + [driver.coord.candidature(k) for k in running]
-    pending = 0
-    while time.monotonic() < end:
+
+    async def pending_activities() -> int:
         pending = 0
         for handle in handles:
             try:
@@ -225,10 +236,14 @@ async def _settle(driver: Driver, cluster: Cluster, scenario: Scenario, limit: f
             except RPCError as error:
                 if error.status is not RPCStatusCode.NOT_FOUND:  # gone is nothing pending; anything else, ask again
                     pending += 1
-        if not pending:
-            break
-        await asyncio.sleep(1.0)
-    cluster.faults.log("settled", seconds=round(limit - (end - time.monotonic())), pending_activities=pending)
+        return pending
+
+    async def nothing_pending() -> bool:
+        return await pending_activities() == 0
+
+    settled = await _until(end, nothing_pending)
+    left = 0 if settled else await pending_activities()
+    cluster.faults.log("settled", seconds=round(limit - (end - time.monotonic())), pending_activities=left)
 
 
 async def _check(cluster: Cluster, driver: Driver, scenario: Scenario, client: Client) -> checks.Figures:
