@@ -24,6 +24,7 @@ from bench.benchcore import MARKS, Bench, log, stamp
 from bench.common import (
     history_figures,
 )
+from bench.replay_parts import payloads_visited, without_payload_passes
 
 
 async def lifecycle(bench: Bench) -> None:
@@ -93,8 +94,14 @@ async def replay(bench: Bench) -> None:
     for name, history in bench.lifecycle_histories.items():
         tasks = _workflow_tasks(history)
         floor = await _bare_history(bench, activities=max(0, tasks - 1))
+        if bench.args.save_histories:
+            (bench.args.save_histories / f"lifecycle-{name}-bare.json").write_text(floor.to_json(), encoding="utf-8")
         mine, theirs = await _replay_times(engine, history, runs), await _replay_times(bare, floor, runs)
         outside = await _replay_times(unsandboxed, history, runs)
+        # The same replays without the SDK's payload passes (no codec here: they change no byte).
+        with without_payload_passes(pydantic_data_converter):
+            mine_bare_passes = await _replay_times(engine, history, runs)
+            theirs_bare_passes = await _replay_times(bare, floor, runs)
         out[name] = {
             "events": len(history.events),
             "workflow_tasks": tasks,
@@ -102,8 +109,17 @@ async def replay(bench: Bench) -> None:
             "ms_min": mine["min"],
             "runs": f"3 x {runs}",
             "unsandboxed_ms_median": outside["median"],
-            "bare_same_tasks": {"events": len(floor.events), "workflow_tasks": _workflow_tasks(floor), "ms_median": theirs["median"]},
+            "payloads_visited": payloads_visited(history),
+            "without_payload_passes_ms_median": mine_bare_passes["median"],
+            "bare_same_tasks": {
+                "events": len(floor.events),
+                "workflow_tasks": _workflow_tasks(floor),
+                "ms_median": theirs["median"],
+                "payloads_visited": payloads_visited(floor),
+                "without_payload_passes_ms_median": theirs_bare_passes["median"],
+            },
             "ratio": round(mine["median"] / theirs["median"], 2),
+            "ratio_without_payload_passes": round(mine_bare_passes["median"] / theirs_bare_passes["median"], 2),
         }
     bench.results["replay"] = out
     log(f"replay: {out}")

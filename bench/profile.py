@@ -24,7 +24,11 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("SMTP sink (the bench's receiver, not the engine)", ("aiosmtpd/",)),
     ("emails: MIME, templates, SMTP", ("ami/infra/mail/", "ami/activities/email.py", "email/", "aiosmtplib/", "jinja2/")),
     ("store: SQLAlchemy and SQLite, files", ("ami/infra/store.py", "sqlalchemy/", "sqlite3", "ami/infra/private_files.py")),
-    ("workflow code and SDK sandbox", ("temporalio/worker/_workflow", "temporalio/worker/workflow_sandbox/", "ami/workflows/")),
+    # On every activation the SDK walks the payloads three times each way; in the sandbox each payload
+    # asks the workflow instance for its serialization context (bench/replay_parts.py).
+    ("SDK payload passes (each payload enters the sandbox)", ("decode_activation (", "encode_completion (")),
+    ("workflow code (ours, and the SDK calls it makes)", ("ami/workflows/",)),
+    ("SDK workflow activations and sandbox", ("temporalio/worker/_workflow", "temporalio/worker/workflow_sandbox/")),
     ("activity plumbing (SDK)", ("temporalio/worker/_activity.py",)),
     (
         "data converter and payloads",

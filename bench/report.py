@@ -71,6 +71,14 @@ def _replay(add: Add, rp: dict[str, Any]) -> None:
             add(f"replay {name}: ratio engine / bare", r["ratio"], floor)
         if "unsandboxed_ms_median" in r:
             add(f"replay {name}: outside the sandbox (ms)", r["unsandboxed_ms_median"], "the same history, UnsandboxedWorkflowRunner")
+        if "without_payload_passes_ms_median" in r:
+            b = r["bare_same_tasks"]
+            add(
+                f"replay {name}: without the SDK's payload passes (ms)",
+                r["without_payload_passes_ms_median"],
+                f"{r['payloads_visited']} payloads visited; bare: {b['without_payload_passes_ms_median']} ms, "
+                f"{b['payloads_visited']} payloads; ratio {r['ratio_without_payload_passes']}",
+            )
 
 
 def _memory(add: Add, mem: dict[str, Any]) -> None:

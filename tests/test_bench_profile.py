@@ -25,3 +25,22 @@ def test_breakdown_sorts_busy_samples_by_part() -> None:
         "store: SQLAlchemy and SQLite, files": 2,
     }
     assert result.lines()[1].endswith("documents: fpdf2 text layout")
+
+
+def test_the_sdk_payload_passes_are_told_apart_from_the_workflow_code() -> None:
+    activation = "_handle_activation (temporalio/worker/_workflow.py:310)"
+    raw = "\n".join(
+        [
+            f"run (asyncio/runners.py:1);{activation};encode_completion (temporalio/bridge/worker.py:341);"
+            "get_serialization_context (temporalio/worker/workflow_sandbox/_runner.py:206) 7",
+            f"run (asyncio/runners.py:1);{activation};decode_activation (temporalio/bridge/worker.py:307) 2",
+            "_worker (concurrent/futures/thread.py:1);activate (temporalio/worker/workflow_sandbox/_runner.py:160);"
+            "_send (ami/workflows/candidature_effects.py:161);execute_activity (temporalio/workflow.py:9) 3",
+            "_worker (concurrent/futures/thread.py:1);activate (temporalio/worker/workflow_sandbox/_runner.py:160) 4",
+        ]
+    )
+    assert breakdown(raw).parts == {
+        "SDK payload passes (each payload enters the sandbox)": 9,
+        "workflow code (ours, and the SDK calls it makes)": 3,
+        "SDK workflow activations and sandbox": 4,
+    }
