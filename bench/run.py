@@ -86,7 +86,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", default=None, help=f"comma-separated phases among {', '.join(PHASES)} (default: all but region)")
     p.add_argument("--json", action="store_true", help="print the results as JSON too")
     p.add_argument("--json-out", type=Path, default=None, help="write the results as JSON to this file")
-    p.add_argument("--save-histories", type=Path, default=None, help="write the lifecycle's two histories, and the bare ones its replay is compared with (JSON), into this folder")
+    p.add_argument(
+        "--save-histories",
+        type=Path,
+        default=None,
+        help="write the lifecycle's two histories, and the bare ones its replay is compared with (JSON), into this folder",
+    )
     args = p.parse_args(argv)
     if args.only is None:
         args.only = ",".join(DEFAULT_PHASES + (("region",) if args.region else ()))
