@@ -217,6 +217,36 @@ def strain_figures(events: Iterable[Any]) -> dict[str, float]:
     }
 
 
+def longest_task(events: Iterable[Any]) -> dict[str, Any]:
+    """The longest workflow task of a history: when it started (event id), how long it ran (started to
+    completed, in seconds), the events that arrived while it ran and the events after its completion
+    up to the next task (its commands, mostly), by type."""
+    events = list(events)
+    at = {e.event_id: e.event_time.ToDatetime() for e in events}
+    index = {e.event_id: i for i, e in enumerate(events)}
+    best: tuple[float, int, int] | None = None
+    last_started = 0
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            last_started = e.event_id
+        elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            # The time-skipping server leaves started_event_id out: the last task started is its own.
+            started = e.workflow_task_completed_event_attributes.started_event_id or last_started
+            seconds = (at[e.event_id] - at[started]).total_seconds()
+            if best is None or seconds > best[0]:
+                best = (seconds, started, e.event_id)
+    if best is None:
+        return {}
+    seconds, started, completed = best
+    during = Counter(EventType.Name(e.event_type) for e in events[index[started] + 1 : index[completed]])
+    after: Counter[str] = Counter()
+    for e in events[index[completed] + 1 :]:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            break
+        after[EventType.Name(e.event_type)] += 1
+    return {"started_event_id": started, "s": round(seconds, 2), "during": dict(during), "after": dict(after)}
+
+
 async def history_figures(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     """Events, billable actions, serialized size and state transitions of one workflow."""
     history = await handle.fetch_history()
@@ -310,6 +340,8 @@ async def run_chain(client: Client, workflow_id: str) -> list[dict[str, Any]]:
                 "events": len(history.events),
                 "bytes": History(events=history.events).ByteSize(),
                 "largest_payload": largest_payload(history),
+                "strain": strain_figures(history.events),
+                "longest_task": longest_task(history.events),
             }
         )
         run_id = started.continued_execution_run_id or None
