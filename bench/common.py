@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType, TimeoutType
+from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHandle
 
@@ -188,18 +188,29 @@ def local_activity_figures(events: Iterable[Any]) -> tuple[int, int]:
     return len(tasks), len(set(tasks))
 
 
-def strain_figures(events: Iterable[Any]) -> dict[str, float]:
+def _workflow_tasks(events: list[Any]) -> list[tuple[float, int, int]]:
+    """Each completed workflow task: seconds from started to completed, its started and completed event ids."""
+    at = {e.event_id: e.event_time.ToDatetime() for e in events}
+    tasks: list[tuple[float, int, int]] = []
+    last_started = 0
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            last_started = e.event_id
+        elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            # The time-skipping server leaves started_event_id out: the last task started is its own.
+            started = e.workflow_task_completed_event_attributes.started_event_id or last_started
+            tasks.append(((at[e.event_id] - at[started]).total_seconds(), started, e.event_id))
+    return tasks
+
+
+def strain_figures(events: Iterable[Any]) -> dict[str, Any]:
     """What a history shows of a worker that could not keep up: workflow tasks timed out (a sticky one
     not taken within its timeout is one) or failed, activity attempts beyond the first, the longest
     workflow task (started to completed) and the longest wait of an activity for a worker (scheduled
     to started), in seconds."""
     events = list(events)
     at = {e.event_id: e.event_time.ToDatetime() for e in events}
-    task_s = [
-        (at[e.event_id] - at[e.workflow_task_completed_event_attributes.started_event_id]).total_seconds()
-        for e in events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-    ]
+    task_s = [seconds for seconds, _, _ in _workflow_tasks(events)]
     started = [e for e in events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
     waits = [(at[e.event_id] - at[e.activity_task_started_event_attributes.scheduled_event_id]).total_seconds() for e in started]
     return {
@@ -211,6 +222,14 @@ def strain_figures(events: Iterable[Any]) -> dict[str, float]:
             for e in events
         ),
         "workflow_task_failures": sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in events),
+        # Why: UNHANDLED_COMMAND is the server refusing a completion because new events arrived (normal).
+        "workflow_task_failure_causes": dict(
+            Counter(
+                WorkflowTaskFailedCause.Name(e.workflow_task_failed_event_attributes.cause)
+                for e in events
+                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+            )
+        ),
         "activity_retries": sum(e.activity_task_started_event_attributes.attempt - 1 for e in started),
         "longest_workflow_task_s": round(max(task_s, default=0.0), 2),
         "longest_activity_wait_s": round(max(waits, default=0.0), 2),
@@ -222,19 +241,8 @@ def longest_task(events: Iterable[Any]) -> dict[str, Any]:
     completed, in seconds), the events that arrived while it ran and the events after its completion
     up to the next task (its commands, mostly), by type."""
     events = list(events)
-    at = {e.event_id: e.event_time.ToDatetime() for e in events}
     index = {e.event_id: i for i, e in enumerate(events)}
-    best: tuple[float, int, int] | None = None
-    last_started = 0
-    for e in events:
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-            last_started = e.event_id
-        elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            # The time-skipping server leaves started_event_id out: the last task started is its own.
-            started = e.workflow_task_completed_event_attributes.started_event_id or last_started
-            seconds = (at[e.event_id] - at[started]).total_seconds()
-            if best is None or seconds > best[0]:
-                best = (seconds, started, e.event_id)
+    best = max(_workflow_tasks(events), default=None)
     if best is None:
         return {}
     seconds, started, completed = best
