@@ -236,6 +236,21 @@ def strain_figures(events: Iterable[Any]) -> dict[str, Any]:
     }
 
 
+def sum_strain(many: list[dict[str, Any]]) -> dict[str, Any]:
+    """Strain figures of many histories as one: the longest of the longest, the sum of the counts,
+    the failure causes added up."""
+    out: dict[str, Any] = {}
+    for key in many[0]:
+        values = [strain[key] for strain in many]
+        if key.startswith("longest"):
+            out[key] = max(values)
+        elif isinstance(values[0], dict):
+            out[key] = dict(sum((Counter(v) for v in values), Counter()))
+        else:
+            out[key] = sum(values)
+    return out
+
+
 def longest_task(events: Iterable[Any]) -> dict[str, Any]:
     """The longest workflow task of a history: when it started (event id), how long it ran (started to
     completed, in seconds), the events that arrived while it ran and the events after its completion

@@ -24,6 +24,7 @@ from bench.common import (
     poll_until,
     region_forms,
     run_chain,
+    sum_strain,
     terminate_all,
 )
 
@@ -196,7 +197,7 @@ async def region(bench: Bench) -> None:
             "largest_events": largest["events"],
             "largest_bytes": largest["history_bytes"],
             # Summed over the sample, or the largest in it: a worker that kept up shows zeros and short tasks.
-            "strain": {key: (max if key.startswith("longest") else sum)(f["strain"][key] for f in figures) for key in figures[0]["strain"]},
+            "strain": sum_strain([f["strain"] for f in figures]),
         }
         base = await bench.baseline(n, shape)
         out["baseline"] = base

@@ -12,7 +12,7 @@ from temporalio.api.history.v1 import (
     WorkflowTaskFailedEventAttributes,
 )
 
-from bench.common import longest_task, strain_figures
+from bench.common import longest_task, strain_figures, sum_strain
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -72,3 +72,12 @@ def test_the_longest_task_says_what_arrived_during_it_and_what_followed() -> Non
         "after": {"EVENT_TYPE_ACTIVITY_TASK_SCHEDULED": 1},
     }
     assert longest_task([]) == {}
+
+
+def test_the_strain_of_many_histories_adds_counts_and_causes_and_keeps_the_longest() -> None:
+    one, other = strain_figures(_history()), strain_figures(_history()[:3])
+    total = sum_strain([one, other])
+    assert total["longest_workflow_task_s"] == 3.0
+    assert total["workflow_task_failures"] == 1
+    assert total["workflow_task_failure_causes"] == {"WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND": 1}
+    assert sum_strain([one, one])["workflow_task_failure_causes"] == {"WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND": 2}
