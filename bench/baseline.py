@@ -13,6 +13,20 @@ async def empty_activity(step: int) -> None:
     return None
 
 
+async def steps(activities: int, local_activities: int, start: int = 0) -> int:
+    """Empty activities, each after an empty local activity while those last (as the engine writes its
+    journal row before the side effect it causes); numbered from `start`. Returns how many ran."""
+    done = 0
+    for step in range(max(activities, local_activities)):
+        if step < local_activities:
+            await workflow.execute_local_activity(empty_activity, start + step, start_to_close_timeout=timedelta(seconds=30))
+            done += 1
+        if step < activities:
+            await workflow.execute_activity(empty_activity, start + step, start_to_close_timeout=timedelta(seconds=30))
+            done += 1
+    return done
+
+
 @workflow.defn(sandboxed=True)
 class BaselineWorkflow:
     """`activities` empty activities, each after an empty local activity while `local_activities`
@@ -21,14 +35,7 @@ class BaselineWorkflow:
 
     @workflow.run
     async def run(self, activities: int, timers: int, local_activities: int = 0) -> int:
-        done = 0
-        for step in range(max(activities, local_activities)):
-            if step < local_activities:
-                await workflow.execute_local_activity(empty_activity, step, start_to_close_timeout=timedelta(seconds=30))
-                done += 1
-            if step < activities:
-                await workflow.execute_activity(empty_activity, step, start_to_close_timeout=timedelta(seconds=30))
-                done += 1
+        done = await steps(activities, local_activities)
         for _ in range(timers):
             await workflow.sleep(timedelta(milliseconds=1))
             done += 1

@@ -69,7 +69,14 @@ class Bench:
         counted = cast(WorkflowEnvironment, SimpleNamespace(client=self.client))  # local_engine's worker uses env.client
         engine = await self.running.enter_async_context(local_engine(self.work, "ami-bench", env=counted))
         self.settings, self.sink = engine.settings, engine.sink
-        base_worker = Worker(self.client, task_queue="bench-baseline", workflows=[BaselineWorkflow], activities=[empty_activity])
+        from bench.baseline_messages import BareCampaign, BareCandidature
+
+        base_worker = Worker(
+            self.client,
+            task_queue="bench-baseline",
+            workflows=[BaselineWorkflow, BareCampaign, BareCandidature],
+            activities=[empty_activity],
+        )
         await self.running.enter_async_context(base_worker)
 
     async def stop(self) -> None:

@@ -14,7 +14,7 @@ from ami.app.ops import Coordination, start_campaign
 from ami.app.scenario import sleep_until
 from ami.models.candidature import CandidatureFile
 from ami.workflows.candidature import candidature_workflow_id
-from bench.benchcore import Bench, log, marks_for
+from bench.benchcore import Bench, log, marks_for, stamp
 from bench.common import (
     Shape,
     bounded,
@@ -30,6 +30,11 @@ from bench.common import (
 
 REGION_COMMENT = 1000  # characters of jury comment on every review of the region run: a long one, to size histories
 FLOOR_SAMPLE = 200  # candidature histories read to size the bare floor of the region run
+
+
+def comment_text(chars: int) -> str | None:
+    """The jury's comment on every review, `chars` characters long (none for 0)."""
+    return ("Avis du jury : projet solide, binôme engagé, « à suivre ». " * 40)[:chars] if chars else None
 
 
 async def one_campaign(
@@ -91,7 +96,7 @@ async def one_campaign(
     t_jury = time.monotonic()
     rebuilt = bench.rebuilds.snapshot()
     remaining = limit - (t_jury - started)
-    text = ("Avis du jury : projet solide, binôme engagé, « à suivre ». " * 40)[:comment] if comment else None
+    text = comment_text(comment)
     jobs = [
         lambda r=r, i=i, m=m: asyncio.wait_for(coord.score(m.id, r.receipt_number, marks_for(i), text), 120)
         for i, r in enumerate(submitted)
@@ -203,6 +208,10 @@ async def region(bench: Bench) -> None:
         out["baseline"] = base
         if out.get("work_s"):
             out["ratio"] = round(out["work_s"] / base["wall_s"], 2)
+            messages = await _floor_with_messages(bench, forms[:n], shape)
+            out["baseline_with_messages"] = messages
+            if not messages["failed"]:
+                out["ratio_with_messages"] = round(out["work_s"] / messages["work_s"], 2)
     with contextlib.suppress(Exception):
         out["carry_computed"] = region_carry_bytes(bench, total)
     bench.results["region"] = out
@@ -246,3 +255,25 @@ def region_carry_bytes(bench: Bench, n: int, members: int = 2) -> dict[str, int]
     carry = CampaignInput(plan=bench.file_plan, carried=state)
     payload = pydantic_data_converter.payload_converter.to_payloads([carry])[0]
     return {"candidatures": n, "bytes": payload.ByteSize(), "per_candidature": payload.ByteSize() // max(1, n)}
+
+
+async def _floor_with_messages(bench: Bench, forms: list[CandidatureFile], shape: Shape) -> dict[str, Any]:
+    """The region's messages on bare workflows (bench/baseline_messages.py): the same submissions and
+    scores, sent as the engine's were, the same shape of candidature."""
+    from bench.baseline_messages import BareShape, floor_with_messages
+
+    keys = [f.collectivite.identifier for f in forms]
+    plain = [{"key": key, **form.model_dump(mode="json")} for key, form in zip(keys, forms, strict=True)]
+    text = comment_text(REGION_COMMENT)
+    marks = [(key, member.id, marks_for(i), text) for i, key in enumerate(keys) for member in bench.file_plan.jury[:2]]
+    result = await floor_with_messages(
+        bench.client,
+        "bench-baseline",
+        plain,
+        marks,
+        BareShape(shape.activities, shape.local_activities, shape.timers),
+        bench.args.concurrency,
+        f"bench-bare-campaign-{stamp()}",
+    )
+    log(f"region: the bare floor with the campaign's messages: {result}")
+    return result

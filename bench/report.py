@@ -153,6 +153,13 @@ def _region(add: Add, rg: dict[str, Any]) -> None:
     _campaign_to_decisions(add, "region", rg, submitted, decisions)
     if rg.get("baseline"):
         add("region: ratio engine / bare floor", rg.get("ratio", "-"), _bare(rg["baseline"]))
+    if rg.get("baseline_with_messages"):
+        m = rg["baseline_with_messages"]
+        add(
+            "region: ratio engine / bare floor with messages",
+            rg.get("ratio_with_messages", "-"),
+            f"the same submissions, scores, reports and decisions on bare workflows: work {m['work_s']} s, {m['failed']} failed",
+        )
     runs = rg.get("campaign_runs") or []
     if runs:
         big = max(runs, key=lambda r: r["bytes"])

@@ -1,0 +1,159 @@
+"""The bare floor with the campaign's messages: what Temporal alone costs for the region's traffic.
+
+The region's floor (`BaselineWorkflow`) has as many workflows, activities, local activities and
+timers as the engine, and nothing else. The engine also passes messages: every submission is an
+update of the campaign, which starts the candidature as its child; every score is an update with
+its comment; each candidature reports to the campaign by signal; the campaign sends each decision
+by signal, fifty at a time. `BareCampaign` and `BareCandidature` pass the same messages, with
+payloads of the same size (the form as plain JSON, the same comment), around empty activities, with
+no rule, no store, no email and no document. The engine's time over this floor is its own cost.
+
+It leaves out what the engine does beside the messages: continue-as-new (the bare campaign keeps one
+history), search attributes and the summaries the Web UI shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from temporalio import workflow
+from temporalio.client import Client
+
+from bench.baseline import steps
+
+BATCH = 50  # decisions signalled at once, as the engine's campaign does
+REPORT, DONE = "verdict", "done"
+
+
+@dataclass
+class BareShape:
+    activities: int
+    local_activities: int
+    timers: int
+
+
+@workflow.defn(sandboxed=True)
+class BareCandidature:
+    """Half its steps, a report to the campaign, the decision awaited, the other half, its timers, a
+    last report."""
+
+    def __init__(self) -> None:
+        self._decided = False
+
+    @workflow.run
+    async def run(self, shape: BareShape, campaign: str, key: str) -> int:
+        parent = workflow.get_external_workflow_handle(campaign)
+        first, first_local = (shape.activities + 1) // 2, (shape.local_activities + 1) // 2
+        done = await steps(first, first_local)
+        await parent.signal("report", args=[key, REPORT])
+        await workflow.wait_condition(lambda: self._decided)
+        done += await steps(shape.activities - first, shape.local_activities - first_local, start=first)
+        for _ in range(shape.timers):
+            await workflow.sleep(timedelta(milliseconds=1))
+            done += 1
+        await parent.signal("report", args=[key, DONE])
+        return done
+
+    @workflow.signal
+    def decide(self, points: int) -> None:
+        self._decided = True
+
+
+@workflow.defn(sandboxed=True)
+class BareCampaign:
+    """Numbers the submissions and starts their candidatures, keeps the scores, sends the decisions
+    once deliberated, and ends when every candidature has reported its end."""
+
+    @workflow.init
+    def __init__(self, shape: BareShape) -> None:
+        self._shape = shape
+        self._children: dict[str, str] = {}
+        self._points: dict[str, int] = {}
+        self._reported: dict[str, set[str]] = {REPORT: set(), DONE: set()}
+        self._deliberated = False
+
+    @workflow.run
+    async def run(self, shape: BareShape) -> int:
+        await workflow.wait_condition(lambda: self._deliberated)
+        keys = list(self._children)
+        for i in range(0, len(keys), BATCH):
+            await asyncio.gather(
+                *(
+                    workflow.get_external_workflow_handle(self._children[k]).signal("decide", self._points.get(k, 0))
+                    for k in keys[i : i + BATCH]
+                )
+            )
+        await workflow.wait_condition(lambda: len(self._reported[DONE]) == len(self._children))
+        return len(self._children)
+
+    @workflow.update
+    async def submit(self, key: str, form: dict[str, Any]) -> int:
+        child = f"{workflow.info().workflow_id}-{len(self._children) + 1}"
+        self._children[key] = child
+        await workflow.start_child_workflow(
+            BareCandidature.run,
+            args=[self._shape, workflow.info().workflow_id, key],
+            id=child,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        return len(self._children)
+
+    @workflow.update
+    def score(self, key: str, member: str, marks: dict[str, int], comment: str | None) -> None:
+        self._points[key] = self._points.get(key, 0) + sum(marks.values())
+
+    @workflow.update
+    def deliberate(self) -> int:
+        self._deliberated = True
+        return len(self._children)
+
+    @workflow.signal
+    def report(self, key: str, what: str) -> None:
+        self._reported[what].add(key)
+
+    @workflow.query
+    def reported(self, what: str) -> int:
+        return len(self._reported[what])
+
+
+async def floor_with_messages(
+    client: Client,
+    task_queue: str,
+    forms: list[dict[str, Any]],
+    marks: list[tuple[str, str, dict[str, int], str | None]],
+    shape: BareShape,
+    concurrency: int,
+    workflow_id: str,
+) -> dict[str, Any]:
+    """The region's messages on the bare workflows: `forms` submitted (key, form) and `marks` scored
+    (key, member, marks, comment), each `concurrency` at a time as the engine's bench sends them;
+    work = first submission to last verdict reported, plus first score to last candidature ended."""
+    from bench.common import bounded
+
+    handle = await client.start_workflow(BareCampaign.run, shape, id=workflow_id, task_queue=task_queue)
+    t0 = time.monotonic()
+    submitted = await bounded(concurrency, [partial(handle.execute_update, BareCampaign.submit, args=[f["key"], f]) for f in forms])
+    while await handle.query(BareCampaign.reported, REPORT) < len(forms):
+        await asyncio.sleep(0.2)
+    t_verdicts = time.monotonic()
+    scored = await bounded(concurrency, [partial(handle.execute_update, BareCampaign.score, args=list(m)) for m in marks])
+    await handle.execute_update(BareCampaign.deliberate)
+    ended = await asyncio.wait_for(handle.result(), 900)
+    t_end = time.monotonic()
+    failures = [r for r in [*submitted, *scored] if isinstance(r, BaseException)]
+    return {
+        "workflows": len(forms) + 1,
+        "submissions": len(forms),
+        "scores": len(marks),
+        "ended": ended,
+        "failed": len(failures),
+        "first_failure": repr(failures[0])[:300] if failures else None,
+        "to_last_verdict_s": round(t_verdicts - t0, 2),
+        "scores_to_last_end_s": round(t_end - t_verdicts, 2),
+        "work_s": round(t_end - t0, 2),
+    }
