@@ -51,6 +51,8 @@ def test_quick_bench_completes_every_phase(tmp_path: Path) -> None:
     assert all(r["events"] > 0 for r in results["replay"].values())
     # each replay is set beside a bare workflow with as many workflow tasks
     assert all(r["bare_same_tasks"]["workflow_tasks"] == r["workflow_tasks"] > 0 for r in results["replay"].values())
+    # and replayed without the SDK's payload passes, with the payloads each history carries counted
+    assert all(r["without_payload_passes_ms_median"] > 0 and r["payloads_visited"] > 0 for r in results["replay"].values())
 
     memory = results["memory"]
     assert [run["max_cached_workflows"] for run in memory["by_cache"]] == [1000, 5]
@@ -70,6 +72,10 @@ def test_quick_bench_completes_every_phase(tmp_path: Path) -> None:
     assert region["submitted"] == region["n"] and region["all_decisions_sent"]
     assert region["quorum"] == 2 and region["scores_done"] == 2 * region["n"]
     assert region["baseline"]["failed"] == 0 and region["baseline"]["workflows"] == region["n"]
+    # the floor with the campaign's messages: every submission, score and candidature to its end
+    messages = region["baseline_with_messages"]
+    assert messages["failed"] == 0 and messages["ended"] == messages["submissions"] == region["n"]
+    assert messages["scores"] == 2 * region["n"] and region["ratio_with_messages"] > 0
     runs = region["campaign_runs"]
     assert runs and all(r["events"] > 0 and r["largest_payload"]["bytes"] > 0 for r in runs)
     assert "region: largest payload" in done.stdout
