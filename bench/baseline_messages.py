@@ -127,14 +127,16 @@ class BareCampaign:
     @workflow.update
     async def submit(self, key: str, form: dict[str, Any]) -> int:
         self._updates += 1
-        child = f"{workflow.info().workflow_id}-{len(self._state.children) + 1}"
-        self._state.children[key] = child
+        if key in self._state.children:  # the same key twice: one candidature, as the engine refuses a duplicate
+            return len(self._state.children)
+        child = f"{workflow.info().workflow_id}-{key}"
         await workflow.start_child_workflow(
             BareCandidature.run,
             args=[self._shape, workflow.info().workflow_id, key],
             id=child,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
+        self._state.children[key] = child  # only once started: a failed start leaves no candidature to wait for
         return len(self._state.children)
 
     @workflow.update
@@ -174,7 +176,11 @@ async def floor_with_messages(
     handle = await client.start_workflow(BareCampaign.run, shape, id=workflow_id, task_queue=task_queue)
     t0 = time.monotonic()
     submitted = await bounded(concurrency, [partial(handle.execute_update, BareCampaign.submit, args=[f["key"], f]) for f in forms])
-    while await handle.query(BareCampaign.reported, REPORT) < len(forms):
+    started = sum(1 for r in submitted if not isinstance(r, BaseException))
+    limit = time.monotonic() + 900
+    while await handle.query(BareCampaign.reported, REPORT) < started:
+        if time.monotonic() > limit:
+            raise TimeoutError("the bare candidatures did not all report their verdict within 900 s")
         await asyncio.sleep(0.2)
     t_verdicts = time.monotonic()
     scored = await bounded(concurrency, [partial(handle.execute_update, BareCampaign.score, args=list(m)) for m in marks])

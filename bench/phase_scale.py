@@ -208,10 +208,14 @@ async def region(bench: Bench) -> None:
         out["baseline"] = base
         if out.get("work_s"):
             out["ratio"] = round(out["work_s"] / base["wall_s"], 2)
-            messages = await _floor_with_messages(bench, forms[:n], shape)
-            out["baseline_with_messages"] = messages
-            if not messages["failed"]:
-                out["ratio_with_messages"] = round(out["work_s"] / messages["work_s"], 2)
+            try:
+                messages = await _floor_with_messages(bench, forms[:n], shape)
+            except Exception as error:  # noqa: BLE001 - the engine's figures are kept; the floor's error is one of them
+                out["baseline_with_messages_error"] = repr(error)[:300]
+            else:
+                out["baseline_with_messages"] = messages
+                if not messages["failed"]:
+                    out["ratio_with_messages"] = round(out["work_s"] / messages["work_s"], 2)
     with contextlib.suppress(Exception):
         out["carry_computed"] = region_carry_bytes(bench, total)
     bench.results["region"] = out

@@ -63,9 +63,20 @@ def test_without_payload_passes_restores_the_sdk_and_refuses_a_codec() -> None:
     assert (bridge_worker.decode_activation, bridge_worker.encode_completion) == before
 
 
-async def test_a_replay_without_payload_passes_still_replays_the_history() -> None:
+async def test_a_replay_without_payload_passes_skips_them_and_still_replays(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = bridge_worker.decode_activation
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append("decode")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(bridge_worker, "decode_activation", counted)
     history = WorkflowHistory.from_json("x", json.loads(HISTORY.read_text(encoding="utf-8")))
     replayer = Replayer(workflows=default_workflows(), data_converter=pydantic_data_converter)
     with without_payload_passes(pydantic_data_converter):
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+    assert calls == []  # the SDK's decoding pass never ran inside the block
+    assert (await replayer.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
+    assert calls  # and runs again after it
