@@ -144,13 +144,13 @@ async def _replay_times(replayer: Replayer, history: WorkflowHistory, runs: int)
     times = []
     for _ in range(3):
         t = time.perf_counter()
-        async with replayer.workflow_replay_iterator(_repeat(history, runs)) as results:
+        async with replayer.workflow_replay_iterator(repeat(history, runs)) as results:
             async for result in results:
                 assert result.replay_failure is None, result.replay_failure
         times.append((time.perf_counter() - t) * 1000 / runs)
     return {"median": round(statistics.median(times), 1), "min": round(min(times), 1)}
 
 
-async def _repeat(history: WorkflowHistory, runs: int) -> AsyncIterator[WorkflowHistory]:
+async def repeat(history: WorkflowHistory, runs: int) -> AsyncIterator[WorkflowHistory]:
     for _ in range(runs):
         yield history

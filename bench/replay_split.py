@@ -16,7 +16,6 @@ import asyncio
 import json
 import statistics
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
@@ -26,6 +25,7 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunne
 from ami.workflows.campaign import CampaignWorkflow
 from ami.workflows.candidature import CandidatureWorkflow
 from bench.baseline import BaselineWorkflow
+from bench.phase_lifecycle import repeat
 from bench.replay_parts import payloads_visited, without_payload_passes
 
 
@@ -34,12 +34,8 @@ def _load(path: Path) -> WorkflowHistory:
 
 
 async def _ms_per_replay(replayer: Replayer, history: WorkflowHistory, runs: int) -> float:
-    async def repeat() -> AsyncIterator[WorkflowHistory]:
-        for _ in range(runs):
-            yield history
-
     start = time.perf_counter()
-    async with replayer.workflow_replay_iterator(repeat()) as results:
+    async with replayer.workflow_replay_iterator(repeat(history, runs)) as results:
         async for result in results:
             assert result.replay_failure is None, result.replay_failure
     return (time.perf_counter() - start) * 1000 / runs
