@@ -3,6 +3,7 @@ empty bodies; a template-less PDF; a raw SMTP send."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from temporalio import activity, workflow
@@ -13,16 +14,21 @@ async def empty_activity(step: int) -> None:
     return None
 
 
-async def steps(activities: int, local_activities: int, start: int = 0) -> int:
-    """Empty activities, each after an empty local activity while those last (as the engine writes its
-    journal row before the side effect it causes); numbered from `start`. Returns how many ran."""
+async def steps(activities: int, local_activities: int, start: int = 0, kinds: Sequence[str] = (), local: str = "empty_activity") -> int:
+    """Activities, each after a local activity while those last (as the engine writes its journal row
+    before the side effect it causes); numbered from `start`. Returns how many ran.
+
+    Each is `empty_activity` unless named otherwise: the step-th activity by `kinds[step]` while
+    `kinds` lasts, every local activity by `local` (the floor with side effects,
+    bench/baseline_effects.py)."""
     done = 0
     for step in range(max(activities, local_activities)):
         if step < local_activities:
-            await workflow.execute_local_activity(empty_activity, start + step, start_to_close_timeout=timedelta(seconds=30))
+            await workflow.execute_local_activity(local, start + step, start_to_close_timeout=timedelta(seconds=30))
             done += 1
         if step < activities:
-            await workflow.execute_activity(empty_activity, start + step, start_to_close_timeout=timedelta(seconds=30))
+            name = kinds[step] if step < len(kinds) else "empty_activity"
+            await workflow.execute_activity(name, start + step, start_to_close_timeout=timedelta(seconds=60))
             done += 1
     return done
 

@@ -33,9 +33,30 @@ REPORT, DONE = "verdict", "done"
 
 @dataclass
 class BareShape:
+    """A candidature's count of activities, local activities and timers; with `effects`, its first
+    `documents` and `emails` activities (split between its two halves) and every local activity do
+    their work plainly (bench/baseline_effects.py), the rest stay empty."""
+
     activities: int
     local_activities: int
     timers: int
+    effects: bool = False
+    emails: int = 0
+    documents: int = 0
+
+    def kinds(self, first: bool) -> list[str]:
+        """The activities of the first half (`first`) or of the second, by name."""
+        documents, emails = (self.documents + 1) // 2, (self.emails + 1) // 2
+        if not first:
+            documents, emails = self.documents - documents, self.emails - emails
+        return ["plain_document"] * documents + ["plain_email"] * emails if self.effects else []
+
+    def check(self) -> None:
+        """Each half has room for its documents and emails."""
+        first = (self.activities + 1) // 2
+        for part, room in ((True, first), (False, self.activities - first)):
+            if len(self.kinds(part)) > room:
+                raise ValueError(f"{self.documents} documents and {self.emails} emails do not fit in {self.activities} activities")
 
 
 @workflow.defn(sandboxed=True)
@@ -50,10 +71,12 @@ class BareCandidature:
     async def run(self, shape: BareShape, campaign: str, key: str) -> int:
         parent = workflow.get_external_workflow_handle(campaign)
         first, first_local = (shape.activities + 1) // 2, (shape.local_activities + 1) // 2
-        done = await steps(first, first_local)
+        local = "plain_journal" if shape.effects else "empty_activity"
+        done = await steps(first, first_local, kinds=shape.kinds(True), local=local)
         await parent.signal("report", args=[key, REPORT])
         await workflow.wait_condition(lambda: self._decided)
-        done += await steps(shape.activities - first, shape.local_activities - first_local, start=first)
+        rest, rest_local = shape.activities - first, shape.local_activities - first_local
+        done += await steps(rest, rest_local, start=first, kinds=shape.kinds(False), local=local)
         for _ in range(shape.timers):
             await workflow.sleep(timedelta(milliseconds=1))
             done += 1
@@ -173,6 +196,7 @@ async def floor_with_messages(
     work = first submission to last verdict reported, plus first score to last candidature ended."""
     from bench.common import bounded
 
+    shape.check()
     handle = await client.start_workflow(BareCampaign.run, shape, id=workflow_id, task_queue=task_queue)
     t0 = time.monotonic()
     submitted = await bounded(concurrency, [partial(handle.execute_update, BareCampaign.submit, args=[f["key"], f]) for f in forms])

@@ -69,13 +69,17 @@ class Bench:
         counted = cast(WorkflowEnvironment, SimpleNamespace(client=self.client))  # local_engine's worker uses env.client
         engine = await self.running.enter_async_context(local_engine(self.work, "ami-bench", env=counted))
         self.settings, self.sink = engine.settings, engine.sink
+        from bench.baseline_effects import PlainEffects
         from bench.baseline_messages import BareCampaign, BareCandidature
 
+        # The floor with side effects sends to the engine's sink and writes a database of its own.
+        self.plain = PlainEffects(self.sink.port, self.work / "plain-floor")
+        self.running.callback(self.plain.close)
         base_worker = Worker(
             self.client,
             task_queue="bench-baseline",
             workflows=[BaselineWorkflow, BareCampaign, BareCandidature],
-            activities=[empty_activity],
+            activities=[empty_activity, *self.plain.activities()],
         )
         await self.running.enter_async_context(base_worker)
 

@@ -130,6 +130,21 @@ class StoreProbe:
             "select count(*) from emails where status = 'sent' and purpose like ? and workflow_id like ?", [purpose_like, prefix + "%"]
         )
 
+    def rows(self, table: str, prefix: str) -> int:
+        """Rows of `emails` or `documents` written for the workflows whose id starts with `prefix`."""
+        if table not in ("emails", "documents"):
+            raise ValueError(table)
+        return self._one(f"select count(*) from {table} where workflow_id like ?", [prefix + "%"])  # noqa: S608 - a fixed name
+
+    def sample_emails(self, prefix: str, limit: int) -> list[bytes]:
+        """Up to `limit` of the messages the engine sent for those workflows, as sent, drawn at random."""
+        with sqlite3.connect(self.db_file, timeout=10) as conn:
+            rows = conn.execute(
+                "select raw from emails where status = 'sent' and raw is not null and workflow_id like ? order by random() limit ?",
+                (prefix + "%", limit),
+            ).fetchall()
+        return [bytes(r[0]) for r in rows]
+
 
 async def poll_until(probe: Callable[[], int], target: int, timeout: float, every: float = 0.2) -> tuple[bool, float, int]:
     """Poll `probe` until it reaches `target`; (reached, monotonic time, last value)."""

@@ -4,78 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from ami.app.examples import example
+from bench.baseline_effects import plain_message, plain_send, summary_words
 from bench.benchcore import Bench, log, stamp
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-@dataclass(frozen=True)
-class PlainMessage:
-    """What a sender without ami has to start with: the same words, addresses and PDF."""
-
-    sender: str
-    to: list[str]
-    subject: str
-    text: str
-    html: str
-    pdf: str
-    filename: str
-
-
-def plain_message(raw: bytes, pdf: str) -> PlainMessage:
-    """The content of one of the engine's messages (read once, outside any timing)."""
-    from email import message_from_bytes, policy
-    from email.message import EmailMessage
-
-    parsed = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(parsed, EmailMessage)
-    text, html = (parsed.get_body((kind,)) for kind in ("plain", "html"))
-    attachment = next(parsed.iter_attachments())
-    assert text is not None and html is not None
-    return PlainMessage(
-        sender=str(parsed["From"]),
-        to=[a.addr_spec for a in parsed["To"].addresses],
-        subject=str(parsed["Subject"]),
-        text=text.get_content(),
-        html=html.get_content(),
-        pdf=pdf,
-        filename=attachment.get_filename() or "document.pdf",
-    )
-
-
-async def plain_send(port: int, content: PlainMessage, i: int) -> None:
-    """The fair floor for an email with its summary: the standard library builds the message (text,
-    HTML, the PDF read and attached) and aiosmtplib sends it over a fresh connection; no templates,
-    no outbox, no re-reading."""
-    from email.message import EmailMessage
-    from email.utils import formatdate
-
-    import aiosmtplib
-
-    msg = EmailMessage()
-    msg["From"] = content.sender
-    msg["To"] = ", ".join(content.to)
-    msg["Subject"] = content.subject
-    msg["Message-ID"] = f"<plain-{i}@bench.example.org>"
-    msg["Date"] = formatdate()
-    msg.set_content(content.text)
-    msg.add_alternative(content.html, subtype="html")
-    msg.add_attachment(Path(content.pdf).read_bytes(), maintype="application", subtype="pdf", filename=content.filename)
-    await aiosmtplib.send(msg, hostname="127.0.0.1", port=port)
 
 
 async def io(bench: Bench) -> None:
@@ -136,11 +70,7 @@ async def io(bench: Bench) -> None:
         bare_pdf(i)
     bare_docs = d / (time.perf_counter() - t)
     # The same words in the same font files: what fpdf2 itself costs for this document's text.
-    from ami.infra.documents._pdf_base import font_files
-
-    sample = SummaryDocInput.model_validate(summary(1))
-    texts = [v for v in _strings(sample.model_dump(mode="json")) if v.strip()]
-    regular, bold = (str(p) for p in font_files("".join(texts)))
+    texts, regular, bold = summary_words(form)
     bare_pdf_same_text(texts, regular, bold)
     t = time.perf_counter()
     for _ in range(d):

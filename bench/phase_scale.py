@@ -13,8 +13,9 @@ from typing import Any
 from ami.app.ops import Coordination, start_campaign
 from ami.app.scenario import sleep_until
 from ami.models.candidature import CandidatureFile
+from ami.models.workflow_ids import campaign_of
 from ami.workflows.candidature import candidature_workflow_id
-from bench.benchcore import Bench, log, marks_for, stamp
+from bench.benchcore import Bench, log, marks_for
 from bench.common import (
     Shape,
     bounded,
@@ -27,6 +28,7 @@ from bench.common import (
     sum_strain,
     terminate_all,
 )
+from bench.phase_floors import floors_with_messages, ratios
 
 REGION_COMMENT = 1000  # characters of jury comment on every review of the region run: a long one, to size histories
 FLOOR_SAMPLE = 200  # candidature histories read to size the bare floor of the region run
@@ -172,8 +174,9 @@ async def scale(bench: Bench) -> None:
 
 async def region(bench: Bench) -> None:
     """Every commune and EPCI of the region in one campaign, quorum 2, a 1,000-character comment on
-    every review, to the decisions sent; then, in the same run, the bare floor: as many workflows as
-    candidatures, each with the mean count of activities, local activities and timers of the candidatures' histories."""
+    every review, to the decisions sent; then, in the same run, the bare floor (as many workflows as
+    candidatures, each with the mean count of activities, local activities and timers of the
+    candidatures' histories) and the floors with the campaign's messages (bench/phase_floors.py)."""
     forms = region_forms("32")
     total = len(forms)
     n = min(bench.args.scale_n or 30, total) if bench.args.quick else min(bench.args.region_n or total, total)  # --quick: as the scale run
@@ -208,14 +211,10 @@ async def region(bench: Bench) -> None:
         out["baseline"] = base
         if out.get("work_s"):
             out["ratio"] = round(out["work_s"] / base["wall_s"], 2)
-            try:
-                messages = await _floor_with_messages(bench, forms[:n], shape)
-            except Exception as error:  # noqa: BLE001 - the engine's figures are kept; the floor's error is one of them
-                out["baseline_with_messages_error"] = repr(error)[:300]
-            else:
-                out["baseline_with_messages"] = messages
-                if not messages["failed"]:
-                    out["ratio_with_messages"] = round(out["work_s"] / messages["work_s"], 2)
+            members = [m.id for m in bench.file_plan.jury[:2]]
+            prefix = candidature_workflow_id(campaign_of(handle.id), "")
+            out.update(await floors_with_messages(bench, forms[:n], members, comment_text(REGION_COMMENT), shape, prefix))
+            ratios(out)
     with contextlib.suppress(Exception):
         out["carry_computed"] = region_carry_bytes(bench, total)
     bench.results["region"] = out
@@ -259,25 +258,3 @@ def region_carry_bytes(bench: Bench, n: int, members: int = 2) -> dict[str, int]
     carry = CampaignInput(plan=bench.file_plan, carried=state)
     payload = pydantic_data_converter.payload_converter.to_payloads([carry])[0]
     return {"candidatures": n, "bytes": payload.ByteSize(), "per_candidature": payload.ByteSize() // max(1, n)}
-
-
-async def _floor_with_messages(bench: Bench, forms: list[CandidatureFile], shape: Shape) -> dict[str, Any]:
-    """The region's messages on bare workflows (bench/baseline_messages.py): the same submissions and
-    scores, sent as the engine's were, the same shape of candidature."""
-    from bench.baseline_messages import BareShape, floor_with_messages
-
-    keys = [f.collectivite.identifier for f in forms]
-    plain = [{"key": key, **form.model_dump(mode="json")} for key, form in zip(keys, forms, strict=True)]
-    text = comment_text(REGION_COMMENT)
-    marks = [(key, member.id, marks_for(i), text) for i, key in enumerate(keys) for member in bench.file_plan.jury[:2]]
-    result = await floor_with_messages(
-        bench.client,
-        "bench-baseline",
-        plain,
-        marks,
-        BareShape(shape.activities, shape.local_activities, shape.timers),
-        bench.args.concurrency,
-        f"bench-bare-campaign-{stamp()}",
-    )
-    log(f"region: the bare floor with the campaign's messages: {result}")
-    return result

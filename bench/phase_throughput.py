@@ -22,6 +22,7 @@ from bench.common import (
     poll_until,
     terminate_all,
 )
+from bench.phase_floors import floors_with_messages, ratios
 
 
 async def throughput(bench: Bench) -> None:
@@ -100,7 +101,11 @@ async def throughput(bench: Bench) -> None:
     await terminate_all(bench.client, ids)
     biggest = max(range(len(plans)), key=lambda i: campaign_sizes[i]["events"])
     campaign_bytes = await bytes_by_event_type(bench.client.get_workflow_handle(campaign_workflow_id(plans[biggest].id)))
-    base = await bench.baseline(n, Shape.of(figures) if figures else Shape(10, 0, 0))
+    shape = Shape.of(figures) if figures else Shape(10, 0, 0)
+    base = await bench.baseline(n, shape)
+    floors: dict[str, Any] = {}
+    if len(plans) == 1 and figures and not failures:  # the floors with messages take one campaign
+        floors = await floors_with_messages(bench, shards[0], quorum_members, None, shape, prefixes[0])
     bench.results["throughput"] = {
         "n": n,
         "campaigns": len(shards),
@@ -126,7 +131,9 @@ async def throughput(bench: Bench) -> None:
         "largest_campaign_bytes_by_event_type": campaign_bytes,
         "baseline": base,
         "ratio": round(work / base["wall_s"], 2),
+        **floors,
     }
+    ratios(bench.results["throughput"])
     log(
         f"throughput: work {work:.1f} s = {n / work:.1f} candidatures/s; baseline {base['wall_s']:.1f} s; ratio {work / base['wall_s']:.2f}"
     )

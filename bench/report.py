@@ -96,6 +96,7 @@ def _throughput(add: Add, tp: dict[str, Any]) -> None:
     work = f"work {tp['work_s']} s (gross {tp['gross_s']} s incl. {tp['idle_until_deadline_s']} s waiting for the deadline)"
     add("throughput: candidatures/s", tp["candidatures_per_s"], work)
     add("throughput: ratio engine / bare workflow", tp["ratio"], _bare(tp["baseline"]))
+    _floors(add, "throughput", tp)
     late = " — SUBMISSIONS ENDED AFTER THE DEADLINE" if tp["submissions_after_deadline"] else ""
     add("throughput: submissions (s)", tp["submit_s"], f"last verdict at {tp['to_last_verdict_s']} s{late}")
     scoring = f"{tp['scores']} scores in {tp['scoring_s']} s ({tp['jury_members_scoring']} members each)"
@@ -108,6 +109,30 @@ def _throughput(add: Add, tp: dict[str, Any]) -> None:
     worst = max(tp["campaign_histories"], key=lambda s: s["events"])
     add("throughput: largest campaign history", f"{worst['events']} ev", f"{worst['history_bytes']} B")
     _bytes_by_type(add, tp.get("largest_campaign_bytes_by_event_type") or [])
+
+
+def _floors(add: Add, phase: str, out: dict[str, Any]) -> None:
+    """The floors with the campaign's messages (bench/phase_floors.py), where they ran."""
+    if out.get("baseline_with_messages"):
+        m = out["baseline_with_messages"]
+        add(
+            f"{phase}: ratio engine / bare floor with messages",
+            out.get("ratio_with_messages", "-"),
+            f"the same submissions, scores, reports and decisions on bare workflows: work {m['work_s']} s, {m['failed']} failed",
+        )
+    if out.get("baseline_with_effects"):
+        e = out["baseline_with_effects"]
+        done = e.get("effects_done", {})
+        add(
+            f"{phase}: ratio engine / bare floor with messages and side effects",
+            out.get("ratio_with_effects", "-"),
+            f"and {e['emails_each']} emails, {e['documents_each']} documents, a journal row per local activity, done plainly "
+            f"({done.get('email', 0)} emails, {done.get('document', 0)} documents, {done.get('journal', 0)} rows): "
+            f"work {e['work_s']} s, {e['failed']} failed",
+        )
+    for floor in ("baseline_with_messages", "baseline_with_effects"):
+        if out.get(f"{floor}_error"):
+            add(f"{phase}: {floor.removeprefix('baseline_').replace('_', ' ')} floor FAILED", out[f"{floor}_error"])
 
 
 def _scale(add: Add, sc: dict[str, Any]) -> None:
@@ -153,13 +178,7 @@ def _region(add: Add, rg: dict[str, Any]) -> None:
     _campaign_to_decisions(add, "region", rg, submitted, decisions)
     if rg.get("baseline"):
         add("region: ratio engine / bare floor", rg.get("ratio", "-"), _bare(rg["baseline"]))
-    if rg.get("baseline_with_messages"):
-        m = rg["baseline_with_messages"]
-        add(
-            "region: ratio engine / bare floor with messages",
-            rg.get("ratio_with_messages", "-"),
-            f"the same submissions, scores, reports and decisions on bare workflows: work {m['work_s']} s, {m['failed']} failed",
-        )
+    _floors(add, "region", rg)
     runs = rg.get("campaign_runs") or []
     if runs:
         big = max(runs, key=lambda r: r["bytes"])
