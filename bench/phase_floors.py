@@ -60,12 +60,9 @@ async def floors_with_messages(
     plain, marks = plain_forms(forms), bare_marks(forms, members, comment)
     out: dict[str, Any] = {}
     empty = BareShape(shape.activities, shape.local_activities, shape.timers)
-    for name, make in (
-        ("baseline_with_messages", lambda: (empty, None)),
-        ("baseline_with_effects", lambda: effects_shape(bench, shape, prefix, forms)),
-    ):
+    for name, effects in (("baseline_with_messages", False), ("baseline_with_effects", True)):
         try:
-            each, sized = make()
+            each, sized = await effects_shape(bench, shape, prefix, forms) if effects else (empty, None)
             before = dict(bench.plain.counts)
             result = await floor_with_messages(
                 bench.client, "bench-baseline", plain, marks, each, bench.args.concurrency, f"bench-bare-campaign-{stamp()}"
