@@ -76,6 +76,13 @@ def test_quick_bench_completes_every_phase(tmp_path: Path) -> None:
     messages = region["baseline_with_messages"]
     assert messages["failed"] == 0 and messages["ended"] == messages["submissions"] == region["n"]
     assert messages["scores"] == 2 * region["n"] and region["ratio_with_messages"] > 0
+    # the floor with the engine's side effects done plainly: as many as the engine wrote, each done
+    effects = region["baseline_with_effects"]
+    assert effects["failed"] == 0 and effects["ended"] == region["n"] and region["ratio_with_effects"] > 0
+    assert effects["emails_each"] >= 2 and effects["documents_each"] >= 1
+    work_done = effects["effects_done"]
+    assert work_done["email"] == effects["emails_each"] * region["n"] and work_done["document"] == effects["documents_each"] * region["n"]
+    assert work_done["journal"] == region["baseline"]["local_activities_each"] * region["n"]
     runs = region["campaign_runs"]
     assert runs and all(r["events"] > 0 and r["largest_payload"]["bytes"] > 0 for r in runs)
     assert "region: largest payload" in done.stdout
