@@ -61,11 +61,13 @@ class BareShape:
 
 @workflow.defn(sandboxed=True)
 class BareCandidature:
-    """Half its steps, a report to the campaign, the decision awaited, the other half, its timers, a
-    last report."""
+    """Half its steps, a report to the campaign, the decision awaited, then, as the engine's, its first
+    timer until the response date the decision came with (if any), the other half, its other timers,
+    a last report."""
 
     def __init__(self) -> None:
         self._decided = False
+        self._respond_at = 0.0  # seconds since the epoch; 0: no response date
 
     @workflow.run
     async def run(self, shape: BareShape, campaign: str, key: str) -> int:
@@ -75,17 +77,21 @@ class BareCandidature:
         done = await steps(first, first_local, kinds=shape.kinds(True), local=local)
         await parent.signal("report", args=[key, REPORT])
         await workflow.wait_condition(lambda: self._decided)
+        timers = shape.timers
+        if self._respond_at and timers:  # the engine waits for the response date before its letter
+            await workflow.sleep(max(0.001, self._respond_at - workflow.now().timestamp()))
+            timers, done = timers - 1, done + 1
         rest, rest_local = shape.activities - first, shape.local_activities - first_local
         done += await steps(rest, rest_local, start=first, kinds=shape.kinds(False), local=local)
-        for _ in range(shape.timers):
+        for _ in range(timers):
             await workflow.sleep(timedelta(milliseconds=1))
             done += 1
         await parent.signal("report", args=[key, DONE])
         return done
 
     @workflow.signal
-    def decide(self, points: int) -> None:
-        self._decided = True
+    def decide(self, points: int, respond_at: float = 0.0) -> None:
+        self._decided, self._respond_at = True, respond_at
 
 
 @dataclass
@@ -96,6 +102,7 @@ class BareCarried:
     points: dict[str, int] = field(default_factory=dict)
     reported: dict[str, list[str]] = field(default_factory=lambda: {REPORT: [], DONE: []})
     deliberated: bool = False
+    respond_at: float = 0.0  # the response date the decisions carry (seconds since the epoch; 0: none)
     decided: list[str] = field(default_factory=list)
 
 
@@ -121,7 +128,9 @@ class BareCampaign:
             batch = [k for k in self._state.children if k not in done][:BATCH]
             await asyncio.gather(
                 *(
-                    workflow.get_external_workflow_handle(self._state.children[k]).signal("decide", self._state.points.get(k, 0))
+                    workflow.get_external_workflow_handle(self._state.children[k]).signal(
+                        "decide", args=[self._state.points.get(k, 0), self._state.respond_at]
+                    )
                     for k in batch
                 )
             )
@@ -168,9 +177,9 @@ class BareCampaign:
         self._state.points[key] = self._state.points.get(key, 0) + sum(marks.values())
 
     @workflow.update
-    def deliberate(self) -> int:
+    def deliberate(self, respond_at: float = 0.0) -> int:
         self._updates += 1
-        self._state.deliberated = True
+        self._state.deliberated, self._state.respond_at = True, respond_at
         return len(self._state.children)
 
     @workflow.signal
@@ -190,10 +199,15 @@ async def floor_with_messages(
     shape: BareShape,
     concurrency: int,
     workflow_id: str,
+    response_after: float = 0.0,
 ) -> dict[str, Any]:
     """The region's messages on the bare workflows: `forms` submitted (key, form) and `marks` scored
     (key, member, marks, comment), each `concurrency` at a time as the engine's bench sends them;
-    work = first submission to last verdict reported, plus first score to last candidature ended."""
+    work = first submission to last verdict reported, plus first score to last candidature ended.
+
+    The decisions carry a response date `response_after` seconds after the first score, as the
+    engine's carry its plan's, counted from the deadline where its scores begin: each candidature
+    waits for it before the rest of its work, as the engine's does before its letter."""
     from bench.common import bounded
 
     shape.check()
@@ -207,8 +221,9 @@ async def floor_with_messages(
             raise TimeoutError("the bare candidatures did not all report their verdict within 900 s")
         await asyncio.sleep(0.2)
     t_verdicts = time.monotonic()
+    respond_at = time.time() + response_after if response_after else 0.0
     scored = await bounded(concurrency, [partial(handle.execute_update, BareCampaign.score, args=list(m)) for m in marks])
-    await handle.execute_update(BareCampaign.deliberate)
+    await handle.execute_update(BareCampaign.deliberate, respond_at)
     ended = await asyncio.wait_for(handle.result(), 900)
     t_end = time.monotonic()
     failures = [r for r in [*submitted, *scored] if isinstance(r, BaseException)]

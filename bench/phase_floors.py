@@ -51,10 +51,11 @@ async def effects_shape(bench: Bench, shape: Shape, prefix: str, forms: list[Can
 
 
 async def floors_with_messages(
-    bench: Bench, forms: list[CandidatureFile], members: list[str], comment: str | None, shape: Shape, prefix: str
+    bench: Bench, forms: list[CandidatureFile], members: list[str], comment: str | None, shape: Shape, prefix: str, response_after: float
 ) -> dict[str, Any]:
-    """Both floors, one after the other, for the engine's `forms` scored by `members`; a floor that
-    fails is recorded as its error, the other figures kept."""
+    """Both floors, one after the other, for the engine's `forms` scored by `members`, their decisions
+    taking effect `response_after` seconds after the first score (the engine's response date, after
+    its deadline); a floor that fails is recorded as its error, the other figures kept."""
     from bench.baseline_messages import BareShape, floor_with_messages
 
     plain, marks = plain_forms(forms), bare_marks(forms, members, comment)
@@ -65,7 +66,7 @@ async def floors_with_messages(
             each, sized = await effects_shape(bench, shape, prefix, forms) if effects else (empty, None)
             before = dict(bench.plain.counts)
             result = await floor_with_messages(
-                bench.client, "bench-baseline", plain, marks, each, bench.args.concurrency, f"bench-bare-campaign-{stamp()}"
+                bench.client, "bench-baseline", plain, marks, each, bench.args.concurrency, f"bench-bare-campaign-{stamp()}", response_after
             )
             if sized is not None:
                 done = {k: v - before[k] for k, v in bench.plain.counts.items()}

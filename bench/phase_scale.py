@@ -83,6 +83,8 @@ async def one_campaign(
         "verdicts": verdicts,
         "to_last_verdict_s": round(t_elig - t0, 1),
         "submissions_after_deadline": late,
+        # The decisions wait for the response date: the floors with messages wait as long after their first score.
+        "response_after_deadline_s": round((plan.response_at - plan.deadline_at).total_seconds(), 2),
         "campaign_after_submissions": after_submit,
         "max_cached_workflows": bench.settings.max_cached_workflows,
         "rebuilt_from_history": {"submissions": bench.rebuilds.since(rebuilt)},
@@ -213,7 +215,11 @@ async def region(bench: Bench) -> None:
             out["ratio"] = round(out["work_s"] / base["wall_s"], 2)
             members = [m.id for m in bench.file_plan.jury[:2]]
             prefix = candidature_workflow_id(campaign_of(handle.id), "")
-            out.update(await floors_with_messages(bench, forms[:n], members, comment_text(REGION_COMMENT), shape, prefix))
+            out.update(
+                await floors_with_messages(
+                    bench, forms[:n], members, comment_text(REGION_COMMENT), shape, prefix, out["response_after_deadline_s"]
+                )
+            )
             ratios(out)
     with contextlib.suppress(Exception):
         out["carry_computed"] = region_carry_bytes(bench, total)

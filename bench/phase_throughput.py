@@ -105,7 +105,8 @@ async def throughput(bench: Bench) -> None:
     base = await bench.baseline(n, shape)
     floors: dict[str, Any] = {}
     if len(plans) == 1 and figures and not failures:  # the floors with messages take one campaign
-        floors = await floors_with_messages(bench, shards[0], quorum_members, None, shape, prefixes[0])
+        response_after = (plans[0].response_at - plans[0].deadline_at).total_seconds()
+        floors = await floors_with_messages(bench, shards[0], quorum_members, None, shape, prefixes[0], response_after)
     bench.results["throughput"] = {
         "n": n,
         "campaigns": len(shards),
