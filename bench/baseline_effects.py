@@ -9,9 +9,10 @@ work without ami, as a developer would write it by hand:
 - an email: an outbox row committed, the message built by the standard library from one of the
   engine's own messages (its words, addresses and attachment) and sent over a fresh aiosmtplib
   connection to the same sink, then the row marked sent (two commits, as the outbox must);
-- a document: the words of a candidature summary laid out by plain fpdf2 in the same font files
-  (fonts added the ordinary way, per document), in a process of its own as the engine's documents
-  are, written to a file and hashed, then a row recorded.
+- a document: the words of the engine's document at that step (a candidature's summary before the
+  decision, a decision letter after it) laid out by plain fpdf2 in the same font files (fonts added
+  the ordinary way, per document), in a process of its own as the engine's documents are, written
+  to a file and hashed, then a row recorded.
 
 SQLite runs as the engine's store does (WAL, `synchronous=NORMAL`). Nothing is rendered from a
 template, nothing is encrypted, no Temporal payload carries more than a step number: the floor is
@@ -134,11 +135,20 @@ async def plain_send(port: int, content: PlainMessage, i: int | str) -> None:
     await aiosmtplib.send(plain_build(content, i), hostname="127.0.0.1", port=port)
 
 
-def summary_words(form: Any) -> tuple[list[str], str, str]:
+Words = tuple[list[str], str, str]  # paragraphs, and the regular and bold font files they need
+
+
+def _with_fonts(texts: list[str]) -> Words:
+    from ami.infra.documents._pdf_base import font_files
+
+    regular, bold = (str(p) for p in font_files("".join(texts)))
+    return texts, regular, bold
+
+
+def summary_words(form: Any) -> Words:
     """The words of the engine's summary of `form` and the font files it would use for them."""
     from datetime import UTC, datetime
 
-    from ami.infra.documents._pdf_base import font_files
     from ami.models.documents import SummaryDocInput
 
     sample = SummaryDocInput.model_validate(
@@ -152,9 +162,34 @@ def summary_words(form: Any) -> tuple[list[str], str, str]:
             "departement": "59",
         }
     )
-    texts = [v for v in strings(sample.model_dump(mode="json")) if v.strip()]
-    regular, bold = (str(p) for p in font_files("".join(texts)))
-    return texts, regular, bold
+    return _with_fonts([v for v in strings(sample.model_dump(mode="json")) if v.strip()])
+
+
+def letter_words(form: Any) -> Words:
+    """The words of the engine's decision letter (not selected, the most frequent) to `form`'s
+    collectivité: heading, date, subject, salutation, body, closing."""
+    import datetime as dt
+
+    from ami.infra.documents.branding import ORGANISATION
+    from ami.infra.documents.pdf_letters import _body  # the letter's own paragraphs, not a copy of them
+    from ami.models.documents import DecisionLetterInput
+    from ami.models.values import Decision
+
+    data = DecisionLetterInput(
+        receipt_number="AMI-2024-0001",
+        campaign_name="Appel à manifestation d'intérêt",
+        collectivite_name=form.collectivite.name,
+        decision=Decision.NOT_SELECTED,
+        response_date=dt.date(2024, 9, 15),
+    )
+    subject = f"Objet : {data.campaign_name} — réponse (dossier n° {data.receipt_number})"
+    closing = "Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations distinguées."
+    return _with_fonts([ORGANISATION, "Le 15 septembre 2024", subject, "Madame, Monsieur,", *_body(data), closing, ORGANISATION])
+
+
+def document_words(form: Any) -> dict[str, Words]:
+    """The words of each document the floor lays out, by activity: the summary and the letter."""
+    return {"plain_summary": summary_words(form), "plain_letter": letter_words(form)}
 
 
 def strings(value: Any) -> list[str]:
@@ -176,13 +211,13 @@ def _render(texts: list[str], regular: str, bold: str, path: str) -> str:
 
 class PlainEffects:
     """The floor's activities with side effects (their names are what `BareCandidature` schedules).
-    They refuse to run until `load` has given them the engine's messages and the summary's words."""
+    They refuse to run until `load` has given them the engine's messages and the documents' words."""
 
     def __init__(self, port: int, directory: Path) -> None:
         self.port = port
         self.directory = directory
         self.messages: list[PlainMessage] = []
-        self.words: tuple[list[str], str, str] | None = None
+        self.words: dict[str, Words] = {}
         self._local = threading.local()
         self._pool: ProcessPoolExecutor | None = None
         directory.mkdir(parents=True, exist_ok=True)
@@ -190,11 +225,13 @@ class PlainEffects:
             conn.executescript(_SCHEMA)
         self.counts = {"journal": 0, "email": 0, "document": 0}
 
-    async def load(self, messages: list[PlainMessage], words: tuple[list[str], str, str]) -> None:
-        """The engine's messages and a summary's words; the document process started and warm (the
-        engine's starts with its worker), so that no run of the floor pays for its start."""
+    async def load(self, messages: list[PlainMessage], words: dict[str, Words]) -> None:
+        """The engine's messages and the documents' words (`document_words`); the document process
+        started and warm (the engine's starts with its worker), so that no run of the floor pays for
+        its start."""
         self.messages, self.words = messages, words
-        await asyncio.get_running_loop().run_in_executor(self._documents(), _render, *words, str(self.directory / "warm-up.pdf"))
+        for kind, each in words.items():
+            await asyncio.get_running_loop().run_in_executor(self._documents(), _render, *each, str(self.directory / f"warm-{kind}.pdf"))
 
     def _documents(self) -> ProcessPoolExecutor:
         if self._pool is None:  # spawned, as the engine's document process (the worker runs Temporal's threads)
@@ -229,7 +266,7 @@ class PlainEffects:
         conn.execute("COMMIT")
 
     def _ready(self) -> None:
-        if not self.messages or self.words is None:
+        if not self.messages or not self.words:
             raise ApplicationError("the plain floor was not loaded with the engine's messages", non_retryable=True)
 
     @activity.defn(name="plain_journal")
@@ -259,16 +296,22 @@ class PlainEffects:
         await asyncio.to_thread(self._write, (mark, (time.time(), message_id)))
         self.counts["email"] += 1
 
-    @activity.defn(name="plain_document")
-    async def document(self, step: int) -> None:
+    @activity.defn(name="plain_summary")
+    async def summary(self, step: int) -> None:
+        await self._document("plain_summary", step)
+
+    @activity.defn(name="plain_letter")
+    async def letter(self, step: int) -> None:
+        await self._document("plain_letter", step)
+
+    async def _document(self, kind: str, step: int) -> None:
         self._ready()
-        assert self.words is not None
         workflow_id = activity.info().workflow_id
         path = self.directory / f"{workflow_id}-{step}.pdf"
         loop = asyncio.get_running_loop()
-        sha = await loop.run_in_executor(self._documents(), _render, *self.words, str(path))
+        sha = await loop.run_in_executor(self._documents(), _render, *self.words[kind], str(path))
         await asyncio.to_thread(self._write, ("insert or ignore into documents values (?, ?, ?, ?)", (workflow_id, step, str(path), sha)))
         self.counts["document"] += 1
 
     def activities(self) -> list[Any]:
-        return [self.journal, self.email, self.document]
+        return [self.journal, self.email, self.summary, self.letter]

@@ -49,7 +49,8 @@ class BareShape:
         documents, emails = (self.documents + 1) // 2, (self.emails + 1) // 2
         if not first:
             documents, emails = self.documents - documents, self.emails - emails
-        return ["plain_document"] * documents + ["plain_email"] * emails if self.effects else []
+        document = "plain_summary" if first else "plain_letter"  # the engine's: before the decision, then after
+        return [document] * documents + ["plain_email"] * emails if self.effects else []
 
     def check(self) -> None:
         """Each half has room for its documents and emails."""

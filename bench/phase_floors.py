@@ -36,13 +36,13 @@ def bare_marks(forms: list[CandidatureFile], members: list[str], comment: str | 
 async def effects_shape(bench: Bench, shape: Shape, prefix: str, forms: list[CandidatureFile]) -> tuple[Any, dict[str, Any]]:
     """The shape of the floor with side effects: the engine's mean emails and documents per
     candidature in this run (its outbox and document rows for `prefix`), loaded with a sample of its
-    messages and the words of a summary. Returns the shape and what it was sized from."""
-    from bench.baseline_effects import messages_from, summary_words
+    messages and the words of its summary and letter. Returns the shape and what it was sized from."""
+    from bench.baseline_effects import document_words, messages_from
     from bench.baseline_messages import BareShape
 
     emails, documents = bench.probe.rows("emails", prefix), bench.probe.rows("documents", prefix)
     sample = bench.probe.sample_emails(prefix, EMAIL_SAMPLE)
-    await bench.plain.load(messages_from(sample, bench.plain.directory / f"attachments-{stamp()}"), summary_words(forms[0]))
+    await bench.plain.load(messages_from(sample, bench.plain.directory / f"attachments-{stamp()}"), document_words(forms[0]))
     n = len(forms)
     each = BareShape(
         shape.activities, shape.local_activities, shape.timers, effects=True, emails=round(emails / n), documents=round(documents / n)

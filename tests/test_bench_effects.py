@@ -17,7 +17,7 @@ from ami.app.examples import example
 from ami.app.harness import free_port
 from ami.infra.mail.sink import start_sink
 from bench.baseline import bare_pdf
-from bench.baseline_effects import PlainEffects, messages_from, plain_build, summary_words
+from bench.baseline_effects import PlainEffects, document_words, messages_from, plain_build
 from bench.baseline_messages import BareShape
 from bench.common import StoreProbe
 from bench.report import _floors
@@ -46,8 +46,8 @@ def _rows(effects: PlainEffects, sql: str) -> list[tuple[object, ...]]:
 
 def test_documents_and_emails_split_between_the_halves() -> None:
     shape = BareShape(6, 5, 1, effects=True, emails=3, documents=2)
-    assert shape.kinds(True) == ["plain_document", "plain_email", "plain_email"]
-    assert shape.kinds(False) == ["plain_document", "plain_email"]
+    assert shape.kinds(True) == ["plain_summary", "plain_email", "plain_email"]
+    assert shape.kinds(False) == ["plain_letter", "plain_email"]
     shape.check()
 
 
@@ -90,7 +90,7 @@ async def test_a_journal_row_is_written_once_and_moves_the_projection(tmp_path: 
 
 async def test_nothing_is_sent_or_rendered_before_the_floor_is_loaded(tmp_path: Path) -> None:
     effects, env = PlainEffects(free_port(), tmp_path / "floor"), ActivityEnvironment()
-    for step in (effects.email, effects.document):
+    for step in (effects.email, effects.summary, effects.letter):
         with pytest.raises(ApplicationError, match="not loaded"):
             await env.run(step, 0)
     assert _rows(effects, "select count(*) from emails") == [(0,)]
@@ -100,7 +100,7 @@ async def test_an_email_goes_through_the_outbox_to_the_sink(tmp_path: Path) -> N
     controller, sink = start_sink(tmp_path / "sink", port=free_port())
     effects = PlainEffects(sink.port, tmp_path / "floor")
     try:
-        await effects.load(messages_from([_engine_message(True)], tmp_path / "att"), summary_words(example("01-henin-carvin")))
+        await effects.load(messages_from([_engine_message(True)], tmp_path / "att"), document_words(example("01-henin-carvin")))
         await ActivityEnvironment().run(effects.email, 3)
         [(message_id, status, raw)] = _rows(effects, "select message_id, status, raw from emails")
         assert status == "sent" and message_id.endswith("-3")
@@ -115,10 +115,13 @@ async def test_an_email_goes_through_the_outbox_to_the_sink(tmp_path: Path) -> N
 async def test_a_document_is_rendered_in_its_process_written_and_recorded(tmp_path: Path) -> None:
     effects = PlainEffects(free_port(), tmp_path / "floor")
     try:
-        await effects.load(messages_from([_engine_message(False)], tmp_path / "att"), summary_words(example("01-henin-carvin")))
-        await asyncio.wait_for(ActivityEnvironment().run(effects.document, 2), 60)
-        [(path, sha)] = _rows(effects, "select path, sha256 from documents")
-        assert Path(str(path)).read_bytes().startswith(b"%PDF") and len(str(sha)) == 64
+        await effects.load(messages_from([_engine_message(False)], tmp_path / "att"), document_words(example("01-henin-carvin")))
+        env = ActivityEnvironment()
+        await asyncio.wait_for(env.run(effects.summary, 2), 60)
+        await asyncio.wait_for(env.run(effects.letter, 5), 60)
+        rows = _rows(effects, "select path, sha256 from documents order by sequence")
+        assert len(rows) == 2 and all(Path(str(p)).read_bytes().startswith(b"%PDF") and len(str(h)) == 64 for p, h in rows)
+        assert rows[0][1] != rows[1][1]  # a summary and a letter, not the same page twice
     finally:
         effects.close()
 
