@@ -28,16 +28,20 @@ import sqlite3
 import threading
 import time
 import zlib
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from bench.baseline import bare_pdf_same_text
+
+T = TypeVar("T")
 
 _SCHEMA = """
 create table if not exists transitions (workflow_id text, sequence integer, at real, primary key (workflow_id, sequence));
@@ -165,13 +169,15 @@ def summary_words(form: Any) -> Words:
     return _with_fonts([v for v in strings(sample.model_dump(mode="json")) if v.strip()])
 
 
-def letter_words(form: Any) -> Words:
+def letter_words(form: Any, signatory: Any = None) -> Words:
     """The words of the engine's decision letter (not selected, the most frequent) to `form`'s
-    collectivité: heading, date, subject, salutation, body, closing."""
+    collectivité, built by the letter's own functions: heading, addressee, date, subject,
+    salutation, body, closing, signature."""
     import datetime as dt
 
     from ami.infra.documents.branding import ORGANISATION
-    from ami.infra.documents.pdf_letters import _body  # the letter's own paragraphs, not a copy of them
+    from ami.infra.documents.pdf_letters import _OBJECT, _addressing, _body  # the letter's own words, not a copy
+    from ami.infra.documents.typography import date_fr
     from ami.models.documents import DecisionLetterInput
     from ami.models.values import Decision
 
@@ -181,15 +187,19 @@ def letter_words(form: Any) -> Words:
         collectivite_name=form.collectivite.name,
         decision=Decision.NOT_SELECTED,
         response_date=dt.date(2024, 9, 15),
+        signatory=signatory,
     )
-    subject = f"Objet : {data.campaign_name} — réponse (dossier n° {data.receipt_number})"
-    closing = "Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations distinguées."
-    return _with_fonts([ORGANISATION, "Le 15 septembre 2024", subject, "Madame, Monsieur,", *_body(data), closing, ORGANISATION])
+    to = _addressing(data)
+    subject = f"Objet : {data.campaign_name} — {_OBJECT[data.decision]} (dossier n° {data.receipt_number})"
+    closing = f"Nous vous prions d'agréer, {to.closing_title}, l'expression de nos salutations distinguées."
+    sign = [signatory.name, signatory.role, ORGANISATION] if signatory is not None else [f"L'équipe de l'{ORGANISATION}"]
+    texts = [ORGANISATION, *to.block, f"Le {date_fr(data.response_date)}", subject, to.salutation, *_body(data), closing, *sign]
+    return _with_fonts([t for t in texts if t])
 
 
-def document_words(form: Any) -> dict[str, Words]:
+def document_words(form: Any, signatory: Any = None) -> dict[str, Words]:
     """The words of each document the floor lays out, by activity: the summary and the letter."""
-    return {"plain_summary": summary_words(form), "plain_letter": letter_words(form)}
+    return {"plain_summary": summary_words(form), "plain_letter": letter_words(form, signatory)}
 
 
 def strings(value: Any) -> list[str]:
@@ -211,19 +221,25 @@ def _render(texts: list[str], regular: str, bold: str, path: str) -> str:
 
 class PlainEffects:
     """The floor's activities with side effects (their names are what `BareCandidature` schedules).
-    They refuse to run until `load` has given them the engine's messages and the documents' words."""
+    They refuse to run until `load` has given them the engine's messages and the documents' words.
+
+    Their SQLite writes run on two small pools of threads, the journal's and the others', as the
+    engine's do (ami/activities/store_calls.py): a journal row never queues behind an outbox write."""
 
     def __init__(self, port: int, directory: Path) -> None:
         self.port = port
         self.directory = directory
         self.messages: list[PlainMessage] = []
         self.words: dict[str, Words] = {}
+        self.counts = {"journal": 0, "email": 0, "document": 0}
+        self._connections: list[sqlite3.Connection] = []
         self._local = threading.local()
+        self._journal = ThreadPoolExecutor(2, thread_name_prefix="plain-journal")
+        self._store = ThreadPoolExecutor(3, thread_name_prefix="plain-store")
         self._pool: ProcessPoolExecutor | None = None
         directory.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(self.directory / "plain.db") as conn:
             conn.executescript(_SCHEMA)
-        self.counts = {"journal": 0, "email": 0, "document": 0}
 
     async def load(self, messages: list[PlainMessage], words: dict[str, Words]) -> None:
         """The engine's messages and the documents' words (`document_words`); the document process
@@ -231,26 +247,26 @@ class PlainEffects:
         its start."""
         self.messages, self.words = messages, words
         for kind, each in words.items():
-            await asyncio.get_running_loop().run_in_executor(self._documents(), _render, *each, str(self.directory / f"warm-{kind}.pdf"))
-
-    def _documents(self) -> ProcessPoolExecutor:
-        if self._pool is None:  # spawned, as the engine's document process (the worker runs Temporal's threads)
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
+            await self._render(each, self.directory / f"warm-{kind}.pdf")
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        self._journal.shutdown()
+        self._store.shutdown()
+        for conn in self._connections:
+            conn.close()
 
     def _db(self) -> sqlite3.Connection:
         """One connection per thread, kept (as the engine's pool keeps its own)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.directory / "plain.db", timeout=10, isolation_level=None)
+            conn = sqlite3.connect(self.directory / "plain.db", timeout=10, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
+            self._connections.append(conn)
         return conn
 
     def _write(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
@@ -265,6 +281,24 @@ class PlainEffects:
             raise
         conn.execute("COMMIT")
 
+    def _read(self, sql: str, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._db().execute(sql, values).fetchone()
+        return row
+
+    async def _on(self, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    async def _render(self, words: Words, path: Path) -> str:
+        """In the document process, started on first use; a process that died is replaced, as the
+        engine's document pool replaces its own."""
+        if self._pool is None:  # spawned, as the engine's document process (the worker runs Temporal's threads)
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, _render, *words, str(path))
+        except BrokenProcessPool:
+            self._pool = None
+            raise
+
     def _ready(self) -> None:
         if not self.messages or not self.words:
             raise ApplicationError("the plain floor was not loaded with the engine's messages", non_retryable=True)
@@ -272,28 +306,35 @@ class PlainEffects:
     @activity.defn(name="plain_journal")
     async def journal(self, step: int) -> None:
         workflow_id, now = activity.info().workflow_id, time.time()
-        await asyncio.to_thread(
-            self._write,
+        rows = (
             ("insert or ignore into transitions values (?, ?, ?)", (workflow_id, step, now)),
             (_PROJECTION, (workflow_id, f"step-{step}", now)),
         )
+        await self._on(self._journal, self._write, *rows)
         self.counts["journal"] += 1
 
     @activity.defn(name="plain_email")
     async def email(self, step: int) -> None:
+        """Once per step: the outbox is read first; a message already sent is not sent again, and a
+        retry sends the bytes the outbox kept."""
         import aiosmtplib
 
         self._ready()
         workflow_id = activity.info().workflow_id
         message_id = f"{workflow_id}-{step}"
         content = self.messages[zlib.crc32(message_id.encode()) % len(self.messages)]
-        raw = plain_build(content, message_id).as_bytes()
-        # The outbox keeps the bytes, so that a retry sends the same message.
-        insert = "insert or ignore into emails values (?, ?, ?, 'pending', ?, null)"
-        await asyncio.to_thread(self._write, (insert, (message_id, workflow_id, raw, time.time())))
+        found = await self._on(self._store, self._read, "select raw, status from emails where message_id = ?", (message_id,))
+        if found is not None and found[1] == "sent":
+            return
+        if found is None:
+            raw = plain_build(content, message_id).as_bytes()
+            insert = "insert or ignore into emails values (?, ?, ?, 'pending', ?, null)"
+            await self._on(self._store, self._write, (insert, (message_id, workflow_id, raw, time.time())))
+        else:
+            raw = bytes(found[0])
         await aiosmtplib.send(raw, sender=parseaddr(content.sender)[1], recipients=content.to, hostname="127.0.0.1", port=self.port)
         mark = "update emails set status = 'sent', sent_at = ? where message_id = ?"
-        await asyncio.to_thread(self._write, (mark, (time.time(), message_id)))
+        await self._on(self._store, self._write, (mark, (time.time(), message_id)))
         self.counts["email"] += 1
 
     @activity.defn(name="plain_summary")
@@ -308,9 +349,9 @@ class PlainEffects:
         self._ready()
         workflow_id = activity.info().workflow_id
         path = self.directory / f"{workflow_id}-{step}.pdf"
-        loop = asyncio.get_running_loop()
-        sha = await loop.run_in_executor(self._documents(), _render, *self.words[kind], str(path))
-        await asyncio.to_thread(self._write, ("insert or ignore into documents values (?, ?, ?, ?)", (workflow_id, step, str(path), sha)))
+        sha = await self._render(self.words[kind], path)
+        row = ("insert or ignore into documents values (?, ?, ?, ?)", (workflow_id, step, str(path), sha))
+        await self._on(self._store, self._write, row)
         self.counts["document"] += 1
 
     def activities(self) -> list[Any]:

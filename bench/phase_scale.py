@@ -28,7 +28,7 @@ from bench.common import (
     sum_strain,
     terminate_all,
 )
-from bench.phase_floors import floors_with_messages, ratios
+from bench.phase_floors import floors_with_messages, ratios, response_after
 
 REGION_COMMENT = 1000  # characters of jury comment on every review of the region run: a long one, to size histories
 FLOOR_SAMPLE = 200  # candidature histories read to size the bare floor of the region run
@@ -84,7 +84,7 @@ async def one_campaign(
         "to_last_verdict_s": round(t_elig - t0, 1),
         "submissions_after_deadline": late,
         # The decisions wait for the response date: the floors with messages wait as long after their first score.
-        "response_after_deadline_s": round((plan.response_at - plan.deadline_at).total_seconds(), 2),
+        "response_after_deadline_s": response_after(plan),
         "campaign_after_submissions": after_submit,
         "max_cached_workflows": bench.settings.max_cached_workflows,
         "rebuilt_from_history": {"submissions": bench.rebuilds.since(rebuilt)},
@@ -220,7 +220,7 @@ async def region(bench: Bench) -> None:
                     bench, forms[:n], members, comment_text(REGION_COMMENT), shape, prefix, out["response_after_deadline_s"]
                 )
             )
-            ratios(out)
+            ratios(out, bool(out.get("all_decisions_sent")))
     with contextlib.suppress(Exception):
         out["carry_computed"] = region_carry_bytes(bench, total)
     bench.results["region"] = out

@@ -22,7 +22,7 @@ from bench.common import (
     poll_until,
     terminate_all,
 )
-from bench.phase_floors import floors_with_messages, ratios
+from bench.phase_floors import floors_with_messages, ratios, response_after
 
 
 async def throughput(bench: Bench) -> None:
@@ -105,8 +105,7 @@ async def throughput(bench: Bench) -> None:
     base = await bench.baseline(n, shape)
     floors: dict[str, Any] = {}
     if len(plans) == 1 and figures and not failures:  # the floors with messages take one campaign
-        response_after = (plans[0].response_at - plans[0].deadline_at).total_seconds()
-        floors = await floors_with_messages(bench, shards[0], quorum_members, None, shape, prefixes[0], response_after)
+        floors = await floors_with_messages(bench, shards[0], quorum_members, None, shape, prefixes[0], response_after(plans[0]))
     bench.results["throughput"] = {
         "n": n,
         "campaigns": len(shards),
@@ -132,9 +131,10 @@ async def throughput(bench: Bench) -> None:
         "largest_campaign_bytes_by_event_type": campaign_bytes,
         "baseline": base,
         "ratio": round(work / base["wall_s"], 2),
+        "response_after_deadline_s": response_after(plans[0]),
         **floors,
     }
-    ratios(bench.results["throughput"])
+    ratios(bench.results["throughput"], bench.results["throughput"]["complete"])
     log(
         f"throughput: work {work:.1f} s = {n / work:.1f} candidatures/s; baseline {base['wall_s']:.1f} s; ratio {work / base['wall_s']:.2f}"
     )

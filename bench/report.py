@@ -128,7 +128,8 @@ def _floors(add: Add, phase: str, out: dict[str, Any]) -> None:
             out.get("ratio_with_effects", "-"),
             f"and {e['emails_each']} emails, {e['documents_each']} documents, a journal row per local activity, done plainly "
             f"({done.get('email', 0)} emails, {done.get('document', 0)} documents, {done.get('journal', 0)} rows): "
-            f"work {e['work_s']} s, {e['failed']} failed",
+            f"work {e['work_s']} s, {e['failed']} failed; without the response date's wait in either: "
+            f"{out.get('ratio_with_effects_less_wait', '-')}",
         )
     for floor in ("baseline_with_messages", "baseline_with_effects"):
         if out.get(f"{floor}_error"):

@@ -80,10 +80,11 @@ def test_quick_bench_completes_every_phase(tmp_path: Path) -> None:
     effects = region["baseline_with_effects"]
     assert effects["failed"] == 0 and effects["ended"] == region["n"] and region["ratio_with_effects"] > 0
     assert effects["emails_each"] >= 2 and effects["documents_each"] >= 1
-    assert region["response_after_deadline_s"] > 0  # the floors' decisions wait as long as the engine's
+    wait = region["response_after_deadline_s"]  # the floors' decisions wait as long as the engine's
+    assert wait > 0 and min(messages["scores_to_last_decision_s"], effects["scores_to_last_decision_s"]) >= wait
     work_done = effects["effects_done"]
     assert work_done["email"] == effects["emails_each"] * region["n"] and work_done["document"] == effects["documents_each"] * region["n"]
-    assert work_done["journal"] == region["baseline"]["local_activities_each"] * region["n"]
+    assert work_done["journal"] == region["baseline"]["local_activities_each"] * region["n"] + effects["scores"]  # and a row per score
     runs = region["campaign_runs"]
     assert runs and all(r["events"] > 0 and r["largest_payload"]["bytes"] > 0 for r in runs)
     assert "region: largest payload" in done.stdout
