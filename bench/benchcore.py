@@ -21,6 +21,7 @@ from ami.app.ops import Coordination
 from ami.models.campaign import load_campaign
 from ami.models.campaign_plan import CampaignPlan
 from ami.models.candidature import CandidatureFile
+from ami.worker.runner import pacing_options
 from bench.cache_probe import RebuildCounter
 from bench.common import Shape, StoreProbe, bounded
 
@@ -75,11 +76,14 @@ class Bench:
         # The floor with side effects sends to the engine's sink and writes a database of its own.
         self.plain = PlainEffects(self.sink.port, self.work / "plain-floor")
         self.running.callback(self.plain.close)
+        # The floors' worker takes work at the engine's pace (activities and workflow tasks at once,
+        # the sticky timeout): a floor is the same work on bare Temporal, not other worker options.
         base_worker = Worker(
             self.client,
             task_queue="bench-baseline",
             workflows=[BaselineWorkflow, BareCampaign, BareCandidature],
             activities=[empty_activity, *self.plain.activities()],
+            **pacing_options(self.settings),
         )
         await self.running.enter_async_context(base_worker)
 

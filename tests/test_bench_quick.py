@@ -84,7 +84,8 @@ def test_quick_bench_completes_every_phase(tmp_path: Path) -> None:
     assert wait > 0 and min(messages["scores_to_last_decision_s"], effects["scores_to_last_decision_s"]) >= wait
     work_done = effects["effects_done"]
     assert work_done["email"] == effects["emails_each"] * region["n"] and work_done["document"] == effects["documents_each"] * region["n"]
-    assert work_done["journal"] == region["baseline"]["local_activities_each"] * region["n"] + effects["scores"]  # and a row per score
+    # a row per local activity and per score (one run again after a worker restart or a continue-as-new counts twice)
+    assert work_done["journal"] >= region["baseline"]["local_activities_each"] * region["n"] + effects["scores"]
     runs = region["campaign_runs"]
     assert runs and all(r["events"] > 0 and r["largest_payload"]["bytes"] > 0 for r in runs)
     assert "region: largest payload" in done.stdout
