@@ -1,5 +1,4 @@
-"""The `ami` command line, for coordinators and operators. Each module of this package adds its subcommands."""
+"""The `ami` command line, for coordinators and operators. Each module of this package adds its
+subcommands; `ami.app.cli.main` builds the parser and is the program (`entry`).
 
-from ami.app.cli.main import main
-
-__all__ = ["main"]
+This package imports nothing itself, so that `python -m ami.app.cli.main` runs that module once."""

@@ -1,0 +1,95 @@
+"""How the `ami` program ends (`ami.app.cli.main.entry`).
+
+Once Temporal's bridge is loaded, the SDK's Rust threads may call into Python while the interpreter
+tears itself down, and about one command in a hundred then aborted after its work was done
+(`python -m bench.exit_race` measures it). `entry` leaves just before that teardown. These tests
+run a stand-in command in a child process and check what must still happen: its exit code, its
+output, the exit functions it registered; and that the teardown is skipped only when Temporal was
+used."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# The stand-in: `main` replaced by a command that loads the bridge (or not), registers an exit
+# function, prints, then returns, exits or raises. An object's finaliser tells whether the
+# interpreter's teardown ran.
+PROBE = """
+import atexit, sys
+from pathlib import Path
+
+import ami.app.cli.main as cli
+
+here = Path(sys.argv[1])
+mode, temporal = sys.argv[2], sys.argv[3] == "temporal"
+
+
+class Teardown:
+    def __del__(self) -> None:
+        (here / "teardown").write_text("ran")
+
+
+KEEP = Teardown()
+
+
+def command(argv=None):
+    if temporal:
+        import temporalio.bridge.temporal_sdk_bridge  # noqa: F401
+    atexit.register(lambda: (here / "atexit").write_text("ran"))
+    print("Candidature enregistrée")
+    if mode == "exit":
+        sys.exit(2)
+    if mode == "raise":
+        raise LookupError("boom")
+    return 3
+
+
+cli.main = command
+cli.entry()
+"""
+
+
+def run_probe(tmp_path: Path, mode: str, temporal: bool) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    # Run with -c: unlike a script file, Python flushes nothing before its exit functions then.
+    argv = [sys.executable, "-c", PROBE, str(tmp_path), mode, "temporal" if temporal else "plain"]
+    # Buffered output, as a shell pipe or a supervisor gets it (PYTHONUNBUFFERED would flush each print).
+    environ = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=environ)
+    return done, {name for name in ("teardown", "atexit") if (tmp_path / name).exists()}
+
+
+@pytest.mark.parametrize(("mode", "code"), [("return", 3), ("exit", 2), ("raise", 1)])
+def test_a_command_that_used_temporal_keeps_its_code_output_and_exit_functions(tmp_path: Path, mode: str, code: int) -> None:
+    done, ran = run_probe(tmp_path, mode, temporal=True)
+    assert done.returncode == code, done.stderr
+    assert done.stdout == "Candidature enregistrée\n"  # block-buffered into a pipe: flushed before leaving
+    assert "atexit" in ran
+    assert "teardown" not in ran  # the interpreter's teardown, where the SDK's threads crash it, was skipped
+    assert ("LookupError: boom" in done.stderr) == (mode == "raise")
+
+
+def test_a_command_that_never_used_temporal_ends_as_python_does(tmp_path: Path) -> None:
+    done, ran = run_probe(tmp_path, "return", temporal=False)
+    assert done.returncode == 3
+    assert done.stdout == "Candidature enregistrée\n"
+    assert ran == {"teardown", "atexit"}
+
+
+def test_the_program_runs_as_a_module_without_warnings(tmp_path: Path) -> None:
+    # `ami.app.cli` imports nothing, so `-m ami.app.cli.main` runs that module once (runpy warned
+    # when the package had imported it first).
+    for module in ("ami.app.cli.main", "ami.app.cli"):
+        done = subprocess.run(
+            [sys.executable, "-W", "error", "-m", module, "check", str(tmp_path / "absent.yaml")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Warning" not in done.stderr
+        assert "Traceback" not in done.stderr
