@@ -6,7 +6,7 @@ The SDK's Rust threads may call into Python while the interpreter tears itself d
 issue 300): the command's work is done, then the process aborts (SIGABRT, "PyGILState_Release")
 or faults (SIGSEGV). `ami.app.cli.main.entry` leaves just before that teardown. This starts a dev
 server, then runs `ami status` on a campaign that does not exist (a connection and one call,
-exit code 3) `--runs` times each way, turn about: as the `ami` program does (`entry`), and as it
+exit code 3) `--runs` times each way, turn about: as the `ami` program does (`entry`, `ami.app.program.run_program`), and as it
 did before (`sys.exit(main())`, the bare equivalent). It prints how many runs of each ended in
 anything but exit code 3, and their codes.
 """
@@ -25,6 +25,7 @@ import time
 from temporalio.testing import WorkflowEnvironment
 
 from ami.app.devserver import temporal_cli
+from ami.app.program import run_program
 
 NOT_FOUND = 3  # `ami status` of a campaign that does not exist
 WAYS = {
@@ -57,7 +58,7 @@ async def race(runs: int) -> dict[str, collections.Counter[int]]:
     return codes
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
@@ -68,7 +69,8 @@ def main() -> None:
         died = sum(n for code, n in counted.items() if code != NOT_FOUND)
         spread = ", ".join(f"code {code}: {n}" for code, n in sorted(counted.items()))
         print(f"  {way:<26} died at exit {died:>3}/{args.runs}  ({spread})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_program(main)

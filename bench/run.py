@@ -25,13 +25,13 @@ import asyncio
 import json
 import os
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from ami.app.program import run_program
 from bench import phase_io, phase_lifecycle, phase_memory, phase_scale, phase_throughput
 from bench.benchcore import CONCURRENCY, Bench, log
 from bench.common import ROOT, machine, region_forms
@@ -174,4 +174,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_program(main)

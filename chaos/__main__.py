@@ -8,10 +8,10 @@ import argparse
 import asyncio
 import dataclasses
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ami.app.program import run_program
 from chaos.run import FULL, SHORT, run
 from chaos.store import database_url
 
@@ -42,4 +42,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_program(main)

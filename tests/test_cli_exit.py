@@ -1,8 +1,8 @@
-"""How the `ami` program ends (`ami.app.cli.main.entry`).
+"""How the `ami` program ends (`ami.app.cli.main.entry`, `ami.app.program.run_program`).
 
 Once Temporal's bridge is loaded, the SDK's Rust threads may call into Python while the interpreter
 tears itself down, and about one command in a hundred then aborted after its work was done
-(`python -m bench.exit_race` measures it). `entry` leaves just before that teardown. These tests
+(`python -m bench.exit_race` measures it). `run_program` leaves just before that teardown. These tests
 run a stand-in command in a child process and check what must still happen: its exit code, its
 output, the exit functions it registered; and that the teardown is skipped only when Temporal was
 used."""

@@ -10,13 +10,12 @@ so the help and argparse's own errors list every command. tests/test_cli_lazy.py
 from __future__ import annotations
 
 import argparse
-import atexit
-import contextlib
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+
+from ami.app.program import run_program
 
 # The command modules, in the order of `ami -h`.
 MODULE_NAMES = (
@@ -93,49 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-# Set by `entry` once `main` has returned or exited; 1 if it raised.
-_exit_code = [1]
-
-# Loaded once a Temporal client or worker has been made: its Rust runtime keeps threads of its own.
-_TEMPORAL_BRIDGE = "temporalio.bridge.temporal_sdk_bridge"
-
-
-def _code_of(stop: SystemExit) -> int:
-    if stop.code is None:
-        return 0
-    return stop.code if isinstance(stop.code, int) else 1
-
-
-def _leave_before_teardown() -> None:
-    """The last exit step of a process that used Temporal: everything Python does at exit has run
-    (threads joined, the other `atexit` functions, registered after this one), so leave now.
-
-    The SDK's Rust runtime keeps threads that may call into Python while the interpreter tears
-    itself down; about one command in a hundred then ends in an abort or a segmentation fault
-    after its work is done (sdk-python issue 300; tests/test_cli_exit.py, `python -m bench.exit_race`)."""
-    if _TEMPORAL_BRIDGE not in sys.modules:
-        return
-    if "logging" in sys.modules:
-        import logging
-
-        logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more can be written anyway
-            stream.flush()
-    os._exit(_exit_code[0])
-
-
 def entry() -> None:
-    """The `ami` program: `main`, then an exit that skips the interpreter's teardown once Temporal
-    was used. Registered before anything else, `_leave_before_teardown` runs after every other
-    exit function."""
-    atexit.register(_leave_before_teardown)
-    try:
-        _exit_code[0] = main()
-    except SystemExit as stop:
-        _exit_code[0] = _code_of(stop)
-        raise
-    sys.exit(_exit_code[0])
+    """The `ami` program: `main`, ended by `run_program` (it skips the interpreter's teardown once
+    Temporal was used, where the SDK's threads could crash the process after its work was done)."""
+    run_program(main)
 
 
 if __name__ == "__main__":
