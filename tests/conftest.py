@@ -8,11 +8,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from ami.app.harness import free_port, local_settings, mail_sink, start_dev, start_time_skipping
-from ami.infra.mail.sink import EmlWriter
-from ami.infra.settings import Settings
+# First, so that it runs after the exit functions of everything imported below: the test run, whose
+# workers and clients use Temporal's Rust runtime, skips the teardown where that runtime's threads
+# can crash the interpreter after the last test (ami/app/program.py).
+from ami.app.program import exit_with, leave_before_teardown
+
+leave_before_teardown()
+
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+from ami.app.harness import free_port, local_settings, mail_sink, start_dev, start_time_skipping  # noqa: E402
+from ami.infra.mail.sink import EmlWriter  # noqa: E402
+from ami.infra.settings import Settings  # noqa: E402
 
 __all__ = ["free_port"]  # for the tests that import it from here
 
@@ -21,6 +29,12 @@ __all__ = ["free_port"]  # for the tests that import it from here
 # the documents are the same bytes either way (tests/test_document_pool.py renders through the
 # processes and checks it). `AMI_DOCUMENT_PROCESSES=1 make test` runs the whole suite with them.
 os.environ.setdefault("AMI_DOCUMENT_PROCESSES", "0")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
+    yield
+    exit_with(int(session.exitstatus))
 
 
 class _SharedTimeServer:

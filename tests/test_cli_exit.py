@@ -93,3 +93,16 @@ def test_the_program_runs_as_a_module_without_warnings(tmp_path: Path) -> None:
         assert done.returncode == 2, done.stderr
         assert "Warning" not in done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("verdict", "code"), [("True", 0), ("False", 1)])
+def test_a_test_run_keeps_its_exit_status_and_summary(tmp_path: Path, verdict: str, code: int) -> None:
+    # The suite's own process (tests/conftest.py) leaves the same way, with pytest's exit status.
+    (tmp_path / "test_one.py").write_text(f"import temporalio.bridge.temporal_sdk_bridge\n\n\ndef test_one():\n    assert {verdict}\n")
+    root = Path(__file__).resolve().parent.parent
+    environ = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    environ["PYTHONPATH"] = str(root)
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider", str(tmp_path / "test_one.py")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=environ)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert ("1 passed" if code == 0 else "1 failed") in done.stdout

@@ -47,10 +47,22 @@ def _leave_before_teardown() -> None:
     os._exit(_Exit.code)
 
 
-def run_program(main: Callable[[], int]) -> NoReturn:
-    """Run `main` as the process's program and exit with its code; call it first thing, before
-    anything registers an exit function of its own (those registered earlier would be skipped)."""
+def leave_before_teardown() -> None:
+    """Have this process skip the interpreter's teardown if it used Temporal. Call it first thing,
+    before anything registers an exit function of its own: those registered earlier are skipped.
+    Idempotent; the exit code is 1 until `exit_with` says otherwise."""
+    atexit.unregister(_leave_before_teardown)
     atexit.register(_leave_before_teardown)
+
+
+def exit_with(code: int) -> None:
+    """The code the process leaves with, when it skips the teardown."""
+    _Exit.code = code
+
+
+def run_program(main: Callable[[], int]) -> NoReturn:
+    """Run `main` as the process's program and exit with its code."""
+    leave_before_teardown()
     try:
         _Exit.code = main()
     except SystemExit as stop:
