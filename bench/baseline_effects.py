@@ -32,6 +32,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,14 +71,16 @@ class PlainMessage:
     filename: str
 
 
-def plain_message(raw: bytes, pdf: str | None) -> PlainMessage:
-    """The content of one of the engine's messages (read once, outside any timing). `pdf` is where
-    its attachment's bytes are (None: the message has none)."""
-    from email import message_from_bytes, policy
-    from email.message import EmailMessage
-
+def parsed_message(raw: bytes) -> EmailMessage:
     parsed = message_from_bytes(raw, policy=policy.default)
     assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def plain_message(message: bytes | EmailMessage, pdf: str | None) -> PlainMessage:
+    """The content of one of the engine's messages, raw or parsed (read once, outside any timing).
+    `pdf` is where its attachment's bytes are (None: the message has none)."""
+    parsed = parsed_message(message) if isinstance(message, bytes) else message
     text, html = (parsed.get_body((kind,)) for kind in ("plain", "html"))
     attachment = next(parsed.iter_attachments(), None)
     assert text is not None
@@ -94,21 +98,17 @@ def plain_message(raw: bytes, pdf: str | None) -> PlainMessage:
 def messages_from(received: list[bytes], directory: Path) -> list[PlainMessage]:
     """The engine's messages as the sink received them, each ready to be built again; an attachment's
     bytes go to a file of `directory`, read again at each send."""
-    from email import message_from_bytes, policy
-    from email.message import EmailMessage
-
     directory.mkdir(parents=True, exist_ok=True)
     out = []
     for i, raw in enumerate(received):
-        parsed = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
+        parsed = parsed_message(raw)
         attachment = next(parsed.iter_attachments(), None)
         pdf = None
         if attachment is not None:
             path = directory / f"attachment-{i}.pdf"
             path.write_bytes(attachment.get_content())
             pdf = str(path)
-        out.append(plain_message(raw, pdf))
+        out.append(plain_message(parsed, pdf))
     return out
 
 
