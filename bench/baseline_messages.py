@@ -44,6 +44,7 @@ class BareShape:
     effects: bool = False
     emails: int = 0
     documents: int = 0
+    updates_per_run: int = 1_500  # the bare campaign's updates before it continues as new, as the engine's
 
     def work(self, first: bool) -> list[str]:
         """The documents and emails of the first half (`first`) or of the second, by activity name:
@@ -114,6 +115,7 @@ class BareCarried:
     deliberated: bool = False
     respond_at: float = 0.0  # the response date the decisions carry (seconds since the epoch; 0: none)
     decided: list[str] = field(default_factory=list)
+    scores: int = 0  # scores journaled so far: each one's row has its own number across runs
 
 
 @workflow.defn(sandboxed=True)
@@ -160,7 +162,11 @@ class BareCampaign:
 
     def _long(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= 8_000 or self._updates >= 1_500
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= 8_000
+            or self._updates >= self._shape.updates_per_run
+        )
 
     async def _continue(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -186,8 +192,9 @@ class BareCampaign:
     async def score(self, key: str, member: str, marks: dict[str, int], comment: str | None) -> None:
         """The marks kept, after a journal row (the engine records each review before it answers)."""
         self._updates += 1
+        self._state.scores += 1
         local = "plain_journal" if self._shape.effects else "empty_activity"
-        await workflow.execute_local_activity(local, self._updates, start_to_close_timeout=timedelta(seconds=30))
+        await workflow.execute_local_activity(local, self._state.scores, start_to_close_timeout=timedelta(seconds=30))
         self._state.points[key] = self._state.points.get(key, 0) + sum(marks.values())
 
     @workflow.update

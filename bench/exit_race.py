@@ -1,6 +1,6 @@
 """How often a short `ami` command that talks to Temporal dies at exit, with and without `entry`'s exit.
 
-    python -m bench.exit_race [--runs 100]
+    python -m bench.exit_race [--runs 100] [--parallel 1]
 
 The SDK's Rust threads may call into Python while the interpreter tears itself down (sdk-python
 issue 300): the command's work is done, then the process aborts (SIGABRT, "PyGILState_Release")
@@ -8,7 +8,8 @@ or faults (SIGSEGV). `ami.app.cli.main.entry` leaves just before that teardown. 
 server, then runs `ami status` on a campaign that does not exist (a connection and one call,
 exit code 3) `--runs` times each way, turn about: as the `ami` program does (`entry`, `ami.app.program.run_program`), and as it
 did before (`sys.exit(main())`, the bare equivalent). It prints how many runs of each ended in
-anything but exit code 3, and their codes.
+anything but exit code 3, and their codes. `--parallel 2` runs two pairs at once, a loaded machine
+as CI's.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def once(command: list[str], environ: dict[str, str]) -> int:
     return done.returncode
 
 
-async def race(runs: int) -> dict[str, collections.Counter[int]]:
+async def race(runs: int, parallel: int) -> dict[str, collections.Counter[int]]:
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli(), dev_server_log_level="error")
     codes: dict[str, collections.Counter[int]] = {way: collections.Counter() for way in WAYS}
     try:
@@ -50,9 +51,14 @@ async def race(runs: int) -> dict[str, collections.Counter[int]]:
                 "AMI_DATA_DIR": folder,
                 "AMI_DATABASE_URL": f"sqlite:///{folder}/ami.db",
             }
-            for _ in range(runs):
-                for way, command in WAYS.items():
-                    codes[way][await asyncio.to_thread(once, command, environ)] += 1
+            slots = asyncio.Semaphore(parallel)
+
+            async def pair() -> None:
+                async with slots:
+                    for way, command in WAYS.items():
+                        codes[way][await asyncio.to_thread(once, command, environ)] += 1
+
+            await asyncio.gather(*(pair() for _ in range(runs)))
     finally:
         await env.shutdown()
     return codes
@@ -61,10 +67,11 @@ async def race(runs: int) -> dict[str, collections.Counter[int]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--parallel", type=int, default=1)
     args = parser.parse_args()
     started = time.monotonic()
-    codes = asyncio.run(race(args.runs))
-    print(f"{args.runs} runs each, turn about, in {time.monotonic() - started:.0f} s")
+    codes = asyncio.run(race(args.runs, args.parallel))
+    print(f"{args.runs} runs each, turn about, {args.parallel} at once, in {time.monotonic() - started:.0f} s")
     for way, counted in codes.items():
         died = sum(n for code, n in counted.items() if code != NOT_FOUND)
         spread = ", ".join(f"code {code}: {n}" for code, n in sorted(counted.items()))
