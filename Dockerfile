@@ -32,7 +32,7 @@ RUN pip install --constraint constraints.txt --no-deps --compile . \
  && rm -rf /app/ami /app/build
 
 # Fails the build when a source file or a bundled resource is missing from the installed package.
-RUN cd / && python -c "import ami.app.cli, ami.worker.runner; from ami.models.campaign import load_campaign; load_campaign('ami-2024')" \
+RUN cd / && python -c "import ami.app.cli.main, ami.worker.runner; from ami.models.campaign import load_campaign; load_campaign('ami-2024')" \
  && ami --help >/dev/null
 
 USER ami:ami

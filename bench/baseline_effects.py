@@ -72,6 +72,7 @@ class PlainMessage:
 
 
 def parsed_message(raw: bytes) -> EmailMessage:
+    """One of the engine's messages as the sink received it, parsed by the standard library."""
     parsed = message_from_bytes(raw, policy=policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed

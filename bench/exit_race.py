@@ -1,18 +1,24 @@
-"""How often a short `ami` command that talks to Temporal dies at exit, with and without `entry`'s exit.
+"""How often a short `ami` command that talks to Temporal dies at exit, with and without its exit.
 
     python -m bench.exit_race [--runs 100] [--parallel 1]
 
 The SDK's Rust threads may call into Python while the interpreter tears itself down (sdk-python
 issue 300): the command's work is done, then the process aborts (SIGABRT, "PyGILState_Release")
-or faults (SIGSEGV). `ami.app.cli.main.entry` leaves just before that teardown. This starts a dev
-server, then runs `ami status` on a campaign that does not exist (a connection and one call,
-exit code 3) `--runs` times each way, turn about: as the `ami` program does (`entry`, `ami.app.program.run_program`), and as it
-did before (`sys.exit(main())`, the bare equivalent). It prints how many runs of each ended in
-anything but exit code 3, and their codes. `--parallel 2` runs two pairs at once, a loaded machine
-as CI's.
+or faults (SIGSEGV). `ami.app.program.run_program` leaves just before that teardown. This starts a
+dev server, then runs `ami status` on a campaign that does not exist (a connection and one call,
+exit code 3) `--runs` times each way, turn about: as the `ami` program does
+(`ami.app.cli.main.entry`), and as it did before (`sys.exit(main())`, the bare equivalent). It
+prints how many runs of each ended in anything but exit code 3, and their codes. `--parallel 2`
+runs two pairs at once, a loaded machine as CI's.
 """
 
 from __future__ import annotations
+
+# First, before any import registers an exit function: the process skips the interpreter's
+# teardown once Temporal is loaded (ami/app/program.py).
+from ami.app.program import leave_before_teardown, run_program
+
+leave_before_teardown()
 
 import argparse
 import asyncio
@@ -26,7 +32,6 @@ import time
 from temporalio.testing import WorkflowEnvironment
 
 from ami.app.devserver import temporal_cli
-from ami.app.program import run_program
 
 NOT_FOUND = 3  # `ami status` of a campaign that does not exist
 WAYS = {

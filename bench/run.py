@@ -20,6 +20,12 @@ See docs/performance.md for what the figures mean.
 
 from __future__ import annotations
 
+# First, before any import registers an exit function: the process skips the interpreter's
+# teardown once Temporal is loaded (ami/app/program.py).
+from ami.app.program import leave_before_teardown, run_program
+
+leave_before_teardown()
+
 import argparse
 import asyncio
 import json
@@ -31,7 +37,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from ami.app.program import run_program
 from bench import phase_io, phase_lifecycle, phase_memory, phase_scale, phase_throughput
 from bench.benchcore import CONCURRENCY, Bench, log
 from bench.common import ROOT, machine, region_forms

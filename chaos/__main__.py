@@ -4,6 +4,12 @@ one, SQLite under the run's folder otherwise."""
 
 from __future__ import annotations
 
+# First, before any import registers an exit function: the process skips the interpreter's
+# teardown once Temporal is loaded (ami/app/program.py).
+from ami.app.program import leave_before_teardown, run_program
+
+leave_before_teardown()
+
 import argparse
 import asyncio
 import dataclasses
@@ -11,7 +17,6 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ami.app.program import run_program
 from chaos.run import FULL, SHORT, run
 from chaos.store import database_url
 

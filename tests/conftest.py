@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +16,11 @@ from ami.app.program import exit_with, leave_before_teardown
 
 leave_before_teardown()
 
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.testing import WorkflowEnvironment
 
-from ami.app.harness import free_port, local_settings, mail_sink, start_dev, start_time_skipping  # noqa: E402
-from ami.infra.mail.sink import EmlWriter  # noqa: E402
-from ami.infra.settings import Settings  # noqa: E402
+from ami.app.harness import free_port, local_settings, mail_sink, start_dev, start_time_skipping
+from ami.infra.mail.sink import EmlWriter
+from ami.infra.settings import Settings
 
 __all__ = ["free_port"]  # for the tests that import it from here
 
@@ -31,10 +31,13 @@ __all__ = ["free_port"]  # for the tests that import it from here
 os.environ.setdefault("AMI_DOCUMENT_PROCESSES", "0")
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
-    yield
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """The run's status, for the exit that skips the teardown; unknown (Python's own exit) when a
+    hook of the session's end failed, or for a command without a session (`pytest --help`)."""
+    result = yield
     exit_with(int(session.exitstatus))
+    return result
 
 
 class _SharedTimeServer:

@@ -37,7 +37,7 @@ async def test_the_bare_campaign_carries_its_work_across_runs(own_time_env: Work
     # delivered again to the next one, its local activity run again under the same number: a row
     # the journal's "insert or ignore" keeps once, as the engine's idempotent records do.
     scores = [step for workflow_id, step in journaled if workflow_id == campaign]
-    assert set(scores) == set(range(1, 9)) and len(scores) >= 8
+    assert set(scores) == set(range(1, 9))
     # Each candidature was decided with the response date given at the deliberation, whichever run sent it.
     for form in forms:
         child = own_time_env.client.get_workflow_handle(f"{campaign}-{form['key']}")

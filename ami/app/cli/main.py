@@ -14,6 +14,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from ami.app.program import run_program
 
@@ -92,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def entry() -> None:
+def entry() -> NoReturn:
     """The `ami` program: `main`, ended by `run_program` (it skips the interpreter's teardown once
     Temporal was used, where the SDK's threads could crash the process after its work was done)."""
     run_program(main)
