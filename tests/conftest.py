@@ -31,13 +31,25 @@ __all__ = ["free_port"]  # for the tests that import it from here
 os.environ.setdefault("AMI_DOCUMENT_PROCESSES", "0")
 
 
+# The session's status, kept at its end and given to the exit once every plugin has unconfigured.
+_STATUS = pytest.StashKey[int]()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
-    """The run's status, for the exit that skips the teardown; unknown (Python's own exit) when a
-    hook of the session's end failed, or for a command without a session (`pytest --help`)."""
-    result = yield
-    exit_with(int(session.exitstatus))
+    result = yield  # raises if a hook of the session's end failed: no status is kept
+    session.config.stash[_STATUS] = int(session.exitstatus)
     return result
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's status, for the exit that skips the teardown. Called last, and only if no plugin's
+    unconfigure failed before: otherwise, or for a command without a session (`pytest --help`), the
+    status stays unknown and the run ends as Python does, with pytest's own code."""
+    status = config.stash.get(_STATUS, None)
+    if status is not None:
+        exit_with(status)
 
 
 class _SharedTimeServer:

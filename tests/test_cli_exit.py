@@ -171,3 +171,12 @@ def test_a_pytest_command_without_a_session_ends_as_pytest_does(tmp_path: Path) 
     # No session, no status from it: the exit code stays pytest's own (0 for --help, 4 for a bad option).
     assert run_pytest(tmp_path, "--help").returncode == 0
     assert run_pytest(tmp_path, "--no-such-option").returncode == 4
+
+
+def test_a_test_run_whose_plugin_fails_at_the_end_fails(tmp_path: Path) -> None:
+    # A plugin's unconfigure raising after a passing session: pytest exits 1, and so must the run.
+    (tmp_path / "test_one.py").write_text(ONE_TEST.format(verdict="True"))
+    (tmp_path / "conftest.py").write_text('def pytest_unconfigure(config):\n    raise RuntimeError("boom")\n')
+    done = run_pytest(tmp_path, str(tmp_path / "test_one.py"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "RuntimeError: boom" in done.stderr
