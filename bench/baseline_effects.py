@@ -78,10 +78,9 @@ def parsed_message(raw: bytes) -> EmailMessage:
     return parsed
 
 
-def plain_message(message: bytes | EmailMessage, pdf: str | None) -> PlainMessage:
-    """The content of one of the engine's messages, raw or parsed (read once, outside any timing).
-    `pdf` is where its attachment's bytes are (None: the message has none)."""
-    parsed = parsed_message(message) if isinstance(message, bytes) else message
+def plain_message(parsed: EmailMessage, pdf: str | None) -> PlainMessage:
+    """The content of one of the engine's messages, parsed (read once, outside any timing). `pdf` is
+    where its attachment's bytes are (None: the message has none)."""
     text, html = (parsed.get_body((kind,)) for kind in ("plain", "html"))
     attachment = next(parsed.iter_attachments(), None)
     assert text is not None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ami.app.examples import example
-from bench.baseline_effects import plain_message, plain_send, summary_words
+from bench.baseline_effects import parsed_message, plain_message, plain_send, summary_words
 from bench.benchcore import Bench, log, stamp
 
 
@@ -122,7 +122,7 @@ async def io(bench: Bench) -> None:
         await bare_send_raw(bench.sink.port, raw, sender, recipients)
     same_bytes_mail = m / (time.perf_counter() - t)
     # The same content built by the standard library and sent: what any sender of this email must do.
-    plain = plain_message(raw, refs[0].path)
+    plain = plain_message(parsed_message(raw), refs[0].path)
     await plain_send(bench.sink.port, plain, -1)
     t = time.perf_counter()
     for i in range(m):
